@@ -1,0 +1,72 @@
+//! The AWS clients a rule may use, built once per process from one `SdkConfig`, or per
+//! invocation from an assumed cross-account role.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_config::config::{ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::{Error, Result};
+
+/// Attempts per AWS call, throttling included; the SDK backs off exponentially with jitter.
+const MAX_ATTEMPTS: u32 = 6;
+/// AWS Config's guidance for rule sessions: short-lived.
+const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
+
+/// The SDK configuration of the process: the standard environment (credential chain,
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`) and retries with backoff.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .load()
+        .await
+}
+
+/// Clients for the services rules read, and the principal they act as (named in errors).
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub config: aws_sdk_config::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
+    pub principal: String,
+}
+
+impl Aws {
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        Aws {
+            config: aws_sdk_config::Client::new(sdk_config),
+            codebuild: aws_sdk_codebuild::Client::new(sdk_config),
+            principal: "the function's execution role".to_owned(),
+        }
+    }
+
+    /// Clients acting as `role_arn`. The role is assumed now, so that a refusal is reported as
+    /// such rather than as the failure of a later read.
+    pub async fn assume_role(sdk_config: &SdkConfig, role_arn: &str) -> Result<Self> {
+        let provider = AssumeRoleProvider::builder(role_arn)
+            .session_name("pipesec")
+            .session_length(ASSUMED_ROLE_SESSION)
+            .configure(sdk_config)
+            .build()
+            .await;
+        provider.provide_credentials().await.map_err(|err| Error::AccessDenied {
+            action: "sts:AssumeRole",
+            principal: "the function's execution role".to_owned(),
+            message: format!("cannot assume `{role_arn}`: {}", crate::error::error_chain(&err)),
+        })?;
+        let assumed = sdk_config.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        Ok(Aws { principal: format!("role `{role_arn}`"), ..Aws::new(&assumed) })
+    }
+
+    /// Classifies a failed call of `action` (e.g. `config:PutEvaluations`).
+    #[allow(clippy::needless_pass_by_value)] // by value, to fit `map_err`
+    pub fn error<E, R>(&self, action: &'static str, err: SdkError<E, R>) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        Error::from_sdk(action, &self.principal, &err)
+    }
+}

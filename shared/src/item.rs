@@ -1,0 +1,168 @@
+//! Configuration items, read the same way from every model AWS Config produces: the event model
+//! (change notifications, snapshot files), the API model (GetResourceConfigHistory,
+//! BatchGetResourceConfig: `configuration` is a JSON string) and SelectResourceConfig results.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::lenient::{embedded_json, flexible_string, null_as_default};
+
+/// `configurationItemStatus`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum ItemStatus {
+    #[default]
+    #[serde(rename = "OK")]
+    Ok,
+    ResourceDiscovered,
+    ResourceDeleted,
+    ResourceNotRecorded,
+    ResourceDeletedNotRecorded,
+    /// A status this engine does not know; the item is evaluated as if recorded.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ItemStatus {
+    /// Deleted and unrecorded resources are NOT_APPLICABLE and never reach a rule.
+    pub fn is_gone(self) -> bool {
+        matches!(
+            self,
+            ItemStatus::ResourceDeleted | ItemStatus::ResourceNotRecorded | ItemStatus::ResourceDeletedNotRecorded
+        )
+    }
+}
+
+/// One configuration item, in whichever model it arrived.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationItem {
+    pub resource_type: String,
+    #[serde(deserialize_with = "required_string")]
+    pub resource_id: String,
+    #[serde(default, deserialize_with = "flexible_string")]
+    pub resource_name: Option<String>,
+    #[serde(default, alias = "ARN", deserialize_with = "flexible_string")]
+    pub arn: Option<String>,
+    #[serde(default, alias = "awsAccountId", deserialize_with = "flexible_string")]
+    pub account_id: Option<String>,
+    #[serde(default, deserialize_with = "flexible_string")]
+    pub aws_region: Option<String>,
+    #[serde(default, rename = "configurationItemStatus", deserialize_with = "null_as_default")]
+    pub status: ItemStatus,
+    #[serde(rename = "configurationItemCaptureTime", deserialize_with = "timestamp")]
+    pub capture_time: DateTime,
+    #[serde(default, deserialize_with = "embedded_json")]
+    pub configuration: Value,
+    #[serde(default, deserialize_with = "supplementary")]
+    pub supplementary_configuration: Map<String, Value>,
+    #[serde(default, deserialize_with = "tags")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl ConfigurationItem {
+    /// Reads an item in the event model, the API model or a SelectResourceConfig result.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        serde_path_to_error::deserialize(value).map_err(|err| {
+            let field = |name: &str| value.get(name).and_then(Value::as_str).unwrap_or("?").to_owned();
+            Error::InvalidItem {
+                resource_type: field("resourceType"),
+                resource_id: field("resourceId"),
+                path: err.path().to_string(),
+                reason: err.inner().to_string(),
+            }
+        })
+    }
+
+    /// Reads an item returned by GetResourceConfigHistory.
+    pub fn from_history(item: &aws_sdk_config::types::ConfigurationItem) -> Result<Self> {
+        Self::from_value(&json!({
+            "resourceType": item.resource_type().map(aws_sdk_config::types::ResourceType::as_str),
+            "resourceId": item.resource_id(),
+            "resourceName": item.resource_name(),
+            "arn": item.arn(),
+            "accountId": item.account_id(),
+            "awsRegion": item.aws_region(),
+            "configurationItemStatus": item.configuration_item_status().map(aws_sdk_config::types::ConfigurationItemStatus::as_str),
+            "configurationItemCaptureTime": item.configuration_item_capture_time().map(DateTime::as_secs_f64),
+            "configuration": item.configuration(),
+            "supplementaryConfiguration": item.supplementary_configuration(),
+            "tags": item.tags(),
+        }))
+    }
+
+    /// Reads the typed view a rule works on from `configuration`.
+    pub fn view<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_path_to_error::deserialize(&self.configuration).map_err(|err| Error::InvalidItem {
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+            path: format!("configuration.{}", err.path()),
+            reason: err.inner().to_string(),
+        })
+    }
+
+    /// The name to look the resource up by in its own service: the resource name when the item
+    /// has one (its `resourceId` may be an opaque id), else the id.
+    pub fn lookup_name(&self) -> &str {
+        self.resource_name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&self.resource_id)
+    }
+}
+
+fn required_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    flexible_string(deserializer)?
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| D::Error::custom("expected a non-empty string"))
+}
+
+/// ISO-8601 text (event model, SelectResourceConfig) or epoch seconds (API model).
+pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::String(text) => DateTime::from_str(text.trim(), DateTimeFormat::DateTime)
+            .map_err(|err| D::Error::custom(format!("`{text}` is not an ISO-8601 time: {err}"))),
+        Value::Number(number) => number
+            .as_f64()
+            .map(DateTime::from_secs_f64)
+            .ok_or_else(|| D::Error::custom(format!("`{number}` is not a time"))),
+        other => Err(D::Error::custom(format!("expected a time, found {other}"))),
+    }
+}
+
+/// Supplementary configuration values are objects in the event model and JSON strings in the
+/// API model.
+fn supplementary<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, Value>, D::Error> {
+    let entries: Option<Map<String, Value>> = Option::deserialize(deserializer)?;
+    Ok(entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => (key, serde_json::from_str(&text).unwrap_or(Value::String(text))),
+            value => (key, value),
+        })
+        .collect())
+}
+
+/// Tags are a map in items and a list of `{key, value}` in SelectResourceConfig results.
+fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Tag {
+        key: String,
+        #[serde(default, deserialize_with = "flexible_string")]
+        value: Option<String>,
+    }
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(BTreeMap::new()),
+        Value::Array(list) => list
+            .into_iter()
+            .map(|tag| Tag::deserialize(tag).map(|tag| (tag.key, tag.value.unwrap_or_default())))
+            .collect::<Result<_, _>>()
+            .map_err(D::Error::custom),
+        value => {
+            let map: BTreeMap<String, Option<String>> = Deserialize::deserialize(value).map_err(D::Error::custom)?;
+            Ok(map.into_iter().map(|(key, value)| (key, value.unwrap_or_default())).collect())
+        }
+    }
+}

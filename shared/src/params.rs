@@ -1,0 +1,161 @@
+//! Rule parameters: typed, validated before any API call, and strict about names.
+//!
+//! A rule declares its parameters as a struct deriving `Deserialize` with
+//! `#[serde(default, deny_unknown_fields)]`, using the helpers here for Config's conventions:
+//! every value is a string, lists are comma-separated, and an empty value means "not set".
+
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+
+/// The parameter every rule accepts: the role to assume in the evaluated account.
+pub const EXECUTION_ROLE_NAME: &str = "ExecutionRoleName";
+
+/// The parameters of a rule that takes none of its own.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParameters {}
+
+/// The engine's parameters and the rule's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameters<P> {
+    pub execution_role_name: Option<String>,
+    pub rule: P,
+}
+
+/// Parses `ruleParameters` (absent, empty, `"{}"` or a JSON object of strings).
+pub fn parse<P: DeserializeOwned>(raw: Option<&str>) -> Result<Parameters<P>> {
+    let raw = raw.map_or("", str::trim);
+    let mut values: Map<String, Value> = if raw.is_empty() {
+        Map::new()
+    } else {
+        serde_json::from_str(raw)
+            .map_err(|err| Error::invalid_parameter("ruleParameters", format!("not a JSON object: {err}")))?
+    };
+    // Conformance packs pass "" for an optional parameter that is not set.
+    values.retain(|_, value| !(value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty())));
+
+    let execution_role_name = values.remove(EXECUTION_ROLE_NAME).map(role_name).transpose()?;
+    let rule = serde_path_to_error::deserialize(Value::Object(values)).map_err(|err| {
+        let reason = err.inner().to_string();
+        let name = match err.path().to_string() {
+            path if path == "." => unknown_field_name(&reason).unwrap_or("ruleParameters").to_owned(),
+            path => path,
+        };
+        Error::invalid_parameter(name, reason)
+    })?;
+    Ok(Parameters { execution_role_name, rule })
+}
+
+/// serde reports an unknown field at the root; its message names it between backticks.
+fn unknown_field_name(reason: &str) -> Option<&str> {
+    reason.strip_prefix("unknown field `")?.split('`').next()
+}
+
+fn role_name(value: Value) -> Result<String> {
+    let valid = |name: &str| {
+        (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+    };
+    match value {
+        Value::String(name) if valid(name.trim()) => Ok(name.trim().to_owned()),
+        _ => Err(Error::invalid_parameter(
+            EXECUTION_ROLE_NAME,
+            "expected an IAM role name (1-64 characters of letters, digits and +=,.@_-), not a path or an ARN",
+        )),
+    }
+}
+
+/// A comma-separated list (or a JSON list) of non-empty, trimmed strings.
+pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let items = match Value::deserialize(deserializer)? {
+        Value::String(text) => text.split(',').map(str::to_owned).collect(),
+        Value::Array(values) => values
+            .into_iter()
+            .map(|value| match value {
+                Value::String(text) => Ok(text),
+                other => Err(D::Error::custom(format!("expected a list of strings, found {other}"))),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        other => return Err(D::Error::custom(format!("expected a comma-separated list, found {other}"))),
+    };
+    Ok(items.into_iter().map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Sample {
+        #[serde(rename = "exemptedProjects", deserialize_with = "comma_list")]
+        exempted_projects: Vec<String>,
+        #[serde(rename = "limit", deserialize_with = "crate::lenient::flexible_u32")]
+        limit: Option<u32>,
+    }
+
+    fn error_of(raw: &str) -> (String, String) {
+        match parse::<Sample>(Some(raw)).unwrap_err() {
+            Error::InvalidParameter { name, reason } => (name, reason),
+            other => panic!("expected InvalidParameter, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn absent_empty_and_empty_object_mean_defaults() {
+        for raw in [None, Some(""), Some("  "), Some("{}"), Some(r#"{"exemptedProjects": ""}"#)] {
+            let params = parse::<Sample>(raw).unwrap();
+            assert_eq!(params, Parameters { execution_role_name: None, rule: Sample::default() }, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn lists_are_comma_separated_strings() {
+        let params = parse::<Sample>(Some(r#"{"exemptedProjects": " a, b ,,c", "limit": "3"}"#)).unwrap();
+        assert_eq!(params.rule.exempted_projects, ["a", "b", "c"]);
+        assert_eq!(params.rule.limit, Some(3));
+    }
+
+    #[test]
+    fn unknown_parameter_is_named() {
+        let (name, reason) = error_of(r#"{"exemptedProject": "a"}"#);
+        assert_eq!(name, "exemptedProject");
+        assert!(reason.contains("unknown field"), "{reason}");
+    }
+
+    #[test]
+    fn bad_value_names_the_parameter() {
+        let (name, reason) = error_of(r#"{"limit": "many"}"#);
+        assert_eq!(name, "limit");
+        assert!(reason.contains("whole number"), "{reason}");
+    }
+
+    #[test]
+    fn parameters_must_be_a_json_object() {
+        assert_eq!(error_of("[1,2]").0, "ruleParameters");
+        assert_eq!(error_of("{not json").0, "ruleParameters");
+    }
+
+    #[test]
+    fn execution_role_name_is_taken_by_the_engine() {
+        let params = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "pipesec-reader"}"#)).unwrap();
+        assert_eq!(params.execution_role_name.as_deref(), Some("pipesec-reader"));
+    }
+
+    #[test]
+    fn execution_role_name_must_be_a_name() {
+        let err = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "arn:aws:iam::1:role/x"}"#)).unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter { ref name, .. } if name == EXECUTION_ROLE_NAME), "{err}");
+    }
+
+    #[test]
+    fn rules_without_parameters_reject_any() {
+        let err = parse::<NoParameters>(Some(r#"{"threshold": "1"}"#)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid rule parameter `threshold`: unknown field `threshold`, there are no fields"
+        );
+    }
+}

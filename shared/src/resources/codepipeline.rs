@@ -1,0 +1,162 @@
+//! `AWS::CodePipeline::Pipeline`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::lenient::{flexible_string, flexible_u32, null_as_default};
+use crate::rule::Resource;
+
+/// A pipeline's configuration item: `{pipeline, metadata}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PipelineConfiguration {
+    #[serde(deserialize_with = "null_as_default")]
+    pub pipeline: Pipeline,
+    #[serde(deserialize_with = "null_as_default")]
+    pub metadata: PipelineMetadata,
+}
+
+impl Resource for PipelineConfiguration {
+    const RESOURCE_TYPE: &'static str = "AWS::CodePipeline::Pipeline";
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Pipeline {
+    #[serde(deserialize_with = "flexible_string")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub role_arn: Option<String>,
+    #[serde(deserialize_with = "flexible_u32")]
+    pub version: Option<u32>,
+    /// `V1` or `V2`; absent on pipelines created before V2 existed.
+    #[serde(deserialize_with = "flexible_string")]
+    pub pipeline_type: Option<String>,
+    /// Single-region pipelines have one store...
+    pub artifact_store: Option<ArtifactStore>,
+    /// ...cross-region pipelines one per region instead.
+    #[serde(deserialize_with = "null_as_default")]
+    pub artifact_stores: BTreeMap<String, ArtifactStore>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub stages: Vec<Stage>,
+}
+
+impl Pipeline {
+    /// Every artifact store with the region it serves (`None` for the pipeline's own region).
+    pub fn artifact_stores(&self) -> impl Iterator<Item = (Option<&str>, &ArtifactStore)> {
+        let single = self.artifact_store.iter().map(|store| (None, store));
+        single.chain(self.artifact_stores.iter().map(|(region, store)| (Some(region.as_str()), store)))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PipelineMetadata {
+    #[serde(deserialize_with = "flexible_string")]
+    pub pipeline_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ArtifactStore {
+    #[serde(rename = "type", deserialize_with = "flexible_string")]
+    pub store_type: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub location: Option<String>,
+    pub encryption_key: Option<EncryptionKey>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct EncryptionKey {
+    #[serde(deserialize_with = "flexible_string")]
+    pub id: Option<String>,
+    #[serde(rename = "type", deserialize_with = "flexible_string")]
+    pub key_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Stage {
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Action {
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub action_type_id: ActionTypeId,
+    /// Values are strings (a CodeBuild action's `EnvironmentVariables` is a JSON string).
+    #[serde(deserialize_with = "string_map")]
+    pub configuration: BTreeMap<String, String>,
+    /// Actions of a stage run in ascending `runOrder` (1 when absent); equal ones in parallel.
+    #[serde(deserialize_with = "flexible_u32")]
+    pub run_order: Option<u32>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub role_arn: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub region: Option<String>,
+}
+
+impl Action {
+    pub fn run_order(&self) -> u32 {
+        self.run_order.unwrap_or(1)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ActionTypeId {
+    #[serde(deserialize_with = "null_as_default")]
+    pub category: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub owner: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub provider: String,
+    #[serde(deserialize_with = "flexible_string")]
+    pub version: Option<String>,
+}
+
+/// A map whose values are strings, or numbers and booleans that mean one.
+fn string_map<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "flexible_string")] Option<String>);
+    let entries: Option<BTreeMap<String, Text>> = Option::deserialize(deserializer)?;
+    Ok(entries.unwrap_or_default().into_iter().filter_map(|(key, Text(value))| Some((key, value?))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reads_stages_actions_and_stores() {
+        let config: PipelineConfiguration = serde_json::from_value(json!({
+            "pipeline": {
+                "name": "release", "roleArn": "arn:aws:iam::1:role/p", "version": 3.0,
+                "artifactStores": {"us-east-1": {"type": "S3", "location": "b1", "encryptionKey": {"id": "k", "type": "KMS"}},
+                                   "eu-west-1": {"type": "S3", "location": "b2"}},
+                "stages": [{"name": "Source", "actions": [{
+                    "name": "GitHub", "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
+                    "configuration": {"Owner": "o", "OAuthToken": "****", "PollForSourceChanges": false}, "runOrder": 1
+                }]}, {"name": "Deploy", "actions": null}]
+            },
+            "metadata": {"pipelineArn": "arn:aws:codepipeline:us-east-1:1:release"}
+        }))
+        .unwrap();
+        let pipeline = &config.pipeline;
+        assert_eq!(pipeline.version, Some(3));
+        assert_eq!(pipeline.artifact_stores().count(), 2);
+        assert_eq!(pipeline.stages[0].actions[0].configuration["PollForSourceChanges"], "false");
+        assert!(pipeline.stages[1].actions.is_empty());
+        assert_eq!(config.metadata.pipeline_arn.as_deref(), Some("arn:aws:codepipeline:us-east-1:1:release"));
+    }
+}

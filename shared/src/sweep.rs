@@ -1,0 +1,103 @@
+//! Periodic sweeps: every resource of the rule's type from AWS Config's own inventory, and the
+//! clean-up of results for resources that are gone.
+
+use std::collections::HashSet;
+
+use aws_sdk_config::primitives::DateTime;
+use aws_sdk_config::types::ComplianceType;
+use serde_json::Value;
+
+use crate::aws::Aws;
+use crate::error::{Error, Result};
+use crate::evaluation::Evaluation;
+use crate::item::ConfigurationItem;
+use crate::verdict::Verdict;
+
+/// SelectResourceConfig's page size limit.
+const PAGE_SIZE: i32 = 100;
+
+/// The fields of an item a rule can need; `relationships` are left out, as no rule reads them.
+const SELECTED_FIELDS: &str = "resourceId, resourceName, resourceType, arn, accountId, awsRegion, \
+    configuration, supplementaryConfiguration, configurationItemStatus, configurationItemCaptureTime, tags";
+
+/// Every recorded item of `resource_type`, read from Config's inventory (100 per call), plus the
+/// errors of those that could not be read (the sweep reports the rest).
+pub async fn inventory(aws: &Aws, resource_type: &str) -> Result<(Vec<ConfigurationItem>, Vec<Error>)> {
+    // Resource types are constants of the rules, never user input, so quoting is not an issue.
+    let expression = format!("SELECT {SELECTED_FIELDS} WHERE resourceType = '{resource_type}'");
+    let (mut items, mut errors) = (Vec::new(), Vec::new());
+    let mut next_token = None;
+    loop {
+        let page = aws
+            .config
+            .select_resource_config()
+            .expression(&expression)
+            .limit(PAGE_SIZE)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|err| aws.error("config:SelectResourceConfig", err))?;
+        for result in page.results() {
+            let item = serde_json::from_str::<Value>(result)
+                .map_err(|err| Error::InvalidItem {
+                    resource_type: resource_type.to_owned(),
+                    resource_id: "?".to_owned(),
+                    path: ".".to_owned(),
+                    reason: format!("SelectResourceConfig returned a result that is not JSON: {err}"),
+                })
+                .and_then(|value| ConfigurationItem::from_value(&value));
+            match item {
+                Ok(item) => items.push(item),
+                Err(err) => errors.push(err),
+            }
+        }
+        next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
+        if next_token.is_none() {
+            return Ok((items, errors));
+        }
+    }
+}
+
+/// NOT_APPLICABLE for every resource this rule last found COMPLIANT or NON_COMPLIANT that is not
+/// among `current` (type, id) pairs any more: without this, a deleted resource would stay
+/// NON_COMPLIANT on the dashboard forever.
+#[allow(clippy::implicit_hasher)] // one caller, with the default hasher
+pub async fn stale_results(
+    aws: &Aws,
+    rule_name: &str,
+    current: &HashSet<(String, String)>,
+    ordering_timestamp: DateTime,
+) -> Result<Vec<Evaluation>> {
+    let gone = Verdict::not_applicable("the resource no longer exists");
+    let mut stale = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = aws
+            .config
+            .get_compliance_details_by_config_rule()
+            .config_rule_name(rule_name)
+            .compliance_types(ComplianceType::Compliant)
+            .compliance_types(ComplianceType::NonCompliant)
+            .limit(PAGE_SIZE)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|err| aws.error("config:GetComplianceDetailsByConfigRule", err))?;
+        for result in page.evaluation_results() {
+            let Some(qualifier) = result.evaluation_result_identifier().and_then(|id| id.evaluation_result_qualifier())
+            else {
+                continue;
+            };
+            let (Some(resource_type), Some(resource_id)) = (qualifier.resource_type(), qualifier.resource_id()) else {
+                continue;
+            };
+            if !current.contains(&(resource_type.to_owned(), resource_id.to_owned())) {
+                stale.push(Evaluation::new(resource_type, resource_id, &gone, ordering_timestamp));
+            }
+        }
+        next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
+        if next_token.is_none() {
+            return Ok(stale);
+        }
+    }
+}

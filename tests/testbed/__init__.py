@@ -1,0 +1,12 @@
+"""pipesec's test bed: an AWS emulator (moto plus a small Config extension), a Lambda Runtime API
+harness that drives real rule binaries offline, and builders for real-shaped Config events.
+
+Modules:
+  emulator        - run moto's server with the extension; `Emulator` for tests and scripts.
+  moto_extension  - the monkeypatches applied inside the emulator process (Config evaluations,
+                    compliance reads, a CodeBuild recorder, an API call counter, fault injection).
+  config_items    - configuration items: the event model, the API model, and the mappings between.
+  tokens          - result tokens, minted by the test bed the way Config issues them.
+  events          - Config rule Lambda events (change, oversized, scheduled).
+  lambda_runtime  - a Lambda Runtime API server and `LambdaFunction`, a handle on a rule process.
+"""

@@ -1,0 +1,636 @@
+"""Test-only extension of moto 5.2.5, applied inside the emulator process by `apply()`.
+
+moto's Config backend lacks what pipesec's rules depend on (DESIGN §7). This module adds it:
+
+- PutEvaluations with AWS's validation, persisting the latest evaluation per resource;
+- GetComplianceDetailsByConfigRule and DescribeComplianceByConfigRule over those evaluations;
+- Config's recorder for CodeBuild projects, built from moto's own CodeBuild state and served through
+  GetResourceConfigHistory, BatchGetResourceConfig and SelectResourceConfig (other resource types
+  still go to moto);
+- CodeBuild fixes a test depends on: BatchGetProjects by name or ARN with `projectsNotFound`,
+  CreateProject keeping the fields moto drops, a minimal UpdateProject;
+- a per-operation API call counter and PutEvaluations fault injection, driven through control routes
+  under /moto-api/pipesec/ (`with_control_routes`).
+
+Operations are methods on moto's response classes named after the operation: moto dispatches the
+X-Amz-Target action to `camelcase_to_underscores(action)`. The extension's state lives in `STATE` and is
+cleared by `POST /moto-api/reset`, like moto's own.
+"""
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+from collections import Counter
+from typing import Any, Callable
+
+from moto.codebuild.exceptions import InvalidInputException
+from moto.codebuild.models import codebuild_backends
+from moto.codebuild.responses import CodeBuildResponse
+from moto.config.models import config_backends
+from moto.config.responses import ConfigResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import unix_time
+from moto.iam.models import iam_backends
+from moto.moto_api._internal.models import MotoAPIBackend
+from moto.utilities.utils import get_partition
+
+from testbed import config_items
+from testbed.tokens import decode_result_token
+
+CONTROL_PREFIX = "/moto-api/pipesec/"
+COMPLIANCE_TYPES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")
+MAX_EVALUATIONS_PER_CALL = 100
+MAX_PAGE_SIZE = 100
+# AWS's documented default page sizes.
+DEFAULT_COMPLIANCE_DETAILS_LIMIT = 10
+DEFAULT_SELECT_LIMIT = 100
+
+
+class ExtensionState:
+    """Everything the extension remembers; one instance per emulator process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        # (account, region) -> rule name -> (resource type, resource id) -> stored evaluation result
+        self.evaluations: dict[tuple[str, str], dict[str, dict[tuple[str, str], dict]]] = {}
+        # {"PutEvaluations": {"failFirst": N, "times": K}}: K is decremented per faulted call.
+        self.faults: dict[str, dict[str, int]] = {}
+        # "<service>.<Action>" -> number of requests answered
+        self.calls: Counter[str] = Counter()
+
+
+STATE = ExtensionState()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _error(code: str, message: str) -> JsonRESTError:
+    """An AWS JSON-1.1 error: HTTP 400, {"__type": code, "message": message}."""
+    return JsonRESTError(code, message)
+
+
+def _ok(document: dict) -> tuple[int, dict, str]:
+    """A JSON-1.1 success answer (moto would label a bare string text/html)."""
+    return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(document)
+
+
+def _params(response: BaseResponse) -> dict:
+    """The JSON request body of a JSON-1.1 operation."""
+    return json.loads(response.body) if response.body else {}
+
+
+def _timestamp(value: Any, where: str) -> float:
+    """Epoch seconds of a request timestamp: a number (how SDKs send JSON-1.1 timestamps) or ISO text."""
+    try:
+        return config_items.epoch_seconds(value)
+    except (AttributeError, TypeError, ValueError):
+        raise _error("ValidationException", f"Value '{value}' at '{where}' is not a valid timestamp") from None
+
+
+def _page_limit(value: Any, default: int, error_code: str) -> int:
+    """AWS page-size semantics: absent or 0 means the default; above 100 is an error."""
+    if not value:
+        return default
+    if not isinstance(value, int) or value < 0 or value > MAX_PAGE_SIZE:
+        raise _error(error_code, f"Value '{value}' at 'limit' failed to satisfy constraint: "
+                     f"Member must have value less than or equal to {MAX_PAGE_SIZE}")
+    return value
+
+
+def _encode_next_token(after: list) -> str:
+    """Opaque pagination token: the sort key of the last item returned."""
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode()
+
+
+def _decode_next_token(token: str | None) -> list | None:
+    if not token:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        after = None
+    if not isinstance(after, list):
+        raise _error("InvalidNextTokenException", "The specified next token is invalid.")
+    return after
+
+
+def _paginate(items: list, sort_key: Callable[[Any], list], limit: int, next_token: str | None):
+    """One page of `items` (already sorted by `sort_key`) and the token of the next page, if any.
+
+    Keyed on the last item returned, not on an offset, so pages stay right when items change between
+    calls.
+    """
+    after = _decode_next_token(next_token)
+    if after is not None:
+        items = [item for item in items if sort_key(item) > after]
+    page = items[:limit]
+    token = _encode_next_token(sort_key(page[-1])) if len(items) > limit else None
+    return page, token
+
+
+def _evaluations_of_region(response: BaseResponse) -> dict[str, dict[tuple[str, str], dict]]:
+    return STATE.evaluations.setdefault((response.current_account, response.region), {})
+
+
+# --- PutEvaluations --------------------------------------------------------------------------
+
+
+def _validate_evaluation(index: int, evaluation: Any) -> dict:
+    """One evaluation checked as Config does; returns it with OrderingTimestamp in epoch seconds."""
+    where = f"evaluations.{index}.member"
+    if not isinstance(evaluation, dict):
+        raise _error("ValidationException", f"Value at '{where}' must be a structure")
+    for field in ("ComplianceResourceType", "ComplianceResourceId"):
+        value = evaluation.get(field)
+        if not isinstance(value, str) or not value:
+            raise _error(
+                "ValidationException",
+                f"1 validation error detected: Value '{value}' at '{where}.{field[0].lower() + field[1:]}' "
+                "failed to satisfy constraint: Member must have length greater than or equal to 1",
+            )
+    compliance = evaluation.get("ComplianceType")
+    if compliance not in COMPLIANCE_TYPES:
+        # Config rejects INSUFFICIENT_DATA from a rule, and anything else, with this code.
+        raise _error(
+            "InvalidParameterValueException",
+            f"The ComplianceType '{compliance}' is not valid; use one of {', '.join(COMPLIANCE_TYPES)}.",
+        )
+    annotation = evaluation.get("Annotation")
+    if annotation is not None and (not isinstance(annotation, str) or not 1 <= len(annotation) <= 256):
+        raise _error(
+            "ValidationException",
+            f"1 validation error detected: Value at '{where}.annotation' failed to satisfy constraint: "
+            "Member must have length less than or equal to 256 and greater than or equal to 1",
+        )
+    if evaluation.get("OrderingTimestamp") is None:
+        raise _error(
+            "ValidationException",
+            f"1 validation error detected: Value null at '{where}.orderingTimestamp' failed to satisfy "
+            "constraint: Member must not be null",
+        )
+    checked = dict(evaluation)
+    checked["OrderingTimestamp"] = _timestamp(evaluation["OrderingTimestamp"], f"{where}.orderingTimestamp")
+    return checked
+
+
+def put_evaluations(self: ConfigResponse) -> tuple[int, dict, str]:
+    params = _params(self)
+    token = params.get("ResultToken")
+    test_mode = bool(params.get("TestMode"))
+    if not token:
+        raise _error(
+            "ValidationException",
+            "1 validation error detected: Value null at 'resultToken' failed to satisfy constraint: "
+            "Member must not be null",
+        )
+    decoded = decode_result_token(token)
+    # TestMode needs a non-null token, not a valid one; "TESTMODE" is only good in TestMode.
+    if decoded is None and not test_mode:
+        raise _error("InvalidResultTokenException", "The resultToken provided is invalid")
+
+    evaluations = params.get("Evaluations")
+    if not evaluations:
+        raise _error(
+            "InvalidParameterValueException",
+            "The Evaluations object in your request cannot be null. Add the required parameters and try again.",
+        )
+    if len(evaluations) > MAX_EVALUATIONS_PER_CALL:
+        raise _error(
+            "InvalidParameterValueException",
+            f"The number of evaluations ({len(evaluations)}) exceeds the maximum of {MAX_EVALUATIONS_PER_CALL}.",
+        )
+    # Validate the whole request before keeping anything: a bad evaluation fails the call.
+    checked = [_validate_evaluation(i + 1, evaluation) for i, evaluation in enumerate(evaluations)]
+
+    with STATE.lock:
+        failed = _injected_failures(len(checked))
+    if test_mode:
+        return _ok({"FailedEvaluations": evaluations[:failed]})
+
+    now = time.time()
+    with STATE.lock:
+        stored = _evaluations_of_region(self).setdefault(decoded.rule_name, {})
+        for evaluation in checked[failed:]:
+            key = (evaluation["ComplianceResourceType"], evaluation["ComplianceResourceId"])
+            previous = stored.get(key)
+            # Config keeps the latest evaluation; an older OrderingTimestamp does not replace it.
+            if previous and evaluation["OrderingTimestamp"] < previous["OrderingTimestamp"]:
+                continue
+            stored[key] = {
+                "ResourceType": key[0],
+                "ResourceId": key[1],
+                "ComplianceType": evaluation["ComplianceType"],
+                "Annotation": evaluation.get("Annotation"),
+                "OrderingTimestamp": evaluation["OrderingTimestamp"],
+                "ResultRecordedTime": now,
+                "ConfigRuleInvokedTime": decoded.invoked_at,
+            }
+    return _ok({"FailedEvaluations": evaluations[:failed]})
+
+
+def _injected_failures(count: int) -> int:
+    """How many leading evaluations of this call the injected fault fails (caller holds the lock)."""
+    fault = STATE.faults.get("PutEvaluations")
+    if not fault or fault["times"] <= 0:
+        return 0
+    fault["times"] -= 1
+    return min(fault["failFirst"], count)
+
+
+# --- compliance reads ------------------------------------------------------------------------
+
+
+def _check_compliance_filter(types: Any, allowed: tuple[str, ...]) -> list[str]:
+    types = types or []
+    for compliance in types:
+        if compliance not in allowed:
+            raise _error(
+                "InvalidParameterValueException",
+                f"The ComplianceType '{compliance}' cannot be used as a filter here; use {', '.join(allowed)}.",
+            )
+    return types
+
+
+def get_compliance_details_by_config_rule(self: ConfigResponse) -> tuple[int, dict, str]:
+    params = _params(self)
+    rule_name = params.get("ConfigRuleName")
+    if not rule_name:
+        raise _error(
+            "ValidationException",
+            "1 validation error detected: Value null at 'configRuleName' failed to satisfy constraint: "
+            "Member must not be null",
+        )
+    # INSUFFICIENT_DATA is a rule-level state, never a per-resource result, so it is no filter.
+    wanted = _check_compliance_filter(params.get("ComplianceTypes"), COMPLIANCE_TYPES)
+    limit = _page_limit(params.get("Limit"), DEFAULT_COMPLIANCE_DETAILS_LIMIT, "ValidationException")
+
+    # A rule with no stored results answers an empty list (the test bed does not require the rule to
+    # exist in moto; real Config would raise NoSuchConfigRuleException for an unknown rule).
+    with STATE.lock:
+        results = [dict(r) for r in _evaluations_of_region(self).get(rule_name, {}).values()]
+    if wanted:
+        results = [r for r in results if r["ComplianceType"] in wanted]
+
+    def sort_key(result: dict) -> list:
+        return [result["ResourceId"], result["ResourceType"]]
+
+    results.sort(key=sort_key)
+    page, next_token = _paginate(results, sort_key, limit, params.get("NextToken"))
+    body: dict[str, Any] = {"EvaluationResults": [_evaluation_result(rule_name, r) for r in page]}
+    if next_token:
+        body["NextToken"] = next_token
+    return _ok(body)
+
+
+def _evaluation_result(rule_name: str, result: dict) -> dict:
+    evaluation_result = {
+        "EvaluationResultIdentifier": {
+            "EvaluationResultQualifier": {
+                "ConfigRuleName": rule_name,
+                "ResourceType": result["ResourceType"],
+                "ResourceId": result["ResourceId"],
+                "EvaluationMode": "DETECTIVE",
+            },
+            "OrderingTimestamp": result["OrderingTimestamp"],
+        },
+        "ComplianceType": result["ComplianceType"],
+        "ResultRecordedTime": result["ResultRecordedTime"],
+        "ConfigRuleInvokedTime": result["ConfigRuleInvokedTime"],
+    }
+    if result["Annotation"] is not None:
+        evaluation_result["Annotation"] = result["Annotation"]
+    return evaluation_result
+
+
+def _rule_compliance(results: list[dict]) -> dict:
+    """A rule's compliance from its current results, as AWS documents it: NON_COMPLIANT if any
+    resource is non-compliant (with the number of them), else COMPLIANT if any is compliant, else
+    INSUFFICIENT_DATA (no results, or only NOT_APPLICABLE ones). Config gives the contributor count
+    only for NON_COMPLIANT."""
+    non_compliant = sum(1 for r in results if r["ComplianceType"] == "NON_COMPLIANT")
+    if non_compliant:
+        return {
+            "ComplianceType": "NON_COMPLIANT",
+            "ComplianceContributorCount": {"CappedCount": non_compliant, "CapExceeded": False},
+        }
+    if any(r["ComplianceType"] == "COMPLIANT" for r in results):
+        return {"ComplianceType": "COMPLIANT"}
+    return {"ComplianceType": "INSUFFICIENT_DATA"}
+
+
+def describe_compliance_by_config_rule(self: ConfigResponse) -> tuple[int, dict, str]:
+    params = _params(self)
+    wanted = _check_compliance_filter(
+        params.get("ComplianceTypes"), ("COMPLIANT", "NON_COMPLIANT", "INSUFFICIENT_DATA")
+    )
+    with STATE.lock:
+        stored = {rule: list(results.values()) for rule, results in _evaluations_of_region(self).items()}
+    rule_names = params.get("ConfigRuleNames")
+    if not rule_names:
+        # Every rule with results, plus the rules defined in moto that have none yet.
+        defined = config_backends[self.current_account][self.region].config_rules
+        rule_names = sorted(set(stored) | set(defined))
+    rules = []
+    for rule_name in rule_names:
+        compliance = _rule_compliance(stored.get(rule_name, []))
+        if not wanted or compliance["ComplianceType"] in wanted:
+            rules.append({"ConfigRuleName": rule_name, "Compliance": compliance})
+    return _ok({"ComplianceByConfigRules": rules})
+
+
+# --- Config's recorder for CodeBuild projects -------------------------------------------------
+
+
+def _recorded_codebuild_items(response: BaseResponse) -> list[dict]:
+    """Event-model items of the region's CodeBuild projects, sorted by resource id. Deleted projects
+    are simply gone (no ResourceDeleted items)."""
+    account, region = response.current_account, response.region
+    iam = iam_backends[account][get_partition(region)]
+    items = []
+    for project in codebuild_backends[account][region].codebuild_projects.values():
+        metadata = project.project_metadata
+        try:
+            role_id = iam.get_role_by_arn(metadata.get("serviceRole", "")).id
+        except Exception:  # the role does not exist (moto does not insist on it)
+            role_id = None
+        items.append(config_items.codebuild_project_item(metadata, account, region, role_id))
+    items.sort(key=lambda item: item["resourceId"])
+    return items
+
+
+def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] | str:
+    params = _params(self)
+    if params.get("resourceType") != config_items.CODEBUILD_PROJECT:
+        return _MOTO_ORIGINALS["get_resource_config_history"](self)
+    _page_limit(params.get("limit"), 10, "InvalidLimitException")
+    resource_id = params.get("resourceId")
+    item = next((i for i in _recorded_codebuild_items(self) if i["resourceId"] == resource_id), None)
+    if item is None:
+        raise _error(
+            "ResourceNotDiscoveredException",
+            f"Resource {resource_id} of resourceType:{config_items.CODEBUILD_PROJECT} is unknown or has not been discovered",
+        )
+    # Only the current item exists; it is in range if it was captured within [earlierTime, laterTime].
+    # Compare in milliseconds, the precision of the capture time a rule sends back as laterTime.
+    captured_ms = round(config_items.epoch_seconds(item["configurationItemCaptureTime"]) * 1000)
+    later, earlier = params.get("laterTime"), params.get("earlierTime")
+    in_range = (later is None or captured_ms <= round(_timestamp(later, "laterTime") * 1000)) and (
+        earlier is None or captured_ms >= round(_timestamp(earlier, "earlierTime") * 1000)
+    )
+    items = [config_items.event_item_to_api_item(item)] if in_range else []
+    return _ok({"configurationItems": items})
+
+
+def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
+    keys = _params(self).get("resourceKeys") or []
+    if not 1 <= len(keys) <= 100:
+        raise _error(
+            "ValidationException",
+            "1 validation error detected: Value at 'resourceKeys' failed to satisfy constraint: "
+            "Member must have length less than or equal to 100 and greater than or equal to 1",
+        )
+    codebuild_ids = {k["resourceId"] for k in keys if k.get("resourceType") == config_items.CODEBUILD_PROJECT}
+    other_keys = [k for k in keys if k.get("resourceType") != config_items.CODEBUILD_PROJECT]
+    found = [
+        config_items.event_item_to_base_item(item)
+        for item in _recorded_codebuild_items(self)
+        if item["resourceId"] in codebuild_ids
+    ]
+    # Keys of unknown resources are left out, as Config does (unprocessedResourceKeys is for throttling).
+    if other_keys:
+        from_moto = config_backends[self.current_account][self.region].batch_get_resource_config(
+            other_keys, self.region
+        )
+        found.extend(from_moto["baseConfigurationItems"])
+    return _ok({"baseConfigurationItems": found, "unprocessedResourceKeys": []})
+
+
+# The one query form the recorder understands: named fields and a single resourceType condition.
+# A small regex, not an SQL parser; anything else about CodeBuild is rejected rather than answered
+# wrongly.
+_SELECT_BY_TYPE = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+WHERE\s+resourceType\s*=\s*'(?P<type>[^']+)'\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
+    params = _params(self)
+    expression = params.get("Expression") or ""
+    match = _SELECT_BY_TYPE.match(expression)
+    if not match or match["type"] != config_items.CODEBUILD_PROJECT:
+        if config_items.CODEBUILD_PROJECT in expression:
+            raise _error(
+                "InvalidExpressionException",
+                "The test bed only supports: SELECT <fields> WHERE resourceType = 'AWS::CodeBuild::Project'",
+            )
+        return _MOTO_ORIGINALS["select_resource_config"](self)
+    fields = [field.strip() for field in match["fields"].split(",")]
+    if any(not field or field == "*" for field in fields):
+        raise _error("InvalidExpressionException", "The test bed supports named fields only.")
+    limit = _page_limit(params.get("Limit"), DEFAULT_SELECT_LIMIT, "InvalidLimitException")
+
+    rows = [config_items.event_item_to_query_row(item) for item in _recorded_codebuild_items(self)]
+    page, next_token = _paginate(rows, lambda row: [row["resourceId"]], limit, params.get("NextToken"))
+    body: dict[str, Any] = {
+        "Results": [json.dumps(_select_fields(row, fields)) for row in page],
+        "QueryInfo": {"SelectFields": [{"Name": field} for field in fields]},
+    }
+    if next_token:
+        body["NextToken"] = next_token
+    return _ok(body)
+
+
+def _select_fields(row: dict, fields: list[str]) -> dict:
+    """The selected fields of a row; a dotted field (`configuration.environment`) keeps its nesting,
+    as Config's advanced query does."""
+    selected: dict = {}
+    for field in fields:
+        value: Any = row
+        path = field.split(".")
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        target = selected
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    return selected
+
+
+# --- CodeBuild fixes -------------------------------------------------------------------------
+
+# CreateProject fields moto's model drops (e.g. encryptionKey is always alias/aws/s3 in moto).
+_CREATE_PROJECT_PASSTHROUGH = (
+    "secondarySources",
+    "secondarySourceVersions",
+    "secondaryArtifacts",
+    "encryptionKey",
+    "fileSystemLocations",
+    "buildBatchConfig",
+    "concurrentBuildLimit",
+)
+
+
+def _find_project(backend: Any, name_or_arn: str) -> Any:
+    if name_or_arn.startswith("arn:"):
+        return next((p for p in backend.codebuild_projects.values() if p.arn == name_or_arn), None)
+    return backend.codebuild_projects.get(name_or_arn)
+
+
+def batch_get_projects(self: CodeBuildResponse) -> ActionResult:
+    names = self._get_param("names") or []
+    if not 1 <= len(names) <= 100:
+        raise InvalidInputException("Number of project names must be between 1 and 100")
+    projects, not_found = [], []
+    for name_or_arn in names:
+        project = _find_project(self.codebuild_backend, name_or_arn)
+        if project is None:
+            not_found.append(name_or_arn)
+        else:
+            projects.append(project.project_metadata)
+    return ActionResult({"projects": projects, "projectsNotFound": not_found})
+
+
+def create_project(self: CodeBuildResponse) -> ActionResult:
+    result = _MOTO_ORIGINALS["create_project"](self)
+    metadata = self.codebuild_backend.codebuild_projects[self._get_param("name")].project_metadata
+    _apply_project_fields(metadata, {k: self._get_param(k) for k in _CREATE_PROJECT_PASSTHROUGH})
+    return result
+
+
+def update_project(self: CodeBuildResponse) -> ActionResult:
+    """UpdateProject (500 in moto): the given top-level fields replace the stored ones."""
+    name = self._get_param("name")
+    project = _find_project(self.codebuild_backend, name or "")
+    if project is None:
+        raise InvalidInputException(f"Project cannot be found: {name}")
+    fields = {k: v for k, v in json.loads(self.body).items() if k != "name"}
+    _apply_project_fields(project.project_metadata, fields)
+    project.project_metadata["lastModifiedDate"] = unix_time()
+    return ActionResult({"project": project.project_metadata})
+
+
+def _apply_project_fields(metadata: dict, fields: dict) -> None:
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key == "badgeEnabled":  # the request flag becomes BatchGetProjects' badge structure
+            metadata["badge"] = {"badgeEnabled": bool(value)}
+        else:
+            metadata[key] = value
+
+
+# --- API call counter and control routes ------------------------------------------------------
+
+
+def _counting_call_action(self: BaseResponse) -> Any:
+    """Counts every AWS request moto answers, as `<service>.<Action>` (boto3 service names)."""
+    try:
+        action = self._get_action() or "Unknown"
+    except Exception:
+        action = "Unknown"
+    with STATE.lock:
+        STATE.calls[f"{self.boto3_service_name}.{action}"] += 1
+    return _MOTO_ORIGINALS["call_action"](self)
+
+
+def _reset_with_test_bed(self: MotoAPIBackend) -> None:
+    """POST /moto-api/reset also clears the extension's state, so nothing leaks between tests."""
+    _MOTO_ORIGINALS["reset"](self)
+    with STATE.lock:
+        STATE.clear()
+
+
+def _parse_faults(document: Any) -> dict[str, dict[str, int]]:
+    if not isinstance(document, dict) or set(document) - {"PutEvaluations"}:
+        raise ValueError('expected {} or {"PutEvaluations": {"failFirst": N, "times": K}}')
+    faults = {}
+    for operation, fault in document.items():
+        fail_first, times = fault.get("failFirst"), fault.get("times", 1)
+        if not isinstance(fail_first, int) or not isinstance(times, int) or fail_first < 0 or times < 0:
+            raise ValueError("failFirst and times must be non-negative integers")
+        faults[operation] = {"failFirst": fail_first, "times": times}
+    return faults
+
+
+def _control(method: str, path: str, body: bytes) -> tuple[int, Any]:
+    """The test bed's control routes: (HTTP status, JSON answer)."""
+    route = path[len(CONTROL_PREFIX):].strip("/")
+    if route == "calls" and method == "GET":
+        with STATE.lock:
+            return 200, dict(STATE.calls)
+    if route == "calls/reset" and method == "POST":
+        with STATE.lock:
+            STATE.calls.clear()
+        return 200, {"status": "ok"}
+    if route == "faults" and method == "POST":
+        try:
+            faults = _parse_faults(json.loads(body or b"{}"))
+        except ValueError as problem:
+            return 400, {"error": str(problem)}
+        with STATE.lock:
+            STATE.faults = faults
+        return 200, {"status": "ok"}
+    return 404, {"error": f"no control route {method} {path}"}
+
+
+def with_control_routes(app: Callable) -> Callable:
+    """Wraps moto's WSGI application so /moto-api/pipesec/... reaches the test bed's control routes."""
+
+    def application(environ: dict, start_response: Callable) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(CONTROL_PREFIX):
+            return app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        status, answer = _control(environ["REQUEST_METHOD"], path, body)
+        payload = json.dumps(answer).encode()
+        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+        start_response(
+            f"{status} {reason}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
+    return application
+
+
+# --- installation ----------------------------------------------------------------------------
+
+_MOTO_ORIGINALS: dict[str, Callable] = {}
+
+
+def apply() -> None:
+    """Installs the extension into moto (idempotent). Call before the server handles requests."""
+    if _MOTO_ORIGINALS:
+        return
+    _MOTO_ORIGINALS.update(
+        get_resource_config_history=ConfigResponse.get_resource_config_history,
+        select_resource_config=ConfigResponse.select_resource_config,
+        create_project=CodeBuildResponse.create_project,
+        call_action=BaseResponse.call_action,
+        reset=MotoAPIBackend.reset,
+    )
+    for operation in (
+        put_evaluations,
+        get_compliance_details_by_config_rule,
+        describe_compliance_by_config_rule,
+        get_resource_config_history,
+        batch_get_resource_config,
+        select_resource_config,
+    ):
+        setattr(ConfigResponse, operation.__name__, operation)
+    for operation in (batch_get_projects, create_project, update_project):
+        setattr(CodeBuildResponse, operation.__name__, operation)
+    BaseResponse.call_action = _counting_call_action
+    MotoAPIBackend.reset = _reset_with_test_bed
