@@ -14,7 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from testbed import config_items, events
+from testbed import config_items, events, seed
 from testbed.lambda_runtime import LambdaFunction, LambdaProcessExited
 from testbed.tokens import TESTMODE, decode_result_token, mint_result_token
 
@@ -223,35 +223,12 @@ def test_call_counter_counts_every_answered_request(aws, emulator):
 
 # --- the CodeBuild recorder ---------------------------------------------------------------------
 
-TRUST_POLICY = json.dumps({
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "codebuild.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-})
-
-
 def create_role(aws, name="codebuild-service-role"):
-    return aws("iam").create_role(RoleName=name, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]
+    return seed.create_role(aws("iam"), name)
 
 
 def create_project(codebuild, name, role_arn, **overrides):
-    project = {
-        "name": name,
-        "source": {"type": "GITHUB", "location": f"https://github.com/example/{name}.git", "buildspec": "buildspec.yml"},
-        "artifacts": {"type": "NO_ARTIFACTS"},
-        "environment": {
-            "type": "LINUX_CONTAINER",
-            "image": "aws/codebuild/standard:7.0",
-            "computeType": "BUILD_GENERAL1_SMALL",
-            "privilegedMode": True,
-            "environmentVariables": [{"name": "STAGE", "value": "prod", "type": "PLAINTEXT"}],
-        },
-        "serviceRole": role_arn,
-        "timeoutInMinutes": 30,
-        "queuedTimeoutInMinutes": 60,
-        "tags": [{"key": "team", "value": "platform"}],
-        **overrides,
-    }
-    return codebuild.create_project(**project)["project"]
+    return seed.create_project(codebuild, name, role_arn, privileged=True, **overrides)
 
 
 EVENT_MODEL_KEYS = {

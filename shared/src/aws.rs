@@ -51,12 +51,14 @@ impl Aws {
             .configure(sdk_config)
             .build()
             .await;
-        provider.provide_credentials().await.map_err(|err| Error::AccessDenied {
+        let credentials = provider.provide_credentials().await.map_err(|err| Error::AccessDenied {
             action: "sts:AssumeRole",
             principal: "the function's execution role".to_owned(),
             message: format!("cannot assume `{role_arn}`: {}", crate::error::error_chain(&err)),
         })?;
-        let assumed = sdk_config.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        // The session outlives any invocation (15 minutes at most), so these credentials are
+        // used as they are rather than through the provider, which would assume the role again.
+        let assumed = sdk_config.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
         Ok(Aws { principal: format!("role `{role_arn}`"), ..Aws::new(&assumed) })
     }
 

@@ -97,13 +97,16 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, document: dict, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the function was stopped while it waited for an invocation
 
     def do_GET(self) -> None:
         if self.path != "/2018-06-01/runtime/invocation/next":
