@@ -19,10 +19,12 @@ const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 /// The SDK configuration of the process: the standard environment (credential chain,
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`) and retries with backoff.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config()).load().await
+}
+
+/// Standard retries: throttling and transient errors, exponential backoff with jitter.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
 /// Clients for the services rules read, and the principal they act as (named in errors).

@@ -133,3 +133,71 @@ impl Invocation {
             .unwrap_or("aws")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn change_notification_carries_its_item() {
+        let invocation = Invocation::from_value(fixture("change-event.json")).unwrap();
+        assert_eq!(invocation.rule_name, "codebuild-project-privileged-mode-disabled");
+        assert_eq!(invocation.result_token, ResultToken::Token("7b9c3e51-token-from-config".to_owned()));
+        assert_eq!(invocation.rule_parameters.as_deref(), Some(r#"{"exemptedProjects": ""}"#));
+        let Trigger::Change(item) = invocation.trigger else { panic!("expected a change") };
+        assert_eq!(item.resource_name.as_deref(), Some("docker-image-builder"));
+    }
+
+    #[test]
+    fn oversized_notification_carries_a_summary() {
+        let invocation = Invocation::from_value(fixture("oversized-event.json")).unwrap();
+        let Trigger::OversizedChange(summary) = invocation.trigger else { panic!("expected an oversized change") };
+        assert_eq!(summary.resource_id, "3f1e6f0a-8c1d-4b7e-9a52-0c5d2e7b9a11");
+        assert_eq!(summary.status, ItemStatus::Ok);
+    }
+
+    #[test]
+    fn scheduled_notification_carries_its_time() {
+        let invocation = Invocation::from_value(fixture("scheduled-event.json")).unwrap();
+        assert!(matches!(invocation.trigger, Trigger::Scheduled { .. }));
+        assert!(invocation.rule_parameters.is_none());
+    }
+
+    #[test]
+    fn partition_comes_from_the_event_arns() {
+        let mut event = fixture("scheduled-event.json");
+        assert_eq!(Invocation::from_value(event.clone()).unwrap().partition(), "aws");
+        event["executionRoleArn"] = Value::from("arn:aws-us-gov:iam::123456789012:role/config");
+        assert_eq!(Invocation::from_value(event).unwrap().partition(), "aws-us-gov");
+    }
+
+    #[test]
+    fn malformed_events_say_what_is_wrong() {
+        let mut cases = Vec::new();
+        let mut event = fixture("change-event.json");
+        event.as_object_mut().unwrap().remove("resultToken");
+        cases.push((event, "`resultToken` is missing"));
+        let mut event = fixture("change-event.json");
+        event["invokingEvent"] = Value::from(r#"{"messageType": "ConfigurationItemChangeNotification"}"#);
+        cases.push((event, "`invokingEvent.configurationItem` is missing"));
+        let mut event = fixture("scheduled-event.json");
+        event["invokingEvent"] = Value::from(r#"{"messageType": "ScheduledNotification", "notificationCreationTime": "yesterday"}"#);
+        cases.push((event, "notificationCreationTime"));
+        let mut event = fixture("scheduled-event.json");
+        event["invokingEvent"] = Value::from(r#"{"messageType": "ConfigurationSnapshotDeliveryCompleted"}"#);
+        cases.push((event, "unsupported messageType `ConfigurationSnapshotDeliveryCompleted`"));
+        cases.push((serde_json::json!([1, 2]), "malformed AWS Config event"));
+        for (event, expected) in cases {
+            let err = Invocation::from_value(event).unwrap_err();
+            assert_eq!(err.error_type(), "InvalidEventException");
+            assert!(err.to_string().contains(expected), "{err} should contain {expected}");
+        }
+    }
+}

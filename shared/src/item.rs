@@ -123,9 +123,11 @@ pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Da
     match Value::deserialize(deserializer)? {
         Value::String(text) => DateTime::from_str(text.trim(), DateTimeFormat::DateTime)
             .map_err(|err| D::Error::custom(format!("`{text}` is not an ISO-8601 time: {err}"))),
+        // Config's times have millisecond precision; rounding undoes the float's error.
+        #[allow(clippy::cast_possible_truncation)] // epoch milliseconds fit an i64 for 292 million years
         Value::Number(number) => number
             .as_f64()
-            .map(DateTime::from_secs_f64)
+            .map(|seconds| DateTime::from_millis((seconds * 1000.0).round() as i64))
             .ok_or_else(|| D::Error::custom(format!("`{number}` is not a time"))),
         other => Err(D::Error::custom(format!("expected a time, found {other}"))),
     }
@@ -164,5 +166,83 @@ fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, S
             let map: BTreeMap<String, Option<String>> = Deserialize::deserialize(value).map_err(D::Error::custom)?;
             Ok(map.into_iter().map(|(key, value)| (key, value.unwrap_or_default())).collect())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::resources::CodeBuildProject;
+
+    fn fixture(name: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn event_model_item() -> Value {
+        let event = fixture("change-event.json");
+        let invoking: Value = serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+        invoking["configurationItem"].clone()
+    }
+
+    #[test]
+    fn event_api_and_select_models_read_the_same() {
+        let event = ConfigurationItem::from_value(&event_model_item()).unwrap();
+        let api = ConfigurationItem::from_value(&fixture("history-item.json")).unwrap();
+        let select = ConfigurationItem::from_value(&fixture("select-row.json")).unwrap();
+        for other in [&api, &select] {
+            assert_eq!(other.resource_id, event.resource_id);
+            assert_eq!(other.resource_name, event.resource_name);
+            assert_eq!(other.arn, event.arn);
+            assert_eq!(other.account_id, event.account_id);
+            assert_eq!(other.capture_time, event.capture_time);
+            assert_eq!(other.tags, event.tags);
+            assert_eq!(other.configuration, event.configuration, "configuration is an object in every model");
+        }
+        let project: CodeBuildProject = api.view().unwrap();
+        assert!(project.environment.privileged_mode);
+    }
+
+    #[test]
+    fn missing_and_null_fields_are_tolerated() {
+        let item = ConfigurationItem::from_value(&serde_json::json!({
+            "resourceType": "AWS::CodeBuild::Project", "resourceId": "p", "resourceName": null,
+            "configurationItemStatus": null, "configurationItemCaptureTime": "2026-11-20T09:15:42Z",
+            "configuration": null, "supplementaryConfiguration": null, "tags": null
+        }))
+        .unwrap();
+        assert_eq!((item.status, item.lookup_name()), (ItemStatus::Ok, "p"));
+        let project: CodeBuildProject = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(item.view::<Option<CodeBuildProject>>().unwrap(), None);
+        assert!(!project.environment.privileged_mode);
+    }
+
+    #[test]
+    fn an_item_without_id_or_time_names_the_field() {
+        let err = ConfigurationItem::from_value(&serde_json::json!({"resourceType": "AWS::CodeBuild::Project", "resourceId": ""}))
+            .unwrap_err();
+        assert!(err.to_string().contains("at `resourceId`"), "{err}");
+        let err = ConfigurationItem::from_value(&serde_json::json!({"resourceType": "T", "resourceId": "p"})).unwrap_err();
+        assert!(err.to_string().contains("configurationItemCaptureTime"), "{err}");
+    }
+
+    #[test]
+    fn statuses_are_read_and_unknown_ones_kept_applicable() {
+        for (text, gone) in [("OK", false), ("ResourceDiscovered", false), ("ResourceDeleted", true),
+            ("ResourceNotRecorded", true), ("ResourceDeletedNotRecorded", true), ("SomethingNew", false)] {
+            let status: ItemStatus = serde_json::from_value(Value::from(text)).unwrap();
+            assert_eq!(status.is_gone(), gone, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_view_error_names_the_path_inside_configuration() {
+        let mut value = event_model_item();
+        value["configuration"]["environment"]["environmentVariables"] = serde_json::json!([{"name": "A", "type": 7}]);
+        let err = ConfigurationItem::from_value(&value).unwrap().view::<CodeBuildProject>().unwrap_err();
+        assert_eq!(err.error_type(), "InvalidConfigurationItemException");
+        assert!(err.to_string().contains("configuration.environment.environmentVariables"), "{err}");
     }
 }

@@ -20,6 +20,7 @@ import queue
 import re
 import secrets
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -72,6 +73,11 @@ class RuntimeApiServer(ThreadingHTTPServer):
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request, client_address) -> None:
+        # A function stopped mid-poll drops its connection: expected, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
     def next_invocation(self) -> _Invocation | None:
         """Blocks until an invocation is queued; None once the server is stopping."""

@@ -152,7 +152,7 @@ impl<R: Rule> Engine<R> {
     ) -> Result<(Vec<Evaluation>, Vec<Error>)> {
         let left_scope = invocation.event_left_scope;
         match &invocation.trigger {
-            Trigger::Change(item) => Ok(self.evaluate_item(aws, params, item, left_scope).await?.into()),
+            Trigger::Change(item) => Ok(self.evaluate_item(aws, params, item, left_scope, item.capture_time).await?.into()),
             Trigger::OversizedChange(summary) => {
                 if let Some(verdict) = not_applicable::<R>(&summary.resource_type, summary.status, left_scope) {
                     let evaluation =
@@ -160,7 +160,8 @@ impl<R: Rule> Engine<R> {
                     return Ok((vec![evaluation], Vec::new()));
                 }
                 let item = fetch_item(aws, summary).await?;
-                Ok(self.evaluate_item(aws, params, &item, false).await?.into())
+                // Ordered by the notification's capture time, like the change it reports.
+                Ok(self.evaluate_item(aws, params, &item, false, summary.capture_time).await?.into())
             }
             Trigger::Scheduled { notification_time } => {
                 self.sweep(aws, params, &invocation.rule_name, *notification_time).await
@@ -174,6 +175,7 @@ impl<R: Rule> Engine<R> {
         params: &R::Params,
         item: &ConfigurationItem,
         left_scope: bool,
+        ordering_timestamp: DateTime,
     ) -> Result<SingleResult> {
         let verdict = if let Some(verdict) = not_applicable::<R>(&item.resource_type, item.status, left_scope) {
             verdict
@@ -185,7 +187,7 @@ impl<R: Rule> Engine<R> {
             let facts = R::gather(aws, params, slice::from_ref(&subject)).await?;
             R::evaluate(&subject, expect_one(&facts), params)
         };
-        let evaluation = Evaluation::new(&item.resource_type, &item.resource_id, &verdict, item.capture_time);
+        let evaluation = Evaluation::new(&item.resource_type, &item.resource_id, &verdict, ordering_timestamp);
         Ok(SingleResult::Evaluated(evaluation))
     }
 
@@ -282,3 +284,6 @@ async fn fetch_item(aws: &Aws, summary: &ItemSummary) -> Result<ConfigurationIte
     })?;
     ConfigurationItem::from_history(item)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! The engine against mocked AWS clients: what it sends for each trigger, and how it handles
+//! what comes back.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_sdk_config::Client as Config;
+use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
+use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
+use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
+use aws_sdk_config::operation::select_resource_config::SelectResourceConfigOutput;
+use aws_sdk_config::types::{
+    ComplianceType, ConfigurationItem as SdkItem, ConfigurationItemStatus, Evaluation as SdkEvaluation,
+    EvaluationResult, EvaluationResultIdentifier, EvaluationResultQualifier,
+};
+use aws_smithy_mocks::{Rule as MockRule, RuleMode, mock, mock_client};
+use serde_json::Value;
+
+use super::*;
+use crate::NoParameters;
+use crate::aws::retry_config;
+use crate::resources::CodeBuildProject;
+
+/// A rule that only looks at privileged mode: enough to see the engine's behaviour.
+struct Privileged;
+
+impl Rule for Privileged {
+    const ID: &'static str = "test-privileged";
+    type Resource = CodeBuildProject;
+    type Params = NoParameters;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), _: &NoParameters) -> Verdict {
+        if subject.resource.environment.privileged_mode {
+            Verdict::non_compliant("privileged")
+        } else {
+            Verdict::compliant("unprivileged")
+        }
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
+    let codebuild = aws_sdk_codebuild::Client::from_conf(
+        aws_sdk_codebuild::Config::builder().behavior_version_latest().region(aws_sdk_codebuild::config::Region::new("us-east-1")).build(),
+    );
+    let aws = Aws { config, codebuild, principal: "the function's execution role".to_owned() };
+    Engine::new(SdkConfig::builder().build(), aws, false)
+}
+
+/// A PutEvaluations mock that keeps every evaluation it was sent.
+fn recording_put() -> (MockRule, Arc<Mutex<Vec<SdkEvaluation>>>) {
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&sent);
+    let rule = mock!(Config::put_evaluations).then_compute_output(move |request| {
+        sink.lock().unwrap().extend(request.evaluations().iter().cloned());
+        PutEvaluationsOutput::builder().build()
+    });
+    (rule, sent)
+}
+
+fn time(text: &str) -> DateTime {
+    DateTime::from_str(text, aws_sdk_config::primitives::DateTimeFormat::DateTime).unwrap()
+}
+
+fn history_item() -> SdkItem {
+    let api = fixture("history-item.json");
+    SdkItem::builder()
+        .resource_type(ResourceType::from(api["resourceType"].as_str().unwrap()))
+        .resource_id(api["resourceId"].as_str().unwrap())
+        .resource_name(api["resourceName"].as_str().unwrap())
+        .arn(api["arn"].as_str().unwrap())
+        .account_id(api["accountId"].as_str().unwrap())
+        .configuration_item_status(ConfigurationItemStatus::Ok)
+        .configuration_item_capture_time(DateTime::from_secs_f64(api["configurationItemCaptureTime"].as_f64().unwrap()))
+        .configuration(api["configuration"].as_str().unwrap())
+        .build()
+}
+
+fn select_rows(range: std::ops::Range<usize>) -> Vec<String> {
+    range
+        .map(|i| {
+            let mut row = fixture("select-row.json");
+            row["resourceId"] = Value::from(format!("project-{i:03}"));
+            row["configuration"]["environment"]["privilegedMode"] = Value::from(i % 2 == 0);
+            row.to_string()
+        })
+        .collect()
+}
+
+fn compliance_result(resource_id: &str, compliance: ComplianceType) -> EvaluationResult {
+    let qualifier = EvaluationResultQualifier::builder()
+        .config_rule_name("codebuild-project-privileged-mode-disabled")
+        .resource_type("AWS::CodeBuild::Project")
+        .resource_id(resource_id)
+        .build();
+    EvaluationResult::builder()
+        .evaluation_result_identifier(EvaluationResultIdentifier::builder().evaluation_result_qualifier(qualifier).build())
+        .compliance_type(compliance)
+        .build()
+}
+
+#[tokio::test]
+async fn change_event_reports_one_evaluation_at_the_capture_time() {
+    let (put, sent) = recording_put();
+    let outcome = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap();
+    assert_eq!(outcome, Outcome { rule: "test-privileged", evaluations: 1, compliant: 0, non_compliant: 1, not_applicable: 0 });
+    let sent = sent.lock().unwrap();
+    let evaluation = &sent[0];
+    assert_eq!(evaluation.compliance_resource_type(), "AWS::CodeBuild::Project");
+    assert_eq!(evaluation.compliance_resource_id(), "3f1e6f0a-8c1d-4b7e-9a52-0c5d2e7b9a11");
+    assert_eq!(evaluation.compliance_type(), &ComplianceType::NonCompliant);
+    assert_eq!(evaluation.annotation(), Some("privileged"));
+    assert_eq!(evaluation.ordering_timestamp(), &time("2026-11-20T09:15:42.123Z"));
+}
+
+#[tokio::test]
+async fn left_scope_and_deleted_items_are_not_applicable() {
+    for edit in [
+        |event: &mut Value| event["eventLeftScope"] = Value::from(true),
+        |event: &mut Value| {
+            let mut invoking: Value = serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+            invoking["configurationItem"]["configurationItemStatus"] = Value::from("ResourceDeleted");
+            invoking["configurationItem"]["configuration"] = Value::Null;
+            event["invokingEvent"] = Value::from(invoking.to_string());
+        },
+    ] {
+        let mut event = fixture("change-event.json");
+        edit(&mut event);
+        let (put, sent) = recording_put();
+        let outcome = engine(&[&put]).handle(event).await.unwrap();
+        assert_eq!(outcome.not_applicable, 1);
+        assert_eq!(sent.lock().unwrap()[0].compliance_type(), &ComplianceType::NotApplicable);
+    }
+}
+
+#[tokio::test]
+async fn test_mode_is_passed_to_put_evaluations() {
+    let mut event = fixture("change-event.json");
+    event["resultToken"] = Value::from("TESTMODE");
+    let put = mock!(Config::put_evaluations)
+        .match_requests(|request| request.test_mode() == Some(true) && request.result_token() == Some("TESTMODE"))
+        .then_output(|| PutEvaluationsOutput::builder().build());
+    engine(&[&put]).handle(event).await.unwrap();
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn oversized_event_reads_the_item_at_its_capture_time() {
+    let capture = time("2026-11-20T09:15:42.123Z");
+    let history = mock!(Config::get_resource_config_history)
+        .match_requests(move |request| {
+            request.limit() == Some(1)
+                && request.later_time() == Some(&capture)
+                && request.resource_id() == Some("3f1e6f0a-8c1d-4b7e-9a52-0c5d2e7b9a11")
+        })
+        .then_output(|| GetResourceConfigHistoryOutput::builder().configuration_items(history_item()).build());
+    let (put, sent) = recording_put();
+    let outcome = engine(&[&history, &put]).handle(fixture("oversized-event.json")).await.unwrap();
+    assert_eq!(history.num_calls(), 1);
+    assert_eq!(outcome.non_compliant, 1);
+    assert_eq!(sent.lock().unwrap()[0].ordering_timestamp(), &capture);
+}
+
+#[tokio::test]
+async fn oversized_deleted_resource_is_not_applicable_without_a_read() {
+    let mut event = fixture("oversized-event.json");
+    let mut invoking: Value = serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
+    invoking["configurationItemSummary"]["configurationItemStatus"] = Value::from("ResourceDeleted");
+    event["invokingEvent"] = Value::from(invoking.to_string());
+    let history = mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
+    let (put, _) = recording_put();
+    let outcome = engine(&[&history, &put]).handle(event).await.unwrap();
+    assert_eq!((outcome.not_applicable, history.num_calls()), (1, 0));
+}
+
+#[tokio::test]
+async fn oversized_item_missing_from_history_is_an_error() {
+    let history = mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
+    let (put, _) = recording_put();
+    let err = engine(&[&history, &put]).handle(fixture("oversized-event.json")).await.unwrap_err();
+    assert_eq!(err.error_type(), "ResourceNotDiscoveredException");
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn sweep_pages_the_inventory_batches_reports_and_clears_stale_results() {
+    let select = mock!(Config::select_resource_config).then_compute_output(|request| {
+        assert!(request.expression().unwrap().contains("resourceType = 'AWS::CodeBuild::Project'"));
+        match request.next_token() {
+            None => SelectResourceConfigOutput::builder().set_results(Some(select_rows(0..100))).next_token("page-2").build(),
+            Some(_) => SelectResourceConfigOutput::builder().set_results(Some(select_rows(100..150))).build(),
+        }
+    });
+    let previous = mock!(Config::get_compliance_details_by_config_rule)
+        .match_requests(|request| request.config_rule_name() == Some("codebuild-project-privileged-mode-disabled"))
+        .then_output(|| {
+            GetComplianceDetailsByConfigRuleOutput::builder()
+                .evaluation_results(compliance_result("project-007", ComplianceType::NonCompliant))
+                .evaluation_results(compliance_result("deleted-project", ComplianceType::NonCompliant))
+                .build()
+        });
+    let (put, sent) = recording_put();
+    let outcome = engine(&[&select, &previous, &put]).handle(fixture("scheduled-event.json")).await.unwrap();
+    assert_eq!(select.num_calls(), 2);
+    assert_eq!(put.num_calls(), 2, "151 evaluations: 100 + 51");
+    assert_eq!(outcome, Outcome { rule: "test-privileged", evaluations: 151, compliant: 75, non_compliant: 75, not_applicable: 1 });
+    let sent = sent.lock().unwrap();
+    let stale = sent.iter().find(|e| e.compliance_resource_id() == "deleted-project").unwrap();
+    assert_eq!(stale.compliance_type(), &ComplianceType::NotApplicable);
+    assert!(sent.iter().all(|e| e.ordering_timestamp() == &time("2026-11-21T00:00:00.000Z")));
+}
+
+#[tokio::test]
+async fn unreadable_sweep_item_is_reported_after_the_others_and_skips_clean_up() {
+    let select = mock!(Config::select_resource_config).then_output(|| {
+        let mut rows = select_rows(0..3);
+        rows.push(r#"{"resourceId": "broken", "resourceType": "AWS::CodeBuild::Project", "configurationItemCaptureTime": "2026-11-20T09:15:42.123Z", "configuration": {"environment": {"privilegedMode": [1]}}}"#.to_owned());
+        SelectResourceConfigOutput::builder().set_results(Some(rows)).build()
+    });
+    let previous = mock!(Config::get_compliance_details_by_config_rule)
+        .then_output(|| GetComplianceDetailsByConfigRuleOutput::builder().build());
+    let (put, sent) = recording_put();
+    let err = engine(&[&select, &previous, &put]).handle(fixture("scheduled-event.json")).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidConfigurationItemException");
+    assert!(err.to_string().contains("`broken`") && err.to_string().contains("configuration.environment.privilegedMode"), "{err}");
+    assert_eq!(sent.lock().unwrap().len(), 3, "the readable items are still reported");
+    assert_eq!(previous.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn rejected_evaluations_are_sent_again() {
+    let put = mock!(Config::put_evaluations)
+        .sequence()
+        .output(|| {
+            let failed = SdkEvaluation::builder()
+                .compliance_resource_type("AWS::CodeBuild::Project")
+                .compliance_resource_id("3f1e6f0a-8c1d-4b7e-9a52-0c5d2e7b9a11")
+                .compliance_type(ComplianceType::NonCompliant)
+                .ordering_timestamp(DateTime::from_secs(0))
+                .build()
+                .unwrap();
+            PutEvaluationsOutput::builder().failed_evaluations(failed).build()
+        })
+        .output(|| PutEvaluationsOutput::builder().build())
+        .build();
+    engine(&[&put]).handle(fixture("change-event.json")).await.unwrap();
+    assert_eq!(put.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn evaluations_rejected_every_time_are_an_error() {
+    let put = mock!(Config::put_evaluations).then_compute_output(|request| {
+        PutEvaluationsOutput::builder().set_failed_evaluations(Some(request.evaluations().to_vec())).build()
+    });
+    let err = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap_err();
+    assert_eq!(err.error_type(), "FailedEvaluationsException");
+    assert_eq!(put.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk() {
+    let throttled = r#"{"__type": "ThrottlingException", "message": "Rate exceeded"}"#;
+    let put = mock!(Config::put_evaluations)
+        .sequence()
+        .http_status(400, Some(throttled.to_owned()))
+        .times(2)
+        .output(|| PutEvaluationsOutput::builder().build())
+        .build();
+    engine(&[&put]).handle(fixture("change-event.json")).await.unwrap();
+    assert_eq!(put.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn access_denied_names_the_principal_and_the_action() {
+    let denied = r#"{"__type": "AccessDeniedException", "message": "not authorized to perform config:PutEvaluations"}"#;
+    let put = mock!(Config::put_evaluations).sequence().http_status(400, Some(denied.to_owned())).build();
+    let err = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap_err();
+    assert_eq!(err.error_type(), "AccessDeniedException");
+    let message = err.to_string();
+    assert!(message.contains("the function's execution role") && message.contains("config:PutEvaluations"), "{message}");
+}
+
+#[tokio::test]
+async fn bad_parameters_fail_before_any_call() {
+    let mut event = fixture("change-event.json");
+    event["ruleParameters"] = Value::from(r#"{"maxAge": "90"}"#);
+    let (put, _) = recording_put();
+    let err = engine(&[&put]).handle(event).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidParameterValueException");
+    assert!(err.to_string().contains("`maxAge`"));
+    assert_eq!(put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn diagnostic_carries_the_stable_error_type() {
+    let (put, _) = recording_put();
+    let err = engine(&[&put]).handle(serde_json::json!({"invokingEvent": 3})).await.unwrap_err();
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "InvalidEventException");
+}
