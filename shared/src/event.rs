@@ -188,7 +188,8 @@ mod tests {
         event["invokingEvent"] = Value::from(r#"{"messageType": "ConfigurationItemChangeNotification"}"#);
         cases.push((event, "`invokingEvent.configurationItem` is missing"));
         let mut event = fixture("scheduled-event.json");
-        event["invokingEvent"] = Value::from(r#"{"messageType": "ScheduledNotification", "notificationCreationTime": "yesterday"}"#);
+        event["invokingEvent"] =
+            Value::from(r#"{"messageType": "ScheduledNotification", "notificationCreationTime": "yesterday"}"#);
         cases.push((event, "notificationCreationTime"));
         let mut event = fixture("scheduled-event.json");
         event["invokingEvent"] = Value::from(r#"{"messageType": "ConfigurationSnapshotDeliveryCompleted"}"#);

@@ -221,17 +221,26 @@ mod tests {
 
     #[test]
     fn an_item_without_id_or_time_names_the_field() {
-        let err = ConfigurationItem::from_value(&serde_json::json!({"resourceType": "AWS::CodeBuild::Project", "resourceId": ""}))
-            .unwrap_err();
+        let err = ConfigurationItem::from_value(
+            &serde_json::json!({"resourceType": "AWS::CodeBuild::Project", "resourceId": ""}),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("at `resourceId`"), "{err}");
-        let err = ConfigurationItem::from_value(&serde_json::json!({"resourceType": "T", "resourceId": "p"})).unwrap_err();
+        let err =
+            ConfigurationItem::from_value(&serde_json::json!({"resourceType": "T", "resourceId": "p"})).unwrap_err();
         assert!(err.to_string().contains("configurationItemCaptureTime"), "{err}");
     }
 
     #[test]
     fn statuses_are_read_and_unknown_ones_kept_applicable() {
-        for (text, gone) in [("OK", false), ("ResourceDiscovered", false), ("ResourceDeleted", true),
-            ("ResourceNotRecorded", true), ("ResourceDeletedNotRecorded", true), ("SomethingNew", false)] {
+        for (text, gone) in [
+            ("OK", false),
+            ("ResourceDiscovered", false),
+            ("ResourceDeleted", true),
+            ("ResourceNotRecorded", true),
+            ("ResourceDeletedNotRecorded", true),
+            ("SomethingNew", false),
+        ] {
             let status: ItemStatus = serde_json::from_value(Value::from(text)).unwrap();
             assert_eq!(status.is_gone(), gone, "{text}");
         }

@@ -187,8 +187,9 @@ def _error_document(body: bytes, headers) -> dict:
 class LambdaFunction:
     """One function process (e.g. a Rust binary built with the `lambda_runtime` crate)."""
 
-    def __init__(self, binary: Path, name: str, env: dict[str, str] | None = None):
+    def __init__(self, binary: Path, name: str, env: dict[str, str] | None = None, args: list[str] | None = None):
         self.binary = Path(binary)
+        self.args = list(args or [])  # e.g. the script, when `binary` is an interpreter
         self.name = name
         self.env = dict(env or {})
         self.function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
@@ -222,7 +223,7 @@ class LambdaFunction:
         }
         self._spawned_at = time.monotonic()
         self.process = subprocess.Popen(
-            [str(self.binary)],
+            [str(self.binary), *self.args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

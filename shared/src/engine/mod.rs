@@ -152,7 +152,9 @@ impl<R: Rule> Engine<R> {
     ) -> Result<(Vec<Evaluation>, Vec<Error>)> {
         let left_scope = invocation.event_left_scope;
         match &invocation.trigger {
-            Trigger::Change(item) => Ok(self.evaluate_item(aws, params, item, left_scope, item.capture_time).await?.into()),
+            Trigger::Change(item) => {
+                Ok(self.evaluate_item(aws, params, item, left_scope, item.capture_time).await?.into())
+            }
             Trigger::OversizedChange(summary) => {
                 if let Some(verdict) = not_applicable::<R>(&summary.resource_type, summary.status, left_scope) {
                     let evaluation =

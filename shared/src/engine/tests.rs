@@ -48,7 +48,10 @@ fn fixture(name: &str) -> Value {
 fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
     let codebuild = aws_sdk_codebuild::Client::from_conf(
-        aws_sdk_codebuild::Config::builder().behavior_version_latest().region(aws_sdk_codebuild::config::Region::new("us-east-1")).build(),
+        aws_sdk_codebuild::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_codebuild::config::Region::new("us-east-1"))
+            .build(),
     );
     let aws = Aws { config, codebuild, principal: "the function's execution role".to_owned() };
     Engine::new(SdkConfig::builder().build(), aws, false)
@@ -101,7 +104,9 @@ fn compliance_result(resource_id: &str, compliance: ComplianceType) -> Evaluatio
         .resource_id(resource_id)
         .build();
     EvaluationResult::builder()
-        .evaluation_result_identifier(EvaluationResultIdentifier::builder().evaluation_result_qualifier(qualifier).build())
+        .evaluation_result_identifier(
+            EvaluationResultIdentifier::builder().evaluation_result_qualifier(qualifier).build(),
+        )
         .compliance_type(compliance)
         .build()
 }
@@ -110,7 +115,10 @@ fn compliance_result(resource_id: &str, compliance: ComplianceType) -> Evaluatio
 async fn change_event_reports_one_evaluation_at_the_capture_time() {
     let (put, sent) = recording_put();
     let outcome = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap();
-    assert_eq!(outcome, Outcome { rule: "test-privileged", evaluations: 1, compliant: 0, non_compliant: 1, not_applicable: 0 });
+    assert_eq!(
+        outcome,
+        Outcome { rule: "test-privileged", evaluations: 1, compliant: 0, non_compliant: 1, not_applicable: 0 }
+    );
     let sent = sent.lock().unwrap();
     let evaluation = &sent[0];
     assert_eq!(evaluation.compliance_resource_type(), "AWS::CodeBuild::Project");
@@ -174,7 +182,8 @@ async fn oversized_deleted_resource_is_not_applicable_without_a_read() {
     let mut invoking: Value = serde_json::from_str(event["invokingEvent"].as_str().unwrap()).unwrap();
     invoking["configurationItemSummary"]["configurationItemStatus"] = Value::from("ResourceDeleted");
     event["invokingEvent"] = Value::from(invoking.to_string());
-    let history = mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
+    let history =
+        mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
     let (put, _) = recording_put();
     let outcome = engine(&[&history, &put]).handle(event).await.unwrap();
     assert_eq!((outcome.not_applicable, history.num_calls()), (1, 0));
@@ -182,7 +191,8 @@ async fn oversized_deleted_resource_is_not_applicable_without_a_read() {
 
 #[tokio::test]
 async fn oversized_item_missing_from_history_is_an_error() {
-    let history = mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
+    let history =
+        mock!(Config::get_resource_config_history).then_output(|| GetResourceConfigHistoryOutput::builder().build());
     let (put, _) = recording_put();
     let err = engine(&[&history, &put]).handle(fixture("oversized-event.json")).await.unwrap_err();
     assert_eq!(err.error_type(), "ResourceNotDiscoveredException");
@@ -194,7 +204,10 @@ async fn sweep_pages_the_inventory_batches_reports_and_clears_stale_results() {
     let select = mock!(Config::select_resource_config).then_compute_output(|request| {
         assert!(request.expression().unwrap().contains("resourceType = 'AWS::CodeBuild::Project'"));
         match request.next_token() {
-            None => SelectResourceConfigOutput::builder().set_results(Some(select_rows(0..100))).next_token("page-2").build(),
+            None => SelectResourceConfigOutput::builder()
+                .set_results(Some(select_rows(0..100)))
+                .next_token("page-2")
+                .build(),
             Some(_) => SelectResourceConfigOutput::builder().set_results(Some(select_rows(100..150))).build(),
         }
     });
@@ -210,7 +223,10 @@ async fn sweep_pages_the_inventory_batches_reports_and_clears_stale_results() {
     let outcome = engine(&[&select, &previous, &put]).handle(fixture("scheduled-event.json")).await.unwrap();
     assert_eq!(select.num_calls(), 2);
     assert_eq!(put.num_calls(), 2, "151 evaluations: 100 + 51");
-    assert_eq!(outcome, Outcome { rule: "test-privileged", evaluations: 151, compliant: 75, non_compliant: 75, not_applicable: 1 });
+    assert_eq!(
+        outcome,
+        Outcome { rule: "test-privileged", evaluations: 151, compliant: 75, non_compliant: 75, not_applicable: 1 }
+    );
     let sent = sent.lock().unwrap();
     let stale = sent.iter().find(|e| e.compliance_resource_id() == "deleted-project").unwrap();
     assert_eq!(stale.compliance_type(), &ComplianceType::NotApplicable);
@@ -229,7 +245,10 @@ async fn unreadable_sweep_item_is_reported_after_the_others_and_skips_clean_up()
     let (put, sent) = recording_put();
     let err = engine(&[&select, &previous, &put]).handle(fixture("scheduled-event.json")).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidConfigurationItemException");
-    assert!(err.to_string().contains("`broken`") && err.to_string().contains("configuration.environment.privilegedMode"), "{err}");
+    assert!(
+        err.to_string().contains("`broken`") && err.to_string().contains("configuration.environment.privilegedMode"),
+        "{err}"
+    );
     assert_eq!(sent.lock().unwrap().len(), 3, "the readable items are still reported");
     assert_eq!(previous.num_calls(), 0);
 }
@@ -284,7 +303,10 @@ async fn access_denied_names_the_principal_and_the_action() {
     let err = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap_err();
     assert_eq!(err.error_type(), "AccessDeniedException");
     let message = err.to_string();
-    assert!(message.contains("the function's execution role") && message.contains("config:PutEvaluations"), "{message}");
+    assert!(
+        message.contains("the function's execution role") && message.contains("config:PutEvaluations"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
