@@ -27,6 +27,15 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
+/// An offline SDK configuration for tests: clients built from it are replaced by mocks (e.g.
+/// `Aws { codebuild: mock, ..Aws::new(&test_sdk_config()) }`) before any call.
+pub fn test_sdk_config() -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .build()
+}
+
 /// Clients for the services rules read, and the principal they act as (named in errors).
 #[derive(Debug, Clone)]
 pub struct Aws {

@@ -14,7 +14,7 @@ use crate::verdict::{Compliance, Verdict, annotation};
 /// PutEvaluations' limit per call.
 pub const MAX_EVALUATIONS_PER_CALL: usize = 100;
 /// Calls per batch while PutEvaluations reports FailedEvaluations.
-const PUT_ATTEMPTS: u32 = 3;
+pub const PUT_ATTEMPTS: u32 = 3;
 
 /// One result for one resource, ready to report.
 #[derive(Debug, Clone, PartialEq)]

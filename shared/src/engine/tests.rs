@@ -47,13 +47,7 @@ fn fixture(name: &str) -> Value {
 
 fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
-    let codebuild = aws_sdk_codebuild::Client::from_conf(
-        aws_sdk_codebuild::Config::builder()
-            .behavior_version_latest()
-            .region(aws_sdk_codebuild::config::Region::new("us-east-1"))
-            .build(),
-    );
-    let aws = Aws { config, codebuild, principal: "the function's execution role".to_owned() };
+    let aws = Aws { config, ..Aws::new(&crate::aws::test_sdk_config()) };
     Engine::new(SdkConfig::builder().build(), aws, false)
 }
 
