@@ -374,6 +374,267 @@ def test_codebuild_update_project_changes_the_recorded_item(aws):
     assert after["configurationItemCaptureTime"] > before["configurationItemCaptureTime"]
 
 
+# --- CodeBuild webhooks, visibility and report groups -------------------------------------------
+
+REPORT_GROUP_TYPE = "AWS::CodeBuild::ReportGroup"
+PIPELINE_TYPE = "AWS::CodePipeline::Pipeline"
+PUSH_TO_MAIN = [[
+    {"type": "EVENT", "pattern": "PUSH"},
+    {"type": "HEAD_REF", "pattern": "^refs/heads/main$"},
+]]
+
+
+def test_codebuild_webhook_round_trip_is_live_only(aws):
+    role = create_role(aws)
+    codebuild, config = aws("codebuild"), aws("config")
+    create_project(codebuild, "hooked", role["Arn"])
+    before = seed.recorded_item(config, "hooked")
+
+    created = seed.create_webhook(codebuild, "hooked", PUSH_TO_MAIN)
+    assert created["filterGroups"] == [[
+        {"type": "EVENT", "pattern": "PUSH", "excludeMatchedPattern": False},
+        {"type": "HEAD_REF", "pattern": "^refs/heads/main$", "excludeMatchedPattern": False},
+    ]]
+    assert created["buildType"] == "BUILD" and created["manualCreation"] is False
+    assert created["url"].startswith("https://api.github.com/repos/example/hooked/hooks/")
+    assert created["payloadUrl"].startswith("https://codebuild.us-east-1.amazonaws.com/webhooks?t=")
+    [project] = codebuild.batch_get_projects(names=["hooked"])["projects"]
+    assert project["webhook"] == created
+    assert error_code(lambda: seed.create_webhook(codebuild, "hooked", PUSH_TO_MAIN)) == "ResourceAlreadyExistsException"
+
+    time.sleep(0.01)
+    pull_requests = [[{"type": "EVENT", "pattern": "PULL_REQUEST_CREATED, PULL_REQUEST_UPDATED"},
+                      {"type": "FILE_PATH", "pattern": "^docs/", "excludeMatchedPattern": True}]]
+    updated = codebuild.update_webhook(projectName="hooked", filterGroups=pull_requests, rotateSecret=True)["webhook"]
+    assert updated["filterGroups"][0][1] == {"type": "FILE_PATH", "pattern": "^docs/", "excludeMatchedPattern": True}
+    assert updated["lastModifiedSecret"] > created["lastModifiedSecret"]
+    [project] = codebuild.batch_get_projects(names=["hooked"])["projects"]
+    assert project["webhook"]["filterGroups"] == updated["filterGroups"]
+
+    # Config does not record webhooks, and adding one is no recorded change.
+    after = seed.recorded_item(config, "hooked")
+    assert "webhook" not in after["configuration"]
+    assert after == before
+
+    codebuild.delete_webhook(projectName="hooked")
+    assert "webhook" not in codebuild.batch_get_projects(names=["hooked"])["projects"][0]
+    assert error_code(lambda: codebuild.delete_webhook(projectName="hooked")) == "ResourceNotFoundException"
+    assert error_code(lambda: seed.create_webhook(codebuild, "missing", PUSH_TO_MAIN)) == "ResourceNotFoundException"
+    create_project(codebuild, "from-s3", role["Arn"], source={"type": "S3", "location": "bucket/source.zip"})
+    assert error_code(lambda: seed.create_webhook(codebuild, "from-s3", PUSH_TO_MAIN)) == "InvalidInputException"
+
+
+def test_codebuild_project_visibility_is_live_only(aws):
+    role = create_role(aws)
+    codebuild, config = aws("codebuild"), aws("config")
+    assert create_project(codebuild, "shown", role["Arn"])["projectVisibility"] == "PRIVATE"
+    assert codebuild.batch_get_projects(names=["shown"])["projects"][0]["projectVisibility"] == "PRIVATE"
+
+    reader = "arn:aws:iam::123456789012:role/public-build-reader"
+    answer = seed.set_project_visibility(codebuild, "shown", "PUBLIC_READ", resource_access_role=reader)
+    assert answer["projectVisibility"] == "PUBLIC_READ" and answer["publicProjectAlias"]
+    assert answer["projectArn"].endswith(":project/shown")
+    [project] = codebuild.batch_get_projects(names=["shown"])["projects"]
+    assert (project["projectVisibility"], project["publicProjectAlias"], project["resourceAccessRole"]) == (
+        "PUBLIC_READ", answer["publicProjectAlias"], reader)
+    configuration = seed.recorded_item(config, "shown")["configuration"]
+    assert not {"projectVisibility", "publicProjectAlias", "resourceAccessRole"} & set(configuration)
+
+    assert seed.set_project_visibility(codebuild, "shown", "PRIVATE")["projectVisibility"] == "PRIVATE"
+    assert codebuild.batch_get_projects(names=["shown"])["projects"][0]["projectVisibility"] == "PRIVATE"
+    assert error_code(lambda: codebuild.update_project_visibility(
+        projectArn=answer["projectArn"].replace("shown", "gone"), projectVisibility="PRIVATE")) == "ResourceNotFoundException"
+
+
+def list_all_report_groups(codebuild, **params):
+    pages, token = [], None
+    while True:
+        page = codebuild.list_report_groups(**params, **({"nextToken": token} if token else {}))
+        pages.append(page["reportGroups"])
+        token = page.get("nextToken")
+        if not token:
+            return pages
+
+
+def test_codebuild_report_groups_crud(aws):
+    codebuild = aws("codebuild")
+    groups = {name: seed.create_report_group(codebuild, name) for name in ("unit", "coverage", "integration")}
+    unit = groups["unit"]
+    assert unit["arn"] == "arn:aws:codebuild:us-east-1:123456789012:report-group/unit"
+    assert unit["type"] == "TEST" and unit["status"] == "ACTIVE" and unit["created"] == unit["lastModified"]
+    assert unit["exportConfig"] == {
+        "exportConfigType": "S3",
+        "s3Destination": {"bucket": "build-reports", "path": "unit", "packaging": "ZIP", "encryptionDisabled": False},
+    }
+    assert error_code(lambda: seed.create_report_group(codebuild, "unit")) == "ResourceAlreadyExistsException"
+    bad_export = {"exportConfigType": "S3", "s3Destination": {"path": "x"}}
+    assert error_code(lambda: seed.create_report_group(codebuild, "no-bucket", bad_export)) == "InvalidInputException"
+
+    missing = unit["arn"].replace("unit", "missing")
+    answer = codebuild.batch_get_report_groups(reportGroupArns=[unit["arn"], missing, groups["coverage"]["arn"]])
+    assert [g["name"] for g in answer["reportGroups"]] == ["unit", "coverage"]
+    assert answer["reportGroupsNotFound"] == [missing]
+
+    names = lambda pages: [[arn.rsplit("/", 1)[-1] for arn in page] for page in pages]  # noqa: E731
+    assert names(list_all_report_groups(codebuild)) == [["coverage", "integration", "unit"]]
+    assert names(list_all_report_groups(codebuild, sortOrder="DESCENDING", maxResults=2)) == [["unit", "integration"], ["coverage"]]
+    assert names(list_all_report_groups(codebuild, sortBy="CREATED_TIME", maxResults=2)) == [["unit", "coverage"], ["integration"]]
+
+    time.sleep(0.01)
+    updated = codebuild.update_report_group(
+        arn=unit["arn"], exportConfig={"exportConfigType": "NO_EXPORT"}, tags=[{"key": "team", "value": "qa"}])["reportGroup"]
+    assert updated["exportConfig"] == {"exportConfigType": "NO_EXPORT"} and updated["tags"] == [{"key": "team", "value": "qa"}]
+    assert updated["lastModified"] > updated["created"]
+    assert names(list_all_report_groups(codebuild, sortBy="LAST_MODIFIED_TIME", sortOrder="DESCENDING")) == [["unit", "integration", "coverage"]]
+
+    codebuild.delete_report_group(arn=unit["arn"])
+    assert codebuild.batch_get_report_groups(reportGroupArns=[unit["arn"]])["reportGroupsNotFound"] == [unit["arn"]]
+    assert names(list_all_report_groups(codebuild)) == [["coverage", "integration"]]
+    assert error_code(lambda: codebuild.update_report_group(arn=unit["arn"], tags=[])) == "ResourceNotFoundException"
+
+
+def test_recorder_serves_report_groups(aws):
+    codebuild, config = aws("codebuild"), aws("config")
+    group = seed.create_report_group(codebuild, "unit-tests", tags=[{"key": "team", "value": "qa"}])
+    seed.create_report_group(codebuild, "coverage", report_type="CODE_COVERAGE")
+
+    [api_item] = config.get_resource_config_history(resourceType=REPORT_GROUP_TYPE, resourceId=group["arn"], limit=1)["configurationItems"]
+    assert api_item["resourceId"] == api_item["arn"] == group["arn"]  # resourceId is the ARN
+    assert api_item["resourceName"] == "unit-tests" and api_item["resourceType"] == REPORT_GROUP_TYPE
+    assert api_item["tags"] == {"team": "qa"} and api_item["relationships"] == []
+    configuration = json.loads(api_item["configuration"])
+    assert set(configuration) == {"arn", "name", "type", "exportConfig", "created", "lastModified", "tags"}
+    assert configuration["exportConfig"]["s3Destination"]["bucket"] == "build-reports"
+    assert configuration["created"] == pytest.approx(group["created"].timestamp(), abs=1e-3)
+    item = config_items.api_item_to_event_item(api_item)
+    assert set(item) == EVENT_MODEL_KEYS and item == seed.recorded_item(config, "unit-tests", REPORT_GROUP_TYPE)
+
+    rows = [json.loads(r) for r in config.select_resource_config(
+        Expression=f"SELECT resourceId, resourceName, configuration.type WHERE resourceType = '{REPORT_GROUP_TYPE}'")["Results"]]
+    assert sorted((r["resourceName"], r["configuration"]["type"]) for r in rows) == [("coverage", "CODE_COVERAGE"), ("unit-tests", "TEST")]
+    assert all(r["resourceId"].startswith("arn:aws:codebuild:us-east-1:123456789012:report-group/") for r in rows)
+    [base] = config.batch_get_resource_config(resourceKeys=[{"resourceType": REPORT_GROUP_TYPE, "resourceId": group["arn"]}])["baseConfigurationItems"]
+    assert base["resourceName"] == "unit-tests" and "tags" not in base
+
+    # Looked up by name instead of its ARN, or after deletion: not discovered.
+    assert error_code(lambda: config.get_resource_config_history(resourceType=REPORT_GROUP_TYPE, resourceId="unit-tests")) == "ResourceNotDiscoveredException"
+    codebuild.delete_report_group(arn=group["arn"])
+    assert error_code(lambda: config.get_resource_config_history(resourceType=REPORT_GROUP_TYPE, resourceId=group["arn"])) == "ResourceNotDiscoveredException"
+
+
+# --- the CodePipeline recorder ------------------------------------------------------------------
+
+def test_codepipeline_quirks_the_seed_helpers_respect(aws):
+    codepipeline, iam = aws("codepipeline"), aws("iam")
+    build_role = create_role(aws)  # trusts codebuild, not codepipeline
+    assert error_code(lambda: seed.create_pipeline(codepipeline, "untrusted", build_role["Arn"])) == "InvalidStructureException"
+    role = seed.create_pipeline_role(iam)
+    one_stage = seed.default_pipeline_stages("short")[:1]
+    assert error_code(lambda: seed.create_pipeline(codepipeline, "short", role["Arn"], stages=one_stage)) == "InvalidStructureException"
+    pipeline = seed.create_pipeline(codepipeline, "release", role["Arn"])
+    assert pipeline["version"] == 1 and [s["name"] for s in pipeline["stages"]] == ["Source", "Build", "Deploy"]
+
+
+def test_recorder_serves_a_real_shaped_pipeline_through_all_three_reads(aws):
+    codepipeline, config = aws("codepipeline"), aws("config")
+    role = seed.create_pipeline_role(aws("iam"))
+    seed.create_pipeline(codepipeline, "release", role["Arn"], project_name="app-build")
+    arn = "arn:aws:codepipeline:us-east-1:123456789012:release"
+    codepipeline.tag_resource(resourceArn=arn, tags=[{"key": "team", "value": "platform"}])
+
+    # GetResourceConfigHistory: API model, configuration as a JSON string
+    [api_item] = config.get_resource_config_history(resourceType=PIPELINE_TYPE, resourceId="release", limit=1)["configurationItems"]
+    assert api_item["resourceId"] == api_item["resourceName"] == "release" and api_item["arn"] == arn
+    assert api_item["resourceType"] == PIPELINE_TYPE and api_item["tags"] == {"team": "platform"}
+    assert api_item["relationships"] == [{
+        "resourceId": role["RoleId"], "resourceName": "codepipeline-service-role",
+        "resourceType": "AWS::IAM::Role", "relationshipName": "Is associated with Role",
+    }]
+    assert isinstance(api_item["configuration"], str)
+    configuration = json.loads(api_item["configuration"])
+    assert set(configuration) == {"pipeline", "metadata"}
+    assert configuration["metadata"]["pipelineArn"] == arn
+    assert isinstance(configuration["metadata"]["created"], float) and isinstance(configuration["metadata"]["updated"], float)
+    declaration = configuration["pipeline"]
+    assert declaration == codepipeline.get_pipeline(name="release")["pipeline"]  # GetPipeline's declaration
+    assert declaration["name"] == "release" and declaration["roleArn"] == role["Arn"] and declaration["version"] == 1
+    assert declaration["artifactStore"] == {"type": "S3", "location": "release-artifacts"}
+    assert [s["name"] for s in declaration["stages"]] == ["Source", "Build", "Deploy"]
+    build = declaration["stages"][1]["actions"][0]
+    assert build["actionTypeId"] == {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"}
+    assert build["configuration"]["ProjectName"] == "app-build" and build["runOrder"] == 1
+    assert json.loads(build["configuration"]["EnvironmentVariables"])[0]["name"] == "STAGE"
+    for stage in declaration["stages"]:
+        for action in stage["actions"]:
+            assert all(isinstance(v, str) for v in action["configuration"].values())
+            assert isinstance(action["runOrder"], int)
+
+    # Event model: captured at the pipeline's `updated` time
+    item = config_items.api_item_to_event_item(api_item)
+    assert set(item) == EVENT_MODEL_KEYS and item == seed.recorded_item(config, "release", PIPELINE_TYPE)
+    assert item["configurationItemCaptureTime"] == config_items.iso_millis(configuration["metadata"]["updated"])
+
+    # BatchGetResourceConfig and SelectResourceConfig
+    [base] = config.batch_get_resource_config(resourceKeys=[
+        {"resourceType": PIPELINE_TYPE, "resourceId": "release"}, {"resourceType": PIPELINE_TYPE, "resourceId": "gone"},
+    ])["baseConfigurationItems"]
+    assert base["resourceId"] == "release" and json.loads(base["configuration"]) == configuration
+    [row] = config.select_resource_config(
+        Expression=f"SELECT resourceId, configuration.pipeline.stages WHERE resourceType = '{PIPELINE_TYPE}'")["Results"]
+    assert json.loads(row) == {"resourceId": "release", "configuration": {"pipeline": {"stages": declaration["stages"]}}}
+
+    # UpdatePipeline is a new recorded state; a deleted pipeline is no longer discovered.
+    time.sleep(0.01)
+    declaration["stages"][1]["actions"][0]["configuration"]["ProjectName"] = "other-build"
+    del declaration["version"]
+    codepipeline.update_pipeline(pipeline=declaration)
+    updated = seed.recorded_item(config, "release", PIPELINE_TYPE)
+    assert updated["configuration"]["pipeline"]["version"] == 2
+    assert updated["configuration"]["pipeline"]["stages"][1]["actions"][0]["configuration"]["ProjectName"] == "other-build"
+    assert updated["configurationStateId"] > item["configurationStateId"]
+    codepipeline.delete_pipeline(name="release")
+    assert error_code(lambda: config.get_resource_config_history(resourceType=PIPELINE_TYPE, resourceId="release")) == "ResourceNotDiscoveredException"
+    assert config.select_resource_config(Expression=f"SELECT resourceId WHERE resourceType = '{PIPELINE_TYPE}'")["Results"] == []
+
+
+def test_recorder_pipeline_with_github_v1_source_and_cross_region_stores(aws):
+    codepipeline, config = aws("codepipeline"), aws("config")
+    role = seed.create_pipeline_role(aws("iam"))
+    stages = seed.default_pipeline_stages("legacy")
+    stages[0]["actions"] = [{
+        "name": "GitHub",
+        "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
+        "configuration": {"Owner": "example", "Repo": "legacy", "Branch": "main", "OAuthToken": "ghp_secret", "PollForSourceChanges": "false"},
+        "outputArtifacts": [{"name": "SourceOutput"}],
+    }]
+    stages.insert(2, {"name": "Approve", "actions": [{
+        "name": "Approve",
+        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+        "configuration": {"NotificationArn": "arn:aws:sns:us-east-1:123456789012:approvals"},
+    }]})
+    stores = {
+        "us-east-1": {"type": "S3", "location": "artifacts-use1"},
+        "eu-west-1": {"type": "S3", "location": "artifacts-euw1", "encryptionKey": {"id": "alias/pipeline", "type": "KMS"}},
+    }
+    seed.create_pipeline(codepipeline, "legacy", role["Arn"], stages=stages, artifact_stores=stores)
+    declaration = seed.recorded_item(config, "legacy", PIPELINE_TYPE)["configuration"]["pipeline"]
+    assert declaration["artifactStores"] == stores and "artifactStore" not in declaration
+    source = declaration["stages"][0]["actions"][0]
+    assert source["configuration"]["OAuthToken"] == "****" and source["configuration"]["Repo"] == "legacy"
+    assert source["runOrder"] == 1  # CodePipeline's default
+    assert declaration["stages"][2]["actions"][0]["actionTypeId"]["provider"] == "Manual"
+
+
+def test_recorder_refuses_unsupported_queries_for_every_recorded_type(aws):
+    config = aws("config")
+    for resource_type in (PROJECT_TYPE, REPORT_GROUP_TYPE, PIPELINE_TYPE):
+        assert config.select_resource_config(Expression=f"SELECT resourceId WHERE resourceType = '{resource_type}'")["Results"] == []
+        assert error_code(lambda: config.select_resource_config(
+            Expression=f"SELECT * WHERE resourceType = '{resource_type}'")) == "InvalidExpressionException"
+        assert error_code(lambda: config.select_resource_config(
+            Expression=f"SELECT resourceId WHERE resourceType = '{resource_type}' AND resourceName = 'x'")) == "InvalidExpressionException"
+
+
 # --- configuration items, tokens, events (no emulator) -----------------------------------------
 
 MOTO_PROJECT = {
@@ -405,6 +666,68 @@ def test_event_item_and_api_item_map_into_each_other():
     assert json.loads(api_item["configuration"]) == item["configuration"]
     assert config_items.api_item_to_event_item(api_item) == item
     assert MOTO_PROJECT["source"] == {"type": "S3", "location": "bucket/key.zip"}  # moto's state is not mutated
+
+
+MOTO_PIPELINE = {
+    "name": "release",
+    "roleArn": "arn:aws:iam::123456789012:role/service-role/pipeline",
+    "artifactStore": {"type": "S3", "location": "release-artifacts"},
+    "stages": [
+        {"name": "Source", "actions": [{
+            "name": "Source", "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
+            "runOrder": 1, "configuration": {"Owner": "o", "Repo": "r", "OAuthToken": "secret"},
+            "outputArtifacts": [{"name": "src"}], "inputArtifacts": [],
+        }]},
+        {"name": "Build", "actions": [{
+            "name": "Build", "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+            "runOrder": 1, "configuration": {"ProjectName": "p1"}, "outputArtifacts": [], "inputArtifacts": [{"name": "src"}],
+        }]},
+    ],
+    "version": 3,
+}
+MOTO_PIPELINE_METADATA = {
+    "pipelineArn": "arn:aws:codepipeline:us-east-1:123456789012:release",
+    "created": "2023-11-14T22:13:20.123Z",
+    "updated": "2023-11-14T22:15:00.456Z",
+}
+MOTO_REPORT_GROUP = {
+    "arn": "arn:aws:codebuild:us-east-1:123456789012:report-group/unit",
+    "name": "unit",
+    "type": "TEST",
+    "exportConfig": {"exportConfigType": "NO_EXPORT"},
+    "created": 1_700_000_000.123,
+    "lastModified": 1_700_000_100.456,
+    "status": "ACTIVE",
+}
+
+
+def test_pipeline_and_report_group_items_map_into_each_other():
+    pipeline_item = config_items.codepipeline_pipeline_item(
+        MOTO_PIPELINE, MOTO_PIPELINE_METADATA, {"team": "platform"}, "123456789012", "us-east-1", "AROAPIPELINE")
+    assert set(pipeline_item) == EVENT_MODEL_KEYS
+    assert (pipeline_item["resourceType"], pipeline_item["resourceId"], pipeline_item["resourceName"]) == (
+        "AWS::CodePipeline::Pipeline", "release", "release")
+    assert pipeline_item["ARN"] == MOTO_PIPELINE_METADATA["pipelineArn"]
+    assert pipeline_item["configurationItemCaptureTime"] == "2023-11-14T22:15:00.456Z"
+    assert pipeline_item["resourceCreationTime"] == "2023-11-14T22:13:20.123Z"
+    assert pipeline_item["configuration"]["metadata"] == {
+        "pipelineArn": MOTO_PIPELINE_METADATA["pipelineArn"], "created": 1_700_000_000.123, "updated": 1_700_000_100.456}
+    assert pipeline_item["configuration"]["pipeline"]["stages"][0]["actions"][0]["configuration"]["OAuthToken"] == "****"
+    assert MOTO_PIPELINE["stages"][0]["actions"][0]["configuration"]["OAuthToken"] == "secret"  # moto's state is not mutated
+    assert pipeline_item["relationships"] == [{
+        "resourceId": "AROAPIPELINE", "resourceName": "pipeline", "resourceType": "AWS::IAM::Role", "name": "Is associated with Role"}]
+
+    group_item = config_items.codebuild_report_group_item(MOTO_REPORT_GROUP, "123456789012", "us-east-1")
+    assert set(group_item) == EVENT_MODEL_KEYS
+    assert group_item["resourceId"] == group_item["ARN"] == MOTO_REPORT_GROUP["arn"]
+    assert group_item["configuration"] == {k: v for k, v in MOTO_REPORT_GROUP.items() if k != "status"}
+    assert group_item["tags"] == {} and group_item["configurationStateId"] == 1_700_000_100_456
+
+    for item in (pipeline_item, group_item):
+        api_item = config_items.event_item_to_api_item(item)
+        assert isinstance(api_item["configuration"], str)
+        assert config_items.api_item_to_event_item(api_item) == item
+        assert config_items.event_item_to_query_row(item)["configuration"] == item["configuration"]
 
 
 def test_result_tokens_identify_their_rule():

@@ -25,8 +25,6 @@
 //! | values masked in the item: judged on the live project's values | as above |
 //! | values masked and the project no longer exists | NOT_APPLICABLE |
 
-use std::collections::HashMap;
-
 use aws_sdk_codebuild::types::{EnvironmentVariableType as SdkVariableType, Project};
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
@@ -35,12 +33,10 @@ use pipesec_shared::rule::Subject;
 use pipesec_shared::{Aws, Result, Rule, Verdict};
 use serde::Deserialize;
 
+use crate::codebuild_live::live_projects;
 use crate::secrets;
 
 pub const ID: &str = "codebuild-project-no-plaintext-secrets";
-
-/// BatchGetProjects' limit per call.
-const PROJECTS_PER_CALL: usize = 100;
 
 #[derive(Debug)]
 pub struct NoPlaintextSecrets;
@@ -70,36 +66,14 @@ impl Rule for NoPlaintextSecrets {
     type Facts = LiveVariables;
 
     async fn gather(aws: &Aws, _: &Params, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<LiveVariables>> {
-        let masked: Vec<&str> = subjects.iter().filter(|s| has_masked_values(&s.resource)).map(project_name).collect();
-        let mut live: HashMap<String, Vec<EnvironmentVariable>> = HashMap::new();
-        for names in masked.chunks(PROJECTS_PER_CALL) {
-            let output = aws
-                .codebuild
-                .batch_get_projects()
-                .set_names(Some(names.iter().map(|name| (*name).to_owned()).collect()))
-                .send()
-                .await
-                .map_err(|err| aws.error("codebuild:BatchGetProjects", err))?;
-            for project in output.projects() {
-                let variables = live_variables(project);
-                if let Some(arn) = project.arn() {
-                    live.insert(arn.to_owned(), variables.clone());
-                }
-                if let Some(name) = project.name() {
-                    live.insert(name.to_owned(), variables);
-                }
-            }
-        }
+        let live = live_projects(aws, subjects, |subject| has_masked_values(&subject.resource)).await?;
         Ok(subjects
             .iter()
-            .map(|subject| {
-                if !has_masked_values(&subject.resource) {
-                    LiveVariables::NotNeeded
-                } else if let Some(variables) = live.get(project_name(subject)) {
-                    LiveVariables::Read(variables.clone())
-                } else {
-                    LiveVariables::ProjectNotFound
-                }
+            .zip(live)
+            .map(|(subject, project)| match project {
+                _ if !has_masked_values(&subject.resource) => LiveVariables::NotNeeded,
+                Some(project) => LiveVariables::Read(live_variables(&project)),
+                None => LiveVariables::ProjectNotFound,
             })
             .collect())
     }
@@ -140,11 +114,6 @@ fn has_masked_values(project: &CodeBuildProject) -> bool {
         .environment_variables
         .iter()
         .any(|variable| variable.kind == EnvironmentVariableType::Plaintext && variable.is_masked())
-}
-
-/// The name to ask CodeBuild for: the project's name (the item's `resourceId` may be an id).
-fn project_name(subject: &Subject<CodeBuildProject>) -> &str {
-    subject.resource.name.as_deref().unwrap_or_else(|| subject.item.lookup_name())
 }
 
 fn live_variables(project: &Project) -> Vec<EnvironmentVariable> {

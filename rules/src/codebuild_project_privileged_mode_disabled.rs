@@ -41,9 +41,8 @@ impl Rule for PrivilegedModeDisabled {
     type Facts = ();
 
     fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
-        let project = &subject.resource;
-        let name = project.name.as_deref().unwrap_or(subject.item.lookup_name());
-        if !project.environment.privileged_mode {
+        let name = subject.project_name();
+        if !subject.resource.environment.privileged_mode {
             Verdict::compliant("privileged mode is disabled")
         } else if params.exempted_projects.iter().any(|exempted| exempted == name) {
             Verdict::compliant(format!("privileged mode is enabled; project `{name}` is exempted by exemptedProjects"))

@@ -20,3 +20,8 @@ pub fn item(rule_id: &str, scenario: &str) -> ConfigurationItem {
 pub fn subject<R: Resource>(rule_id: &str, scenario: &str) -> Subject<R> {
     Subject::from_item(item(rule_id, scenario)).unwrap_or_else(|err| panic!("{rule_id}/{scenario}: {err}"))
 }
+
+/// Owned strings, for parameter lists in tests.
+pub fn list(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_owned()).collect()
+}

@@ -4,7 +4,10 @@ harness that drives real rule binaries offline, and builders for real-shaped Con
 Modules:
   emulator        - run moto's server with the extension; `Emulator` for tests and scripts.
   moto_extension  - the monkeypatches applied inside the emulator process (Config evaluations,
-                    compliance reads, a CodeBuild recorder, an API call counter, fault injection).
+                    compliance reads, a Config recorder for CodeBuild projects and report groups and
+                    CodePipeline pipelines, CodeBuild webhooks / visibility / report groups, an API
+                    call counter, fault injection).
+  seed            - helpers that create realistic resources and read back their recorded items.
   config_items    - configuration items: the event model, the API model, and the mappings between.
   tokens          - result tokens, minted by the test bed the way Config issues them.
   events          - Config rule Lambda events (change, oversized, scheduled).

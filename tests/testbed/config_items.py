@@ -9,9 +9,11 @@ Config shows the same item in two models (DESIGN §1):
   each `supplementaryConfiguration` value as JSON *strings*, timestamps as epoch seconds, a string
   `configurationStateId`.
 
-The recorder builds one event-model item per resource (`codebuild_project_item`); every other shape is
-derived from it, so the models cannot drift apart. This module is pure (no moto import): the emulator
-uses it server-side and tests use `api_item_to_event_item` client-side.
+The recorder builds one event-model item per resource, with one builder per resource type
+(`codebuild_project_item`, `codebuild_report_group_item`, `codepipeline_pipeline_item`, all on top of
+`_event_item`); every other shape is derived from that item by the generic conversions below, so the
+models cannot drift apart. This module is pure (no moto import): the emulator uses it server-side and
+tests use `api_item_to_event_item` client-side.
 """
 
 import copy
@@ -21,6 +23,9 @@ import uuid
 from typing import Any
 
 CODEBUILD_PROJECT = "AWS::CodeBuild::Project"
+CODEBUILD_REPORT_GROUP = "AWS::CodeBuild::ReportGroup"
+CODEPIPELINE_PIPELINE = "AWS::CodePipeline::Pipeline"
+IAM_ROLE = "AWS::IAM::Role"
 ITEM_VERSION = "1.3"
 
 # Event-model key -> API-model key, for the keys that are only renamed.
@@ -54,6 +59,69 @@ def epoch_seconds(value: Any) -> float:
     return value.timestamp()
 
 
+# --- one item builder per resource type ------------------------------------------------------
+
+# CodeBuild project fields Config does not record; rules read them with BatchGetProjects (DESIGN §2).
+_CODEBUILD_NOT_RECORDED = ("webhook", "projectVisibility", "publicProjectAlias", "resourceAccessRole")
+# CodePipeline action configuration keys whose values GetPipeline and Config show masked (DESIGN §2).
+_MASKED_ACTION_KEYS = ("OAuthToken",)
+MASK = "****"
+
+
+def _event_item(
+    resource_type: str,
+    resource_id: str,
+    resource_name: str | None,
+    arn: str,
+    account_id: str,
+    region: str,
+    created: float,
+    modified: float,
+    tags: dict[str, str],
+    relationships: list[dict],
+    configuration: dict,
+) -> dict:
+    """The event-model envelope every recorded resource shares; times in epoch seconds."""
+    return {
+        "configurationItemVersion": ITEM_VERSION,
+        "awsAccountId": account_id,
+        "configurationItemCaptureTime": iso_millis(modified),
+        "configurationItemStatus": "OK",
+        # Orders the items of one resource; Config uses epoch milliseconds of the change.
+        "configurationStateId": int(modified * 1000),
+        "configurationStateMd5Hash": "",
+        "ARN": arn,
+        "resourceType": resource_type,
+        "resourceId": resource_id,
+        "resourceName": resource_name,
+        "awsRegion": region,
+        "availabilityZone": "Not Applicable",
+        "resourceCreationTime": iso_millis(created),
+        "tags": tags,
+        "relatedEvents": [],
+        "relationships": relationships,
+        "configuration": configuration,
+        "supplementaryConfiguration": {},
+    }
+
+
+def _role_relationships(role_arn: str | None, role_id: str | None) -> list[dict]:
+    """The relationship to an IAM role (resourceId is the role's IAM id, None if it does not exist)."""
+    if not role_arn:
+        return []
+    return [{
+        "resourceId": role_id,
+        "resourceName": role_arn.rsplit("/", 1)[-1],
+        "resourceType": IAM_ROLE,
+        "name": "Is associated with Role",
+    }]
+
+
+def _tag_map(tags: list[dict] | None) -> dict[str, str]:
+    """CodeBuild's [{key, value}] tags as Config's tag map."""
+    return {tag["key"]: tag.get("value", "") for tag in tags or []}
+
+
 def codebuild_configuration(project: dict) -> dict:
     """`configuration` of a CodeBuild project item: the BatchGetProjects shape with Config's quirks."""
     configuration = copy.deepcopy(project)
@@ -64,9 +132,8 @@ def codebuild_configuration(project: dict) -> dict:
     # Config's own spelling.
     if "queuedTimeoutInMinutes" in configuration:
         configuration["queuedtimeoutInMinutes"] = configuration.pop("queuedTimeoutInMinutes")
-    # Config does not record these; rules read them with BatchGetProjects.
-    configuration.pop("projectVisibility", None)
-    configuration.pop("webhook", None)
+    for key in _CODEBUILD_NOT_RECORDED:
+        configuration.pop(key, None)
     configuration["tags"] = configuration.get("tags") or []
     return configuration
 
@@ -85,39 +152,96 @@ def codebuild_project_item(
     epoch seconds); `role_id` is the IAM id of its service role, if the role exists.
     """
     modified = project.get("lastModifiedDate") or project.get("created") or 0
-    created = project.get("created") or modified
-    service_role = project.get("serviceRole") or ""
-    relationships = []
-    if service_role:
-        relationships.append(
-            {
-                "resourceId": role_id,
-                "resourceName": service_role.rsplit("/", 1)[-1],
-                "resourceType": "AWS::IAM::Role",
-                "name": "Is associated with Role",
-            }
-        )
-    return {
-        "configurationItemVersion": ITEM_VERSION,
-        "awsAccountId": account_id,
-        "configurationItemCaptureTime": iso_millis(modified),
-        "configurationItemStatus": "OK",
-        # Orders the items of one resource; Config uses epoch milliseconds of the change.
-        "configurationStateId": int(modified * 1000),
-        "configurationStateMd5Hash": "",
-        "ARN": project["arn"],
-        "resourceType": CODEBUILD_PROJECT,
-        "resourceId": codebuild_resource_id(project["arn"]),
-        "resourceName": project["name"],
-        "awsRegion": region,
-        "availabilityZone": "Not Applicable",
-        "resourceCreationTime": iso_millis(created),
-        "tags": {tag["key"]: tag.get("value", "") for tag in project.get("tags") or []},
-        "relatedEvents": [],
-        "relationships": relationships,
-        "configuration": codebuild_configuration(project),
-        "supplementaryConfiguration": {},
+    return _event_item(
+        CODEBUILD_PROJECT,
+        resource_id=codebuild_resource_id(project["arn"]),
+        resource_name=project["name"],
+        arn=project["arn"],
+        account_id=account_id,
+        region=region,
+        created=project.get("created") or modified,
+        modified=modified,
+        tags=_tag_map(project.get("tags")),
+        relationships=_role_relationships(project.get("serviceRole"), role_id),
+        configuration=codebuild_configuration(project),
+    )
+
+
+def codebuild_report_group_item(report_group: dict, account_id: str, region: str) -> dict:
+    """The event-model configuration item of one CodeBuild report group.
+
+    `report_group` is BatchGetReportGroups-shaped (camelCase; `created` / `lastModified` in epoch
+    seconds). resourceId is the report group's ARN, the test bed's choice: it follows the type's
+    primary identifier in the CloudFormation registry (`Arn`), and keeps rules from assuming the id is
+    the name (that is the resourceName).
+    """
+    configuration = {
+        key: copy.deepcopy(report_group[key])
+        for key in ("arn", "name", "type", "exportConfig", "created", "lastModified", "tags")
+        if report_group.get(key) is not None
     }
+    modified = report_group.get("lastModified") or report_group.get("created") or 0
+    return _event_item(
+        CODEBUILD_REPORT_GROUP,
+        resource_id=report_group["arn"],
+        resource_name=report_group["name"],
+        arn=report_group["arn"],
+        account_id=account_id,
+        region=region,
+        created=report_group.get("created") or modified,
+        modified=modified,
+        tags=_tag_map(report_group.get("tags")),
+        relationships=[],
+        configuration=configuration,
+    )
+
+
+def codepipeline_configuration(pipeline: dict, metadata: dict) -> dict:
+    """`configuration` of a pipeline item: GetPipeline's answer, `{pipeline, metadata}`, with secret
+    action settings masked as GetPipeline shows them and the metadata times in epoch seconds (the
+    JSON wire form of GetPipeline's timestamps)."""
+    declaration = copy.deepcopy(pipeline)
+    for stage in declaration.get("stages") or []:
+        for action in stage.get("actions") or []:
+            settings = action.get("configuration") or {}
+            for key in _MASKED_ACTION_KEYS:
+                if key in settings:
+                    settings[key] = MASK
+    return {
+        "pipeline": declaration,
+        "metadata": {
+            "pipelineArn": metadata["pipelineArn"],
+            **{key: epoch_seconds(metadata[key]) for key in ("created", "updated") if metadata.get(key)},
+        },
+    }
+
+
+def codepipeline_pipeline_item(
+    pipeline: dict, metadata: dict, tags: dict[str, str], account_id: str, region: str, role_id: str | None
+) -> dict:
+    """The event-model configuration item of one CodePipeline pipeline.
+
+    `pipeline` and `metadata` are GetPipeline-shaped (camelCase; `metadata.created` / `updated` in epoch
+    seconds or ISO text); `role_id` is the IAM id of the pipeline's role, if it exists. resourceId and
+    resourceName are both the pipeline name, as Config records it.
+    """
+    created, updated = (epoch_seconds(metadata.get(key) or 0) for key in ("created", "updated"))
+    return _event_item(
+        CODEPIPELINE_PIPELINE,
+        resource_id=pipeline["name"],
+        resource_name=pipeline["name"],
+        arn=metadata["pipelineArn"],
+        account_id=account_id,
+        region=region,
+        created=created,
+        modified=max(updated, created),
+        tags=dict(tags),
+        relationships=_role_relationships(pipeline.get("roleArn"), role_id),
+        configuration=codepipeline_configuration(pipeline, metadata),
+    )
+
+
+# --- conversions between the models (generic over resource types) ----------------------------
 
 
 def event_item_to_api_item(item: dict) -> dict:

@@ -4,11 +4,17 @@ moto's Config backend lacks what pipesec's rules depend on (DESIGN §7). This mo
 
 - PutEvaluations with AWS's validation, persisting the latest evaluation per resource;
 - GetComplianceDetailsByConfigRule and DescribeComplianceByConfigRule over those evaluations;
-- Config's recorder for CodeBuild projects, built from moto's own CodeBuild state and served through
+- Config's recorder for CodeBuild projects, CodeBuild report groups and CodePipeline pipelines, built
+  from moto's own CodeBuild / CodePipeline state (report groups: the extension's) and served through
   GetResourceConfigHistory, BatchGetResourceConfig and SelectResourceConfig (other resource types
-  still go to moto);
+  still go to moto); one item builder per type in `config_items`;
 - CodeBuild fixes a test depends on: BatchGetProjects by name or ARN with `projectsNotFound`,
-  CreateProject keeping the fields moto drops, a minimal UpdateProject;
+  CreateProject keeping the fields moto drops (and `projectVisibility: PRIVATE`), a minimal
+  UpdateProject;
+- CodeBuild operations moto lacks, kept minimal: CreateWebhook / UpdateWebhook / DeleteWebhook and
+  UpdateProjectVisibility (stored in the project, shown by BatchGetProjects, not recorded by Config),
+  and report groups (CreateReportGroup, BatchGetReportGroups, ListReportGroups, UpdateReportGroup,
+  DeleteReportGroup);
 - a per-operation API call counter and PutEvaluations fault injection, driven through control routes
   under /moto-api/pipesec/ (`with_control_routes`).
 
@@ -23,16 +29,22 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any, Callable
 
-from moto.codebuild.exceptions import InvalidInputException
+from moto.codebuild.exceptions import (
+    InvalidInputException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
 from moto.codebuild.models import codebuild_backends
 from moto.codebuild.responses import CodeBuildResponse
+from moto.codepipeline.models import codepipeline_backends
 from moto.config.models import config_backends
 from moto.config.responses import ConfigResponse
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import ActionResult, BaseResponse
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.utils import unix_time
 from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import MotoAPIBackend
@@ -64,6 +76,8 @@ class ExtensionState:
         self.faults: dict[str, dict[str, int]] = {}
         # "<service>.<Action>" -> number of requests answered
         self.calls: Counter[str] = Counter()
+        # (account, region) -> report group ARN -> BatchGetReportGroups-shaped report group
+        self.report_groups: dict[tuple[str, str], dict[str, dict]] = {}
 
 
 STATE = ExtensionState()
@@ -122,15 +136,18 @@ def _decode_next_token(token: str | None) -> list | None:
     return after
 
 
-def _paginate(items: list, sort_key: Callable[[Any], list], limit: int, next_token: str | None):
-    """One page of `items` (already sorted by `sort_key`) and the token of the next page, if any.
+def _paginate(
+    items: list, sort_key: Callable[[Any], list], limit: int, next_token: str | None, descending: bool = False
+):
+    """One page of `items` (already sorted by `sort_key`, in `descending` order or not) and the token
+    of the next page, if any.
 
     Keyed on the last item returned, not on an offset, so pages stay right when items change between
     calls.
     """
     after = _decode_next_token(next_token)
     if after is not None:
-        items = [item for item in items if sort_key(item) > after]
+        items = [item for item in items if (sort_key(item) < after if descending else sort_key(item) > after)]
     page = items[:limit]
     token = _encode_next_token(sort_key(page[-1])) if len(items) > limit else None
     return page, token
@@ -346,37 +363,72 @@ def describe_compliance_by_config_rule(self: ConfigResponse) -> tuple[int, dict,
     return _ok({"ComplianceByConfigRules": rules})
 
 
-# --- Config's recorder for CodeBuild projects -------------------------------------------------
+# --- Config's recorder -----------------------------------------------------------------------
 
 
-def _recorded_codebuild_items(response: BaseResponse) -> list[dict]:
-    """Event-model items of the region's CodeBuild projects, sorted by resource id. Deleted projects
-    are simply gone (no ResourceDeleted items)."""
-    account, region = response.current_account, response.region
+def _role_id(iam: Any, role_arn: str | None) -> str | None:
+    """The IAM id of a role, or None if it does not exist (moto does not always insist on it)."""
+    try:
+        return iam.get_role_by_arn(role_arn or "").id
+    except Exception:
+        return None
+
+
+def _codebuild_project_items(account: str, region: str) -> list[dict]:
     iam = iam_backends[account][get_partition(region)]
-    items = []
-    for project in codebuild_backends[account][region].codebuild_projects.values():
-        metadata = project.project_metadata
-        try:
-            role_id = iam.get_role_by_arn(metadata.get("serviceRole", "")).id
-        except Exception:  # the role does not exist (moto does not insist on it)
-            role_id = None
-        items.append(config_items.codebuild_project_item(metadata, account, region, role_id))
+    return [
+        config_items.codebuild_project_item(
+            project.project_metadata, account, region, _role_id(iam, project.project_metadata.get("serviceRole"))
+        )
+        for project in codebuild_backends[account][region].codebuild_projects.values()
+    ]
+
+
+def _codebuild_report_group_items(account: str, region: str) -> list[dict]:
+    with STATE.lock:
+        groups = STATE.report_groups.get((account, region), {}).values()
+        return [config_items.codebuild_report_group_item(group, account, region) for group in groups]
+
+
+def _codepipeline_pipeline_items(account: str, region: str) -> list[dict]:
+    iam = iam_backends[account][get_partition(region)]
+    return [
+        config_items.codepipeline_pipeline_item(
+            pipeline.pipeline, pipeline.metadata, pipeline.tags, account, region,
+            _role_id(iam, pipeline.pipeline.get("roleArn")),
+        )
+        for pipeline in codepipeline_backends[account][region].pipelines.values()
+    ]
+
+
+# Resource type -> the event-model items of a region's resources of that type.
+_RECORDERS: dict[str, Callable[[str, str], list[dict]]] = {
+    config_items.CODEBUILD_PROJECT: _codebuild_project_items,
+    config_items.CODEBUILD_REPORT_GROUP: _codebuild_report_group_items,
+    config_items.CODEPIPELINE_PIPELINE: _codepipeline_pipeline_items,
+}
+
+
+def _recorded_items(response: BaseResponse, resource_type: str) -> list[dict]:
+    """Event-model items of the region's resources of a recorded type, sorted by resource id. Deleted
+    resources are simply gone (no ResourceDeleted items)."""
+    items = _RECORDERS[resource_type](response.current_account, response.region)
     items.sort(key=lambda item: item["resourceId"])
     return items
 
 
 def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] | str:
     params = _params(self)
-    if params.get("resourceType") != config_items.CODEBUILD_PROJECT:
+    resource_type = params.get("resourceType")
+    if resource_type not in _RECORDERS:
         return _MOTO_ORIGINALS["get_resource_config_history"](self)
     _page_limit(params.get("limit"), 10, "InvalidLimitException")
     resource_id = params.get("resourceId")
-    item = next((i for i in _recorded_codebuild_items(self) if i["resourceId"] == resource_id), None)
+    item = next((i for i in _recorded_items(self, resource_type) if i["resourceId"] == resource_id), None)
     if item is None:
         raise _error(
             "ResourceNotDiscoveredException",
-            f"Resource {resource_id} of resourceType:{config_items.CODEBUILD_PROJECT} is unknown or has not been discovered",
+            f"Resource {resource_id} of resourceType:{resource_type} is unknown or has not been discovered",
         )
     # Only the current item exists; it is in range if it was captured within [earlierTime, laterTime].
     # Compare in milliseconds, the precision of the capture time a rule sends back as laterTime.
@@ -397,12 +449,18 @@ def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
             "1 validation error detected: Value at 'resourceKeys' failed to satisfy constraint: "
             "Member must have length less than or equal to 100 and greater than or equal to 1",
         )
-    codebuild_ids = {k["resourceId"] for k in keys if k.get("resourceType") == config_items.CODEBUILD_PROJECT}
-    other_keys = [k for k in keys if k.get("resourceType") != config_items.CODEBUILD_PROJECT]
+    wanted: dict[str, set[str]] = {}  # recorded resource type -> resource ids asked for
+    other_keys = []
+    for key in keys:
+        if key.get("resourceType") in _RECORDERS:
+            wanted.setdefault(key["resourceType"], set()).add(key.get("resourceId"))
+        else:
+            other_keys.append(key)
     found = [
         config_items.event_item_to_base_item(item)
-        for item in _recorded_codebuild_items(self)
-        if item["resourceId"] in codebuild_ids
+        for resource_type, ids in wanted.items()
+        for item in _recorded_items(self, resource_type)
+        if item["resourceId"] in ids
     ]
     # Keys of unknown resources are left out, as Config does (unprocessedResourceKeys is for throttling).
     if other_keys:
@@ -414,8 +472,8 @@ def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
 
 
 # The one query form the recorder understands: named fields and a single resourceType condition.
-# A small regex, not an SQL parser; anything else about CodeBuild is rejected rather than answered
-# wrongly.
+# A small regex, not an SQL parser; anything else about a recorded type is rejected rather than
+# answered wrongly.
 _SELECT_BY_TYPE = re.compile(
     r"^\s*SELECT\s+(?P<fields>.+?)\s+WHERE\s+resourceType\s*=\s*'(?P<type>[^']+)'\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
@@ -426,11 +484,12 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
     params = _params(self)
     expression = params.get("Expression") or ""
     match = _SELECT_BY_TYPE.match(expression)
-    if not match or match["type"] != config_items.CODEBUILD_PROJECT:
-        if config_items.CODEBUILD_PROJECT in expression:
+    if not match or match["type"] not in _RECORDERS:
+        if any(resource_type in expression for resource_type in _RECORDERS):
             raise _error(
                 "InvalidExpressionException",
-                "The test bed only supports: SELECT <fields> WHERE resourceType = 'AWS::CodeBuild::Project'",
+                "The test bed only supports: SELECT <fields> WHERE resourceType = '<type>', for "
+                + ", ".join(_RECORDERS),
             )
         return _MOTO_ORIGINALS["select_resource_config"](self)
     fields = [field.strip() for field in match["fields"].split(",")]
@@ -438,7 +497,7 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
         raise _error("InvalidExpressionException", "The test bed supports named fields only.")
     limit = _page_limit(params.get("Limit"), DEFAULT_SELECT_LIMIT, "InvalidLimitException")
 
-    rows = [config_items.event_item_to_query_row(item) for item in _recorded_codebuild_items(self)]
+    rows = [config_items.event_item_to_query_row(item) for item in _recorded_items(self, match["type"])]
     page, next_token = _paginate(rows, lambda row: [row["resourceId"]], limit, params.get("NextToken"))
     body: dict[str, Any] = {
         "Results": [json.dumps(_select_fields(row, fields)) for row in page],
@@ -505,6 +564,7 @@ def create_project(self: CodeBuildResponse) -> ActionResult:
     result = _MOTO_ORIGINALS["create_project"](self)
     metadata = self.codebuild_backend.codebuild_projects[self._get_param("name")].project_metadata
     _apply_project_fields(metadata, {k: self._get_param(k) for k in _CREATE_PROJECT_PASSTHROUGH})
+    metadata["projectVisibility"] = "PRIVATE"  # what CodeBuild answers for a new project
     return result
 
 
@@ -528,6 +588,201 @@ def _apply_project_fields(metadata: dict, fields: dict) -> None:
             metadata["badge"] = {"badgeEnabled": bool(value)}
         else:
             metadata[key] = value
+
+
+# --- CodeBuild webhooks and visibility (missing in moto) -------------------------------------
+# Stored in the project's metadata, so BatchGetProjects shows them; `config_items` leaves them out
+# of the recorded item, as Config does. Neither changes the project's lastModifiedDate.
+
+# Source types CodeBuild can put a webhook on.
+_WEBHOOK_SOURCE_TYPES = ("GITHUB", "GITHUB_ENTERPRISE", "BITBUCKET", "GITLAB", "GITLAB_SELF_MANAGED")
+_GITHUB_REPOSITORY = re.compile(r"^https://github\.com/(?P<repository>[^/]+/[^/]+?)(?:\.git)?/?$")
+
+
+def _project_or_not_found(response: CodeBuildResponse, name_or_arn: str | None) -> Any:
+    project = _find_project(response.codebuild_backend, name_or_arn or "")
+    if project is None:
+        raise ResourceNotFoundException(f"Project cannot be found: {name_or_arn}")
+    return project
+
+
+def _filter_groups(groups: Any) -> list[list[dict]]:
+    """Filter groups as CodeBuild stores them: each filter with its excludeMatchedPattern flag."""
+    checked = []
+    for group in groups or []:
+        if not isinstance(group, list) or not group:
+            raise InvalidInputException("Each filter group must be a non-empty list of filters")
+        for webhook_filter in group:
+            if not isinstance(webhook_filter, dict) or not {"type", "pattern"} <= set(webhook_filter):
+                raise InvalidInputException("Each webhook filter needs a type and a pattern")
+        checked.append([
+            {"type": f["type"], "pattern": f["pattern"], "excludeMatchedPattern": bool(f.get("excludeMatchedPattern"))}
+            for f in group
+        ])
+    return checked
+
+
+def create_webhook(self: CodeBuildResponse) -> ActionResult:
+    project = _project_or_not_found(self, self._get_param("projectName"))
+    metadata = project.project_metadata
+    if metadata.get("webhook"):
+        raise ResourceAlreadyExistsException(f"Webhook already exists for project: {metadata['name']}")
+    source = metadata.get("source") or {}
+    if source.get("type") not in _WEBHOOK_SOURCE_TYPES:
+        raise InvalidInputException(f"Webhooks are not supported for source type {source.get('type')}")
+    webhook: dict[str, Any] = {
+        "payloadUrl": f"https://codebuild.{self.region}.amazonaws.com/webhooks?t={uuid.uuid4().hex}&v=1",
+        "filterGroups": _filter_groups(self._get_param("filterGroups")),
+        "buildType": self._get_param("buildType") or "BUILD",
+        "manualCreation": False,
+        "lastModifiedSecret": unix_time(),
+    }
+    repository = _GITHUB_REPOSITORY.match(source.get("location") or "")
+    if repository:  # the hook CodeBuild registers in the GitHub repository
+        webhook["url"] = f"https://api.github.com/repos/{repository['repository']}/hooks/{uuid.uuid4().int % 10**9}"
+    if self._get_param("branchFilter"):
+        webhook["branchFilter"] = self._get_param("branchFilter")
+    metadata["webhook"] = webhook
+    return ActionResult({"webhook": webhook})
+
+
+def update_webhook(self: CodeBuildResponse) -> ActionResult:
+    """The given filterGroups / buildType / branchFilter replace the stored ones; rotateSecret renews
+    lastModifiedSecret."""
+    project = _project_or_not_found(self, self._get_param("projectName"))
+    webhook = project.project_metadata.get("webhook")
+    if not webhook:
+        raise ResourceNotFoundException(f"Webhook does not exist for project: {project.project_metadata['name']}")
+    if self._get_param("filterGroups") is not None:
+        webhook["filterGroups"] = _filter_groups(self._get_param("filterGroups"))
+    for key in ("buildType", "branchFilter"):
+        if self._get_param(key) is not None:
+            webhook[key] = self._get_param(key)
+    if self._get_param("rotateSecret"):
+        webhook["lastModifiedSecret"] = unix_time()
+    return ActionResult({"webhook": webhook})
+
+
+def delete_webhook(self: CodeBuildResponse) -> ActionResult:
+    project = _project_or_not_found(self, self._get_param("projectName"))
+    if not project.project_metadata.pop("webhook", None):
+        raise ResourceNotFoundException(f"Webhook does not exist for project: {project.project_metadata['name']}")
+    return EmptyResult()
+
+
+def update_project_visibility(self: CodeBuildResponse) -> ActionResult:
+    """PUBLIC_READ gives the project a public alias (kept if it goes PRIVATE again)."""
+    project = _project_or_not_found(self, self._get_param("projectArn"))
+    visibility = self._get_param("projectVisibility")
+    if visibility not in ("PUBLIC_READ", "PRIVATE"):
+        raise InvalidInputException(f"Invalid project visibility: {visibility}")
+    metadata = project.project_metadata
+    metadata["projectVisibility"] = visibility
+    if visibility == "PUBLIC_READ":
+        metadata.setdefault("publicProjectAlias", str(uuid.uuid5(uuid.NAMESPACE_URL, project.arn + "#public")))
+    if self._get_param("resourceAccessRole"):
+        metadata["resourceAccessRole"] = self._get_param("resourceAccessRole")
+    answer = {"projectArn": project.arn, "projectVisibility": visibility}
+    if "publicProjectAlias" in metadata:
+        answer["publicProjectAlias"] = metadata["publicProjectAlias"]
+    return ActionResult(answer)
+
+
+# --- CodeBuild report groups (missing in moto) -----------------------------------------------
+# Kept in STATE, BatchGetReportGroups-shaped; ARN arn:<partition>:codebuild:<region>:<account>:report-group/<name>.
+
+_REPORT_GROUP_SORT_KEYS: dict[str, Callable[[dict], list]] = {
+    "NAME": lambda group: [group["name"]],
+    "CREATED_TIME": lambda group: [group["created"], group["name"]],
+    "LAST_MODIFIED_TIME": lambda group: [group["lastModified"], group["name"]],
+}
+
+
+def _report_groups(response: CodeBuildResponse) -> dict[str, dict]:
+    """The region's report groups by ARN (caller holds STATE.lock)."""
+    return STATE.report_groups.setdefault((response.current_account, response.region), {})
+
+
+def _export_config(config: Any) -> dict:
+    if not isinstance(config, dict) or config.get("exportConfigType") not in ("S3", "NO_EXPORT"):
+        raise InvalidInputException("exportConfig.exportConfigType must be S3 or NO_EXPORT")
+    if config["exportConfigType"] == "S3" and not (config.get("s3Destination") or {}).get("bucket"):
+        raise InvalidInputException("exportConfig.s3Destination.bucket is required for S3 exports")
+    return config
+
+
+def create_report_group(self: CodeBuildResponse) -> ActionResult:
+    name, report_type = self._get_param("name"), self._get_param("type")
+    if report_type not in ("TEST", "CODE_COVERAGE"):
+        raise InvalidInputException(f"Invalid report group type: {report_type}")
+    export_config = _export_config(self._get_param("exportConfig"))
+    arn = f"arn:{get_partition(self.region)}:codebuild:{self.region}:{self.current_account}:report-group/{name}"
+    now = unix_time()
+    group = {
+        "arn": arn, "name": name, "type": report_type, "exportConfig": export_config,
+        "created": now, "lastModified": now, "status": "ACTIVE",
+    }
+    if self._get_param("tags"):
+        group["tags"] = self._get_param("tags")
+    with STATE.lock:
+        groups = _report_groups(self)
+        if arn in groups:
+            raise ResourceAlreadyExistsException(f"Report group already exists: {arn}")
+        groups[arn] = group
+    return ActionResult({"reportGroup": group})
+
+
+def batch_get_report_groups(self: CodeBuildResponse) -> ActionResult:
+    arns = self._get_param("reportGroupArns") or []
+    if not 1 <= len(arns) <= 100:
+        raise InvalidInputException("Number of report group ARNs must be between 1 and 100")
+    with STATE.lock:
+        groups = _report_groups(self)
+        found = [groups[arn] for arn in arns if arn in groups]
+        not_found = [arn for arn in arns if arn not in groups]
+    return ActionResult({"reportGroups": found, "reportGroupsNotFound": not_found})
+
+
+def list_report_groups(self: CodeBuildResponse) -> ActionResult:
+    """Report group ARNs, sorted by sortBy (NAME unless given) in sortOrder, paginated."""
+    sort_by = self._get_param("sortBy") or "NAME"
+    if sort_by not in _REPORT_GROUP_SORT_KEYS:
+        raise InvalidInputException(f"Invalid sortBy: {sort_by}")
+    descending = self._get_param("sortOrder") == "DESCENDING"
+    limit = _page_limit(self._get_param("maxResults"), MAX_PAGE_SIZE, "InvalidInputException")
+    sort_key = _REPORT_GROUP_SORT_KEYS[sort_by]
+    with STATE.lock:
+        groups = sorted(_report_groups(self).values(), key=sort_key, reverse=descending)
+    page, next_token = _paginate(groups, sort_key, limit, self._get_param("nextToken"), descending)
+    answer: dict[str, Any] = {"reportGroups": [group["arn"] for group in page]}
+    if next_token:
+        answer["nextToken"] = next_token
+    return ActionResult(answer)
+
+
+def update_report_group(self: CodeBuildResponse) -> ActionResult:
+    """The given exportConfig and tags replace the stored ones."""
+    arn = self._get_param("arn")
+    export_config, tags = self._get_param("exportConfig"), self._get_param("tags")
+    if export_config is not None:
+        _export_config(export_config)
+    with STATE.lock:
+        group = _report_groups(self).get(arn)
+        if group is None:
+            raise ResourceNotFoundException(f"Report group cannot be found: {arn}")
+        if export_config is not None:
+            group["exportConfig"] = export_config
+        if tags is not None:
+            group["tags"] = tags
+        group["lastModified"] = unix_time()
+    return ActionResult({"reportGroup": group})
+
+
+def delete_report_group(self: CodeBuildResponse) -> ActionResult:
+    """Deleting an unknown ARN succeeds, like DeleteProject."""
+    with STATE.lock:
+        _report_groups(self).pop(self._get_param("arn"), None)
+    return EmptyResult()
 
 
 # --- API call counter and control routes ------------------------------------------------------
@@ -630,7 +885,20 @@ def apply() -> None:
         select_resource_config,
     ):
         setattr(ConfigResponse, operation.__name__, operation)
-    for operation in (batch_get_projects, create_project, update_project):
+    for operation in (
+        batch_get_projects,
+        create_project,
+        update_project,
+        create_webhook,
+        update_webhook,
+        delete_webhook,
+        update_project_visibility,
+        create_report_group,
+        batch_get_report_groups,
+        list_report_groups,
+        update_report_group,
+        delete_report_group,
+    ):
         setattr(CodeBuildResponse, operation.__name__, operation)
     BaseResponse.call_action = _counting_call_action
     MotoAPIBackend.reset = _reset_with_test_bed

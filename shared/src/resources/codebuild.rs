@@ -4,7 +4,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::lenient::{flexible_bool, flexible_string, flexible_u32, null_as_default, one_or_many};
-use crate::rule::Resource;
+use crate::rule::{Resource, Subject};
 
 /// A CodeBuild project as AWS Config records it (and as BatchGetProjects returns it).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -46,6 +46,14 @@ pub struct CodeBuildProject {
 
 impl Resource for CodeBuildProject {
     const RESOURCE_TYPE: &'static str = "AWS::CodeBuild::Project";
+}
+
+impl Subject<CodeBuildProject> {
+    /// The project's name, to show and to look it up by: the configuration's `name`, else the
+    /// item's name (its `resourceId` may be an opaque id).
+    pub fn project_name(&self) -> &str {
+        self.resource.name.as_deref().filter(|name| !name.is_empty()).unwrap_or_else(|| self.item.lookup_name())
+    }
 }
 
 impl CodeBuildProject {
@@ -189,6 +197,46 @@ fn subnet_ids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>,
             _ => None,
         })
         .collect())
+}
+
+/// A CodeBuild report group (`AWS::CodeBuild::ReportGroup`): where test and coverage reports go.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CodeBuildReportGroup {
+    #[serde(deserialize_with = "flexible_string")]
+    pub name: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub arn: Option<String>,
+    #[serde(rename = "type", deserialize_with = "flexible_string")]
+    pub report_type: Option<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub export_config: ReportExportConfig,
+}
+
+impl Resource for CodeBuildReportGroup {
+    const RESOURCE_TYPE: &'static str = "AWS::CodeBuild::ReportGroup";
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReportExportConfig {
+    /// `S3` or `NO_EXPORT`.
+    #[serde(deserialize_with = "flexible_string")]
+    pub export_config_type: Option<String>,
+    pub s3_destination: Option<ReportS3Destination>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ReportS3Destination {
+    #[serde(deserialize_with = "flexible_string")]
+    pub bucket: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub path: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub encryption_key: Option<String>,
+    #[serde(deserialize_with = "flexible_bool")]
+    pub encryption_disabled: bool,
 }
 
 #[cfg(test)]

@@ -5,5 +5,5 @@
 pub mod codebuild;
 pub mod codepipeline;
 
-pub use codebuild::CodeBuildProject;
+pub use codebuild::{CodeBuildProject, CodeBuildReportGroup};
 pub use codepipeline::PipelineConfiguration;

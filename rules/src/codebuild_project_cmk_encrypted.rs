@@ -1,0 +1,86 @@
+//! # codebuild-project-cmk-encrypted
+//!
+//! A CodeBuild project must encrypt its artifacts with a customer managed KMS key, not the AWS
+//! managed `alias/aws/s3`: only a customer managed key's policy controls who can decrypt the
+//! build output, and its use is logged against a key you own.
+//!
+//! - **Resource**: `AWS::CodeBuild::Project`
+//! - **Trigger**: configuration change (including oversized), and periodic sweep
+//! - **Parameters**: `allowedKeyArns` (optional): comma-separated KMS key (or alias) ARNs the
+//!   project may use; when set, any other key is NON_COMPLIANT.
+//!
+//! | scenario | verdict |
+//! |---|---|
+//! | a customer managed key | COMPLIANT |
+//! | no `encryptionKey` (the default, `alias/aws/s3`) | NON_COMPLIANT |
+//! | `alias/aws/s3`, by alias or by ARN | NON_COMPLIANT |
+//! | a key not in `allowedKeyArns` | NON_COMPLIANT |
+//! | a key in `allowedKeyArns` | COMPLIANT |
+
+use pipesec_shared::params::comma_list;
+use pipesec_shared::resources::CodeBuildProject;
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{Rule, Verdict};
+use serde::Deserialize;
+
+pub const ID: &str = "codebuild-project-cmk-encrypted";
+
+const AWS_MANAGED_S3_KEY: &str = "alias/aws/s3";
+
+#[derive(Debug)]
+pub struct CmkEncrypted;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    #[serde(rename = "allowedKeyArns", deserialize_with = "comma_list")]
+    pub allowed_key_arns: Vec<String>,
+}
+
+impl Rule for CmkEncrypted {
+    const ID: &'static str = ID;
+    type Resource = CodeBuildProject;
+    type Params = Params;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+        let key = subject.resource.encryption_key.as_deref().map(str::trim).filter(|key| !key.is_empty());
+        match key {
+            None => Verdict::non_compliant(format!(
+                "no encryptionKey: artifacts use the AWS managed key {AWS_MANAGED_S3_KEY}; set a customer managed KMS key"
+            )),
+            Some(key) if key == AWS_MANAGED_S3_KEY || key.ends_with(&format!(":{AWS_MANAGED_S3_KEY}")) => {
+                Verdict::non_compliant(format!(
+                    "artifacts use the AWS managed key {AWS_MANAGED_S3_KEY}; set a customer managed KMS key"
+                ))
+            }
+            Some(key) if !params.allowed_key_arns.is_empty() && !params.allowed_key_arns.iter().any(|k| k == key) => {
+                Verdict::non_compliant(format!("artifacts use KMS key `{key}`, which is not in allowedKeyArns"))
+            }
+            Some(key) => Verdict::compliant(format!("artifacts use the customer managed KMS key `{key}`")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pipesec_shared::Compliance;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::testing::{list, subject};
+
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0f5c4a7e-2b9d-4c61-8e3a-7d1b9f2c6a40";
+
+    #[rstest]
+    #[case::customer_managed_key("compliant-cmk", &[], Compliance::Compliant)]
+    #[case::no_key("non-compliant-no-key", &[], Compliance::NonCompliant)]
+    #[case::aws_managed_key_arn("non-compliant-aws-managed", &[], Compliance::NonCompliant)]
+    #[case::aws_managed_key_alias("non-compliant-aws-managed-alias", &[], Compliance::NonCompliant)]
+    #[case::key_not_allowed("compliant-cmk", &["arn:aws:kms:us-east-1:123456789012:key/other"], Compliance::NonCompliant)]
+    #[case::key_allowed("compliant-cmk", &[KEY], Compliance::Compliant)]
+    fn scenario(#[case] fixture: &str, #[case] allowed: &[&str], #[case] expected: Compliance) {
+        let verdict = CmkEncrypted::evaluate(&subject(ID, fixture), &(), &Params { allowed_key_arns: list(allowed) });
+        assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
+    }
+}

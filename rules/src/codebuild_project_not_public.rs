@@ -1,0 +1,128 @@
+//! # codebuild-project-not-public
+//!
+//! A CodeBuild project must not be public: `PUBLIC_READ` lets anyone on the internet read its
+//! build results, logs and artifacts, which routinely contain internal hostnames, dependency
+//! versions and secrets a build step printed.
+//!
+//! AWS Config does not record `projectVisibility`: the rule reads the live projects with
+//! `BatchGetProjects`, 100 projects a call.
+//!
+//! - **Resource**: `AWS::CodeBuild::Project`
+//! - **Trigger**: configuration change (including oversized), and periodic sweep (a visibility
+//!   change is not a recorded configuration change, so the sweep is what catches it)
+//! - **Parameters**: none
+//!
+//! | scenario | verdict |
+//! |---|---|
+//! | `PRIVATE` (or no visibility: CodeBuild's default) | COMPLIANT |
+//! | `PUBLIC_READ` | NON_COMPLIANT |
+//! | the project no longer exists in CodeBuild | NOT_APPLICABLE |
+
+use pipesec_shared::resources::CodeBuildProject;
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{Aws, NoParameters, Result, Rule, Verdict};
+
+use crate::codebuild_live::live_projects;
+
+pub const ID: &str = "codebuild-project-not-public";
+
+#[derive(Debug)]
+pub struct NotPublic;
+
+/// The live project's visibility.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Visibility {
+    /// CodeBuild does not know the project any more.
+    #[default]
+    ProjectNotFound,
+    Private,
+    PublicRead,
+}
+
+impl Rule for NotPublic {
+    const ID: &'static str = ID;
+    type Resource = CodeBuildProject;
+    type Params = NoParameters;
+    type Facts = Visibility;
+
+    async fn gather(aws: &Aws, _: &NoParameters, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<Visibility>> {
+        let live = live_projects(aws, subjects, |_| true).await?;
+        Ok(live
+            .into_iter()
+            .map(|project| match project {
+                None => Visibility::ProjectNotFound,
+                Some(project) if project.project_visibility().is_some_and(|v| v.as_str() == "PUBLIC_READ") => {
+                    Visibility::PublicRead
+                }
+                Some(_) => Visibility::Private,
+            })
+            .collect())
+    }
+
+    fn evaluate(_: &Subject<CodeBuildProject>, visibility: &Visibility, _: &NoParameters) -> Verdict {
+        match visibility {
+            Visibility::Private => Verdict::compliant("the project is private"),
+            Visibility::PublicRead => Verdict::non_compliant(
+                "the project is public (projectVisibility PUBLIC_READ): anyone can read its build logs and artifacts",
+            ),
+            Visibility::ProjectNotFound => Verdict::not_applicable("the project no longer exists in CodeBuild"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_codebuild::Client as CodeBuild;
+    use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
+    use aws_sdk_codebuild::types::{Project, ProjectVisibilityType};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use pipesec_shared::Compliance;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::testing::subject;
+
+    #[rstest]
+    #[case::private(Visibility::Private, Compliance::Compliant)]
+    #[case::public_read(Visibility::PublicRead, Compliance::NonCompliant)]
+    #[case::project_gone(Visibility::ProjectNotFound, Compliance::NotApplicable)]
+    fn scenario(#[case] visibility: Visibility, #[case] expected: Compliance) {
+        let verdict = NotPublic::evaluate(&subject(ID, "project"), &visibility, &NoParameters {});
+        assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
+    }
+
+    #[tokio::test]
+    async fn gather_reads_every_project_in_batches_of_100() {
+        let project = subject::<CodeBuildProject>(ID, "project");
+        let subjects: Vec<_> = (0..201)
+            .map(|i| {
+                let mut s = project.clone();
+                s.resource.name = Some(format!("p{i}"));
+                s
+            })
+            .collect();
+        let batch = mock!(CodeBuild::batch_get_projects).then_compute_output(|request| {
+            let projects = request
+                .names()
+                .iter()
+                .filter(|name| *name != "p7")
+                .map(|name| {
+                    let visibility =
+                        if name == "p3" { ProjectVisibilityType::PublicRead } else { ProjectVisibilityType::Private };
+                    Project::builder().name(name).project_visibility(visibility).build()
+                })
+                .collect();
+            BatchGetProjectsOutput::builder().set_projects(Some(projects)).build()
+        });
+        let aws = Aws {
+            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]),
+            ..Aws::new(&pipesec_shared::aws::test_sdk_config())
+        };
+        let facts = NotPublic::gather(&aws, &NoParameters {}, &subjects).await.unwrap();
+        assert_eq!(batch.num_calls(), 3);
+        assert_eq!(
+            (&facts[0], &facts[3], &facts[7]),
+            (&Visibility::Private, &Visibility::PublicRead, &Visibility::ProjectNotFound)
+        );
+    }
+}

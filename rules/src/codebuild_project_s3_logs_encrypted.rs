@@ -1,0 +1,79 @@
+//! # codebuild-project-s3-logs-encrypted
+//!
+//! A CodeBuild project that writes its build logs to S3 must not disable their encryption:
+//! logs carry source paths, dependency names, and whatever a build step prints.
+//! Parity: AWS Config's `codebuild-project-s3-logs-encrypted` (same parameter).
+//!
+//! - **Resource**: `AWS::CodeBuild::Project`
+//! - **Trigger**: configuration change (including oversized), and periodic sweep
+//! - **Parameters**: `exemptedProjects` (optional): comma-separated project names not checked.
+//!
+//! | scenario | verdict |
+//! |---|---|
+//! | S3 logs enabled and encrypted | COMPLIANT |
+//! | S3 logs not enabled | COMPLIANT |
+//! | S3 logs enabled with `encryptionDisabled` | NON_COMPLIANT |
+//! | the same, project in `exemptedProjects` | COMPLIANT, exemption named |
+
+use pipesec_shared::params::comma_list;
+use pipesec_shared::resources::CodeBuildProject;
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{Rule, Verdict};
+use serde::Deserialize;
+
+pub const ID: &str = "codebuild-project-s3-logs-encrypted";
+
+#[derive(Debug)]
+pub struct S3LogsEncrypted;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    #[serde(rename = "exemptedProjects", deserialize_with = "comma_list")]
+    pub exempted_projects: Vec<String>,
+}
+
+impl Rule for S3LogsEncrypted {
+    const ID: &'static str = ID;
+    type Resource = CodeBuildProject;
+    type Params = Params;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+        let name = subject.project_name();
+        let s3 = subject.resource.logs_config.s3_logs.as_ref();
+        let enabled =
+            s3.and_then(|s3| s3.status.as_deref()).is_some_and(|status| status.eq_ignore_ascii_case("ENABLED"));
+        if !enabled {
+            Verdict::compliant("S3 logs are not enabled")
+        } else if !s3.is_some_and(|s3| s3.encryption_disabled) {
+            Verdict::compliant("S3 logs are encrypted")
+        } else if params.exempted_projects.iter().any(|exempted| exempted == name) {
+            Verdict::compliant(format!("S3 logs are not encrypted; project `{name}` is exempted by exemptedProjects"))
+        } else {
+            Verdict::non_compliant(
+                "S3 logs are written with encryption disabled (logsConfig.s3Logs.encryptionDisabled)",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pipesec_shared::Compliance;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::testing::{list, subject};
+
+    #[rstest]
+    #[case::s3_logs_encrypted("compliant-encrypted", &[], Compliance::Compliant)]
+    #[case::s3_logs_not_enabled("compliant-s3-logs-disabled", &[], Compliance::Compliant)]
+    #[case::encryption_disabled("non-compliant-unencrypted", &[], Compliance::NonCompliant)]
+    #[case::exempted("non-compliant-unencrypted", &["audit-exports"], Compliance::Compliant)]
+    fn scenario(#[case] fixture: &str, #[case] exempted: &[&str], #[case] expected: Compliance) {
+        let verdict =
+            S3LogsEncrypted::evaluate(&subject(ID, fixture), &(), &Params { exempted_projects: list(exempted) });
+        assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
+    }
+}

@@ -1,0 +1,136 @@
+//! # codebuild-project-source-no-credentials
+//!
+//! No source location of a CodeBuild project, primary or secondary, may embed credentials
+//! (`https://user:password@…`, a token as the user name): anyone who can read the project can
+//! read them, and they outlive the person who pasted them. Use an AWS CodeConnections connection
+//! or CodeBuild source credentials instead.
+//! Parity: AWS Config's `codebuild-project-source-repo-url-check` and Security Hub CodeBuild.1
+//! (Bitbucket URLs with sign-in credentials); this rule checks every provider (GitHub, GitHub
+//! Enterprise, Bitbucket, GitLab, CodeCommit, …) and secondary sources too.
+//!
+//! - **Resource**: `AWS::CodeBuild::Project`
+//! - **Trigger**: configuration change (including oversized), and periodic sweep
+//! - **Parameters**: none
+//!
+//! | scenario | verdict |
+//! |---|---|
+//! | plain repository URLs (a user name without a password is fine) | COMPLIANT |
+//! | a location with `user:password@` | NON_COMPLIANT |
+//! | a location with a token as the user name (`https://ghp_…@github.com/…`) | NON_COMPLIANT |
+//! | a secondary source with credentials | NON_COMPLIANT, named by its identifier |
+
+use std::sync::LazyLock;
+
+use pipesec_shared::resources::CodeBuildProject;
+use pipesec_shared::resources::codebuild::ProjectSource;
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{NoParameters, Rule, Verdict};
+use regex::Regex;
+
+use crate::secrets;
+
+pub const ID: &str = "codebuild-project-source-no-credentials";
+
+/// The user-info part of a URL: `scheme://<user-info>@host…`.
+static USER_INFO: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/@?#\s]+)@").expect("valid pattern"));
+
+#[derive(Debug)]
+pub struct SourceNoCredentials;
+
+/// What a location's user-info holds, if it is a credential; never the credential itself.
+fn embedded_credentials(location: &str) -> Option<&'static str> {
+    let user_info = USER_INFO.captures(location.trim())?.get(1)?.as_str();
+    match user_info.split_once(':') {
+        Some((_, password)) => (!password.is_empty()).then_some("a user name and password"),
+        // A token used as the user name (`https://<token>@github.com/…`).
+        None => secrets::detect("SOURCE_USER", Some(user_info))
+            .is_some_and(|kind| kind != secrets::SecretKind::SecretName)
+            .then_some("an access token"),
+    }
+}
+
+fn describe(source: &ProjectSource, primary: bool) -> String {
+    let kind = source.source_type.as_deref().unwrap_or("unknown type");
+    if primary {
+        format!("the primary source ({kind})")
+    } else {
+        format!("secondary source `{}` ({kind})", source.source_identifier.as_deref().unwrap_or("(unnamed)"))
+    }
+}
+
+impl Rule for SourceNoCredentials {
+    const ID: &'static str = ID;
+    type Resource = CodeBuildProject;
+    type Params = NoParameters;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), _: &NoParameters) -> Verdict {
+        let project = &subject.resource;
+        let sources =
+            project.source.iter().map(|s| (s, true)).chain(project.secondary_sources.iter().map(|s| (s, false)));
+        let findings: Vec<String> = sources
+            .filter_map(|(source, primary)| {
+                let credentials = embedded_credentials(source.location.as_deref()?)?;
+                Some(format!("{} embeds {credentials} in its location", describe(source, primary)))
+            })
+            .collect();
+        if findings.is_empty() {
+            Verdict::compliant("no source location embeds credentials")
+        } else {
+            Verdict::non_compliant(format!(
+                "{}; use a CodeConnections connection or source credentials",
+                findings.join("; ")
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pipesec_shared::Compliance;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::testing::subject;
+
+    #[rstest]
+    #[case::plain_urls("compliant-plain-urls", Compliance::Compliant)]
+    #[case::bitbucket_user_password("non-compliant-bitbucket-password", Compliance::NonCompliant)]
+    #[case::token_as_user("non-compliant-github-token", Compliance::NonCompliant)]
+    #[case::secondary_source("non-compliant-secondary", Compliance::NonCompliant)]
+    fn scenario(#[case] fixture: &str, #[case] expected: Compliance) {
+        let verdict = SourceNoCredentials::evaluate(&subject(ID, fixture), &(), &NoParameters {});
+        assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
+    }
+
+    #[rstest]
+    #[case::user_and_password(
+        "https://deploy:Sup3rS3cret@bitbucket.org/team/repo.git",
+        Some("a user name and password")
+    )]
+    #[case::github_token(
+        "https://ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8@github.com/o/r.git",
+        Some("an access token")
+    )]
+    #[case::gitlab_oauth(
+        "https://oauth2:glpat-aB3dE5gH7jK9mN1pQ3sT@gitlab.com/o/r.git",
+        Some("a user name and password")
+    )]
+    #[case::user_only("https://jdoe@bitbucket.org/team/repo.git", None)]
+    #[case::empty_password("https://jdoe:@bitbucket.org/team/repo.git", None)]
+    #[case::no_user_info("https://github.com/o/r.git", None)]
+    #[case::codecommit("https://git-codecommit.us-east-1.amazonaws.com/v1/repos/app", None)]
+    #[case::s3("my-bucket/source.zip", None)]
+    fn finds_credentials(#[case] location: &str, #[case] expected: Option<&str>) {
+        assert_eq!(embedded_credentials(location), expected);
+    }
+
+    #[test]
+    fn reason_never_contains_the_credential() {
+        let verdict =
+            SourceNoCredentials::evaluate(&subject(ID, "non-compliant-bitbucket-password"), &(), &NoParameters {});
+        assert!(!verdict.reason.contains("Sup3rS3cret"), "{}", verdict.reason);
+        assert!(verdict.reason.contains("the primary source (BITBUCKET)"), "{}", verdict.reason);
+    }
+}
