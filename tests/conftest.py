@@ -1,12 +1,19 @@
 """Shared fixtures: one emulator for the whole run, reset before each test that uses it."""
 
+import os
+from pathlib import Path
+
 import boto3
 import pytest
 from botocore.config import Config
 
 from testbed.emulator import Emulator
+from testbed.lambda_runtime import LambdaFunction
 
 REGION = "us-east-1"
+REPO = Path(__file__).resolve().parent.parent
+# Where the rule binaries are: scripts/test points this at the cargo target directory.
+BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +51,21 @@ def aws(emulator):
         )
 
     return client
+
+
+@pytest.fixture
+def rule(emulator):
+    """Starts a rule binary as a Lambda function pointed at the emulator: `rule(ID)`."""
+    started = []
+
+    def start(rule_id, **env):
+        binary = BIN_DIR / rule_id
+        if not binary.exists():
+            pytest.fail(f"{binary} is missing: build the rules first (cargo build --bins)")
+        function = LambdaFunction(binary, rule_id, {"AWS_ENDPOINT_URL": emulator.url, **env}).start()
+        started.append(function)
+        return function
+
+    yield start
+    for function in started:
+        function.stop()

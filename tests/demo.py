@@ -13,9 +13,9 @@ from pathlib import Path
 import boto3
 
 from testbed import events, seed
-from testbed.config_items import CODEBUILD_PROJECT
 from testbed.emulator import Emulator
 from testbed.lambda_runtime import LambdaFunction
+from testbed.results import compliance
 
 BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", Path(__file__).resolve().parent.parent / "target" / "debug"))
 REGION = "us-east-1"
@@ -43,19 +43,6 @@ PROJECTS = [
 def client(emulator, service):
     return boto3.client(service, endpoint_url=emulator.url, region_name=REGION,
                         aws_access_key_id="demo", aws_secret_access_key="demo")
-
-
-def compliance(config, rule_name):
-    found, token = {}, None
-    while True:
-        page = config.get_compliance_details_by_config_rule(
-            ConfigRuleName=rule_name, Limit=100, **({"NextToken": token} if token else {}))
-        for result in page["EvaluationResults"]:
-            resource_id = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ResourceId"]
-            found[resource_id] = (result["ComplianceType"], result.get("Annotation", ""))
-        token = page.get("NextToken")
-        if not token:
-            return found
 
 
 class RuleFailed(RuntimeError):

@@ -3,17 +3,12 @@ AWS Config sends, against the emulator; every verdict is read back through Confi
 user's dashboard would read it."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from testbed import events, seed
-from testbed.lambda_runtime import LambdaFunction
+from testbed.results import compliance
 from testbed.tokens import TESTMODE
-
-REPO = Path(__file__).resolve().parent.parent
-BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
 
 PRIVILEGED = "codebuild-project-privileged-mode-disabled"
 SECRETS = "codebuild-project-no-plaintext-secrets"
@@ -22,41 +17,12 @@ CANARY = "pipesec-canary-7Qx9Lm2Rt4Vz"
 
 
 @pytest.fixture
-def rule(emulator):
-    """Starts a rule binary as a Lambda function pointed at the emulator: `rule(ID)`."""
-    started = []
-
-    def start(rule_id, **env):
-        binary = BIN_DIR / rule_id
-        if not binary.exists():
-            pytest.fail(f"{binary} is missing: build the rules first (cargo build --bins)")
-        function = LambdaFunction(binary, rule_id, {"AWS_ENDPOINT_URL": emulator.url, **env}).start()
-        started.append(function)
-        return function
-
-    yield start
-    for function in started:
-        function.stop()
-
-
-@pytest.fixture
 def role(aws):
     return seed.create_role(aws("iam"))
 
 
 def results(aws, rule_name):
-    """{resource id: (compliance, annotation)} as Config reports it for the rule."""
-    config, found, token = aws("config"), {}, None
-    while True:
-        page = config.get_compliance_details_by_config_rule(
-            ConfigRuleName=rule_name, Limit=100, **({"NextToken": token} if token else {})
-        )
-        for result in page["EvaluationResults"]:
-            qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
-            found[qualifier["ResourceId"]] = (result["ComplianceType"], result.get("Annotation", ""))
-        token = page.get("NextToken")
-        if not token:
-            return found
+    return compliance(aws("config"), rule_name)
 
 
 def evaluate_change(rule, aws, rule_id, item, **event_options):

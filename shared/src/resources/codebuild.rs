@@ -200,16 +200,18 @@ fn subnet_ids<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>,
 }
 
 /// A CodeBuild report group (`AWS::CodeBuild::ReportGroup`): where test and coverage reports go.
+/// Read in CodeBuild's camelCase or CloudFormation's PascalCase: which one Config records for
+/// this type is not documented, so both are accepted.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct CodeBuildReportGroup {
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "Name", deserialize_with = "flexible_string")]
     pub name: Option<String>,
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "Arn", deserialize_with = "flexible_string")]
     pub arn: Option<String>,
-    #[serde(rename = "type", deserialize_with = "flexible_string")]
+    #[serde(rename = "type", alias = "Type", deserialize_with = "flexible_string")]
     pub report_type: Option<String>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(alias = "ExportConfig", deserialize_with = "null_as_default")]
     pub export_config: ReportExportConfig,
 }
 
@@ -221,21 +223,22 @@ impl Resource for CodeBuildReportGroup {
 #[serde(rename_all = "camelCase", default)]
 pub struct ReportExportConfig {
     /// `S3` or `NO_EXPORT`.
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "ExportConfigType", deserialize_with = "flexible_string")]
     pub export_config_type: Option<String>,
+    #[serde(alias = "S3Destination")]
     pub s3_destination: Option<ReportS3Destination>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ReportS3Destination {
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "Bucket", deserialize_with = "flexible_string")]
     pub bucket: Option<String>,
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "Path", deserialize_with = "flexible_string")]
     pub path: Option<String>,
-    #[serde(deserialize_with = "flexible_string")]
+    #[serde(alias = "EncryptionKey", deserialize_with = "flexible_string")]
     pub encryption_key: Option<String>,
-    #[serde(deserialize_with = "flexible_bool")]
+    #[serde(alias = "EncryptionDisabled", deserialize_with = "flexible_bool")]
     pub encryption_disabled: bool,
 }
 

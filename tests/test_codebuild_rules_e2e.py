@@ -1,0 +1,144 @@
+"""Every CodeBuild rule end to end, from one table: a compliant and a non-compliant resource
+seeded in the emulator, evaluated by the real binary on a change notification, an oversized one
+and a periodic sweep, with every verdict read back through Config's API."""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+from testbed import events, seed
+from testbed.config_items import CODEBUILD_PROJECT
+from testbed.results import compliance
+
+REPORT_GROUP = "AWS::CodeBuild::ReportGroup"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f5c4a7e-2b9d-4c61-8e3a-7d1b9f2c6a40"
+INLINE_BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - make test\n"
+
+
+@dataclass
+class Case:
+    rule: str
+    # Each creates the resource named by its argument through the seeding clients.
+    good: Callable
+    bad: Callable
+    reason: str  # what the non-compliant annotation must say
+    params: dict = field(default_factory=dict)
+    resource_type: str = CODEBUILD_PROJECT
+    live_reads: int = 0  # BatchGetProjects calls a sweep over the two resources makes
+
+
+def project(**overrides):
+    def create(clients, name):
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], **overrides)
+
+    return create
+
+
+def project_then(action, **overrides):
+    """A project, then `action(codebuild, name)` on it (webhooks, visibility)."""
+
+    def create(clients, name):
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], **overrides)
+        action(clients["codebuild"], name)
+
+    return create
+
+
+def report_group(export_config):
+    def create(clients, name):
+        seed.create_report_group(clients["codebuild"], name, export_config)
+
+    return create
+
+
+def s3_logs(encryption_disabled):
+    return {"cloudWatchLogs": {"status": "ENABLED"},
+            "s3Logs": {"status": "ENABLED", "location": "build-logs/app", "encryptionDisabled": encryption_disabled}}
+
+
+def s3_artifacts(encryption_disabled):
+    return {"type": "S3", "location": "build-artifacts", "encryptionDisabled": encryption_disabled}
+
+
+def github(location="https://github.com/example/app.git", buildspec=INLINE_BUILDSPEC):
+    return {"type": "GITHUB", "location": location, "buildspec": buildspec}
+
+
+def filters(pattern):
+    return [[{"type": "EVENT", "pattern": "PULL_REQUEST_CREATED"}, {"type": "ACTOR_ACCOUNT_ID", "pattern": pattern}]]
+
+
+CASES = [
+    Case("codebuild-project-privileged-mode-disabled", project(privileged=False), project(privileged=True),
+         "privileged mode is enabled"),
+    Case("codebuild-project-no-plaintext-secrets", project(),
+         project(variables=[("DB_PASSWORD", "e2e-Pw-81af3c", "PLAINTEXT")]), "`DB_PASSWORD`"),
+    Case("codebuild-project-logging-enabled", project(),
+         project(logsConfig={"cloudWatchLogs": {"status": "DISABLED"}, "s3Logs": {"status": "DISABLED"}}),
+         "neither CloudWatch Logs nor S3 logs"),
+    Case("codebuild-project-s3-logs-encrypted", project(logsConfig=s3_logs(False)), project(logsConfig=s3_logs(True)),
+         "encryption disabled"),
+    Case("codebuild-project-artifacts-encrypted", project(artifacts=s3_artifacts(False)),
+         project(artifacts=s3_artifacts(False),
+                 secondaryArtifacts=[{**s3_artifacts(True), "artifactIdentifier": "reports"}]),
+         "secondary artifact `reports`"),
+    Case("codebuild-project-cmk-encrypted", project(encryptionKey=KEY_ARN), project(), "alias/aws/s3"),
+    Case("codebuild-project-vpc-attached",
+         project(vpcConfig={"vpcId": "vpc-0a1b2c3d", "subnets": ["subnet-0a1b2c3d"], "securityGroupIds": ["sg-0a1b2c3d"]}),
+         project(), "outside a VPC"),
+    Case("codebuild-project-source-no-credentials", project(source=github()),
+         project(source=github("https://deploy:e2e-S3cret-pw@bitbucket.org/example/app.git") | {"type": "BITBUCKET"}),
+         "user name and password"),
+    Case("codebuild-project-buildspec-protected", project(source=github()),
+         project(source=github(buildspec="buildspec.yml")), "read from the source repository"),
+    Case("codebuild-project-not-public",
+         project_then(lambda codebuild, name: seed.set_project_visibility(codebuild, name, "PRIVATE")),
+         project_then(lambda codebuild, name: seed.set_project_visibility(codebuild, name, "PUBLIC_READ")),
+         "PUBLIC_READ", live_reads=1),
+    Case("codebuild-project-webhook-filters-anchored",
+         project_then(lambda codebuild, name: seed.create_webhook(codebuild, name, filters("^123456789012$"))),
+         project_then(lambda codebuild, name: seed.create_webhook(codebuild, name, filters("123456789012"))),
+         "ACTOR_ACCOUNT_ID", live_reads=1),
+    Case("codebuild-report-group-export-encrypted",
+         report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": False}}),
+         report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": True}}),
+         "encryption disabled", resource_type=REPORT_GROUP),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
+def test_rule_end_to_end(case, rule, aws, emulator):
+    clients = {"codebuild": aws("codebuild"), "role_arn": seed.create_role(aws("iam"))["Arn"]}
+    case.good(clients, "good-one")
+    case.bad(clients, "bad-one")
+    config = aws("config")
+    good = seed.recorded_item(config, "good-one", case.resource_type)
+    bad = seed.recorded_item(config, "bad-one", case.resource_type)
+    function = rule(case.rule)
+
+    def invoke(event):
+        result = function.invoke(event)
+        assert result.ok, f"{result.error_type}: {result.error_message}"
+
+    # Change notifications, as Config sends them when each resource is recorded.
+    for item in (good, bad):
+        invoke(events.change_event(item, case.rule, rule_parameters=case.params))
+    on_change = compliance(config, case.rule)
+    assert on_change[good["resourceId"]][0] == "COMPLIANT", on_change[good["resourceId"]]
+    assert on_change[bad["resourceId"]][0] == "NON_COMPLIANT", on_change[bad["resourceId"]]
+    assert case.reason in on_change[bad["resourceId"]][1]
+
+    # An oversized notification: the binary reads the item from the history, same verdict.
+    emulator.reset_calls()
+    invoke(events.oversized_event(bad, "oversized", rule_parameters=case.params))
+    assert emulator.calls()["config.GetResourceConfigHistory"] == 1
+    assert compliance(config, "oversized")[bad["resourceId"]] == on_change[bad["resourceId"]]
+
+    # A periodic sweep: the same verdicts from Config's inventory, in the fewest calls.
+    emulator.reset_calls()
+    invoke(events.scheduled_event("sweep", rule_parameters=case.params))
+    assert compliance(config, "sweep") == {key: on_change[key] for key in (good["resourceId"], bad["resourceId"])}
+    calls = emulator.calls()
+    assert calls["config.SelectResourceConfig"] == 1 and calls["config.PutEvaluations"] == 1
+    assert calls.get("codebuild.BatchGetProjects", 0) == case.live_reads
