@@ -17,7 +17,7 @@
 
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Verdict};
+use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-artifacts-encrypted";
 
@@ -26,6 +26,8 @@ pub struct ArtifactsEncrypted;
 
 impl Rule for ArtifactsEncrypted {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Medium;
+    const REMEDIATION: &'static str = "Set encryptionDisabled to false on every primary and secondary artifact.";
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();

@@ -23,7 +23,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-buildspec-protected";
@@ -78,6 +78,8 @@ fn is_trusted(object: &str, trusted: &[String]) -> bool {
 
 impl Rule for BuildspecProtected {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::High;
+    const REMEDIATION: &'static str = "Define the buildspec inline in the project, or point it at an S3 object that only the pipeline owners can write.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

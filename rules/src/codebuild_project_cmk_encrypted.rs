@@ -20,7 +20,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-cmk-encrypted";
@@ -39,6 +39,8 @@ pub struct Params {
 
 impl Rule for CmkEncrypted {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Low;
+    const REMEDIATION: &'static str = "Set the project's encryptionKey to a customer managed KMS key whose policy limits who can decrypt build output.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -23,7 +23,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-logging-enabled";
@@ -46,6 +46,8 @@ fn is_enabled(status: Option<&str>) -> bool {
 
 impl Rule for LoggingEnabled {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Medium;
+    const REMEDIATION: &'static str = "Enable CloudWatch Logs (or S3 logs) in the project's logsConfig, to a log group or bucket on the allowed list.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

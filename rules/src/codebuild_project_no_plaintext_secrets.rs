@@ -30,7 +30,7 @@ use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::resources::codebuild::{EnvironmentVariable, EnvironmentVariableType};
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result, Rule, Verdict};
+use pipesec_shared::{Aws, Result, Rule, Severity, Verdict};
 use serde::Deserialize;
 
 use crate::codebuild_live::live_projects;
@@ -61,6 +61,9 @@ pub enum LiveVariables {
 
 impl Rule for NoPlaintextSecrets {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Critical;
+    const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store, reference it with a SECRETS_MANAGER or PARAMETER_STORE variable, and rotate the exposed secret.";
+    const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = LiveVariables;

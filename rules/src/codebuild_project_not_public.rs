@@ -20,7 +20,7 @@
 
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, NoParameters, Result, Rule, Verdict};
+use pipesec_shared::{Aws, NoParameters, Result, Rule, Severity, Verdict};
 
 use crate::codebuild_live::live_projects;
 
@@ -41,6 +41,10 @@ pub enum Visibility {
 
 impl Rule for NotPublic {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::High;
+    const REMEDIATION: &'static str = "Set the project's visibility to PRIVATE (UpdateProjectVisibility).";
+    const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
+    const PERIODIC: bool = true;
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Visibility;

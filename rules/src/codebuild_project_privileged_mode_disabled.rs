@@ -19,7 +19,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-privileged-mode-disabled";
@@ -36,6 +36,8 @@ pub struct Params {
 
 impl Rule for PrivilegedModeDisabled {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::High;
+    const REMEDIATION: &'static str = "Set environment.privilegedMode to false; projects that must build Docker images can be listed in exemptedProjects and isolated in a VPC.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

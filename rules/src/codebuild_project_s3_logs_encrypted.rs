@@ -18,7 +18,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-s3-logs-encrypted";
@@ -35,6 +35,8 @@ pub struct Params {
 
 impl Rule for S3LogsEncrypted {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Medium;
+    const REMEDIATION: &'static str = "Set logsConfig.s3Logs.encryptionDisabled to false.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -24,7 +24,7 @@ use std::sync::LazyLock;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::resources::codebuild::ProjectSource;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Verdict};
+use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
 use regex::Regex;
 
 use crate::secrets;
@@ -61,6 +61,8 @@ fn describe(source: &ProjectSource, primary: bool) -> String {
 
 impl Rule for SourceNoCredentials {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Critical;
+    const REMEDIATION: &'static str = "Remove the credentials from the source location, connect the repository with AWS CodeConnections or CodeBuild source credentials, and revoke the exposed credentials.";
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();

@@ -18,7 +18,7 @@
 use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Verdict};
+use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-vpc-attached";
@@ -35,6 +35,8 @@ pub struct Params {
 
 impl Rule for VpcAttached {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Medium;
+    const REMEDIATION: &'static str = "Attach the project to a VPC (vpcConfig with private subnets and a restrictive security group), with egress limited to what builds need.";
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -24,7 +24,7 @@
 
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, NoParameters, Result, Rule, Verdict};
+use pipesec_shared::{Aws, NoParameters, Result, Rule, Severity, Verdict};
 
 use crate::codebuild_live::live_projects;
 
@@ -82,6 +82,10 @@ fn is_anchored(pattern: &str) -> bool {
 
 impl Rule for WebhookFiltersAnchored {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::High;
+    const REMEDIATION: &'static str = "Anchor every ACTOR_ACCOUNT_ID, HEAD_REF and BASE_REF webhook filter pattern as ^…$ (one anchored alternative per allowed value).";
+    const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
+    const PERIODIC: bool = true;
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Webhook;

@@ -16,7 +16,7 @@
 
 use pipesec_shared::resources::CodeBuildReportGroup;
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Verdict};
+use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-report-group-export-encrypted";
 
@@ -25,6 +25,9 @@ pub struct ReportGroupExportEncrypted;
 
 impl Rule for ReportGroupExportEncrypted {
     const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Medium;
+    const REMEDIATION: &'static str =
+        "Set exportConfig.s3Destination.encryptionDisabled to false, preferably with a customer managed KMS key.";
     type Resource = CodeBuildReportGroup;
     type Params = NoParameters;
     type Facts = ();

@@ -20,18 +20,92 @@ pub mod codebuild_report_group_export_encrypted;
 #[cfg(test)]
 mod testing;
 
-/// Every rule's catalog id, for deployment artifacts and the CLI to check themselves against.
-pub const RULE_IDS: &[&str] = &[
-    codebuild_project_privileged_mode_disabled::ID,
-    codebuild_project_no_plaintext_secrets::ID,
-    codebuild_project_logging_enabled::ID,
-    codebuild_project_s3_logs_encrypted::ID,
-    codebuild_project_artifacts_encrypted::ID,
-    codebuild_project_cmk_encrypted::ID,
-    codebuild_project_vpc_attached::ID,
-    codebuild_project_source_no_credentials::ID,
-    codebuild_project_buildspec_protected::ID,
-    codebuild_project_not_public::ID,
-    codebuild_project_webhook_filters_anchored::ID,
-    codebuild_report_group_export_encrypted::ID,
+use pipesec_shared::{RuleInfo, RuleVisitor};
+
+/// Declares the catalog: every rule, by module and type, in catalog order.
+macro_rules! rules {
+    ($($module:ident::$rule:ident),* $(,)?) => {
+        /// Every rule, in catalog order.
+        pub fn catalog() -> Vec<RuleInfo> {
+            vec![$(RuleInfo::of::<$module::$rule>()),*]
+        }
+
+        /// Runs `visitor` on the rule with this catalog id; `None` for an unknown id.
+        pub fn with_rule<V: RuleVisitor>(id: &str, visitor: V) -> Option<V::Output> {
+            match id {
+                $($module::ID => Some(visitor.visit::<$module::$rule>()),)*
+                _ => None,
+            }
+        }
+    };
+}
+
+rules![
+    codebuild_project_privileged_mode_disabled::PrivilegedModeDisabled,
+    codebuild_project_no_plaintext_secrets::NoPlaintextSecrets,
+    codebuild_project_logging_enabled::LoggingEnabled,
+    codebuild_project_s3_logs_encrypted::S3LogsEncrypted,
+    codebuild_project_artifacts_encrypted::ArtifactsEncrypted,
+    codebuild_project_cmk_encrypted::CmkEncrypted,
+    codebuild_project_vpc_attached::VpcAttached,
+    codebuild_project_source_no_credentials::SourceNoCredentials,
+    codebuild_project_buildspec_protected::BuildspecProtected,
+    codebuild_project_not_public::NotPublic,
+    codebuild_project_webhook_filters_anchored::WebhookFiltersAnchored,
+    codebuild_report_group_export_encrypted::ReportGroupExportEncrypted,
 ];
+
+#[cfg(test)]
+mod catalog_tests {
+    use std::collections::HashSet;
+    use std::path::Path;
+
+    use super::*;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    #[test]
+    fn ids_are_unique_and_reachable() {
+        struct Id;
+        impl RuleVisitor for Id {
+            type Output = &'static str;
+            fn visit<R: pipesec_shared::Rule>(self) -> &'static str {
+                R::ID
+            }
+        }
+        let catalog = catalog();
+        let ids: HashSet<_> = catalog.iter().map(|rule| rule.id).collect();
+        assert_eq!(ids.len(), catalog.len(), "duplicate ids");
+        for rule in &catalog {
+            assert_eq!(with_rule(rule.id, Id), Some(rule.id));
+        }
+        assert_eq!(with_rule("no-such-rule", Id), None);
+    }
+
+    #[test]
+    fn every_rule_has_a_module_a_binary_and_fixtures() {
+        let manifest = std::fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap();
+        for rule in catalog() {
+            let module = Path::new(ROOT).join("src").join(format!("{}.rs", rule.id.replace('-', "_")));
+            assert!(module.exists(), "{}", module.display());
+            let binary = Path::new(ROOT).join("src/bin").join(format!("{}.rs", rule.id));
+            assert!(binary.exists(), "{}", binary.display());
+            assert!(manifest.contains(&format!("name = \"{}\"", rule.id)), "no [[bin]] for {}", rule.id);
+            assert!(Path::new(ROOT).join("fixtures").join(rule.id).is_dir(), "no fixtures for {}", rule.id);
+        }
+    }
+
+    #[test]
+    fn every_rule_is_in_the_readme_table() {
+        let readme = std::fs::read_to_string(Path::new(ROOT).join("../README.md")).unwrap();
+        for rule in catalog() {
+            let row = readme.lines().find(|line| line.starts_with(&format!("| [{}]", rule.id)));
+            let row = row.unwrap_or_else(|| panic!("{} has no README row", rule.id));
+            assert!(row.contains(rule.resource_type), "{}: resource type", rule.id);
+            assert!(row.contains(rule.severity.as_str()), "{}: severity", rule.id);
+            for parameter in rule.parameters {
+                assert!(row.contains(&format!("`{parameter}`")), "{}: parameter {parameter}", rule.id);
+            }
+        }
+    }
+}

@@ -25,5 +25,5 @@ pub use engine::{Engine, Outcome, lambda_main};
 pub use error::{Error, Result};
 pub use item::{ConfigurationItem, ItemStatus};
 pub use params::NoParameters;
-pub use rule::{Resource, Rule};
+pub use rule::{Resource, Rule, RuleInfo, RuleVisitor, Severity};
 pub use verdict::{Compliance, Verdict};

@@ -67,6 +67,40 @@ fn role_name(value: Value) -> Result<String> {
     }
 }
 
+/// The parameter names a rule's parameter struct accepts, in declaration order, read from its
+/// `Deserialize` implementation so that templates and docs cannot drift from the code.
+pub fn names<P: DeserializeOwned>() -> &'static [&'static str] {
+    /// Answers `deserialize_struct` by reporting the field names, and fails everything else.
+    struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for FieldNames<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(Self::Error::custom("names read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+            unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = P::deserialize(FieldNames(&mut fields));
+    fields
+}
+
 /// A comma-separated list (or a JSON list) of non-empty, trimmed strings.
 pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let items = match Value::deserialize(deserializer)? {
@@ -148,6 +182,12 @@ mod tests {
     fn execution_role_name_must_be_a_name() {
         let err = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "arn:aws:iam::1:role/x"}"#)).unwrap_err();
         assert!(matches!(err, Error::InvalidParameter { ref name, .. } if name == EXECUTION_ROLE_NAME), "{err}");
+    }
+
+    #[test]
+    fn names_are_read_from_the_struct() {
+        assert_eq!(names::<Sample>(), ["exemptedProjects", "limit"]);
+        assert!(names::<NoParameters>().is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 use std::future::Future;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aws::Aws;
@@ -31,10 +32,40 @@ impl<R: Resource> Subject<R> {
     }
 }
 
+/// How serious a NON_COMPLIANT result is: the severity reported to Security Hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
 /// One pipesec check.
 pub trait Rule: Send + Sync + 'static {
     /// The stable catalog id: module, binary, Lambda function and Config rule are named by it.
     const ID: &'static str;
+    /// The severity of a NON_COMPLIANT result.
+    const SEVERITY: Severity;
+    /// How to fix a NON_COMPLIANT resource, in one or two sentences.
+    const REMEDIATION: &'static str;
+    /// The AWS actions `gather` calls, for the least-privilege policy of the rule's function.
+    const READS: &'static [&'static str] = &[];
+    /// Whether the rule must also run on a schedule: it reads something whose change does not
+    /// trigger a configuration change notification of the evaluated resource.
+    const PERIODIC: bool = false;
     type Resource: Resource;
     /// The rule's own parameters (see [`crate::params`]).
     type Params: DeserializeOwned + Debug + Send + Sync;
@@ -55,4 +86,40 @@ pub trait Rule: Send + Sync + 'static {
 
     /// The decision: pure, no I/O.
     fn evaluate(subject: &Subject<Self::Resource>, facts: &Self::Facts, params: &Self::Params) -> Verdict;
+}
+
+/// What deployment artifacts, documentation and the CLI need to know about a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleInfo {
+    pub id: &'static str,
+    pub resource_type: &'static str,
+    /// The rule's own parameter names (`ExecutionRoleName` is accepted by every rule).
+    pub parameters: &'static [&'static str],
+    pub severity: Severity,
+    pub remediation: &'static str,
+    /// The AWS actions the rule calls beyond the engine's own ([`crate::engine::ENGINE_ACTIONS`]).
+    pub reads: &'static [&'static str],
+    pub periodic: bool,
+}
+
+impl RuleInfo {
+    pub fn of<R: Rule>() -> Self {
+        RuleInfo {
+            id: R::ID,
+            resource_type: R::Resource::RESOURCE_TYPE,
+            parameters: crate::params::names::<R::Params>(),
+            severity: R::SEVERITY,
+            remediation: R::REMEDIATION,
+            reads: R::READS,
+            periodic: R::PERIODIC,
+        }
+    }
+}
+
+/// Generic code run for one rule type, chosen at run time by id (see the rules crate's
+/// `with_rule`): the CLI and tools use it to reach a rule's types from its id.
+pub trait RuleVisitor {
+    type Output;
+    fn visit<R: Rule>(self) -> Self::Output;
 }

@@ -25,6 +25,14 @@ use crate::{logging, params, sweep};
 /// central deployment was told to use) when no `ExecutionRoleName` parameter is given.
 pub const ASSUME_EXECUTION_ROLE_ARN_ENV: &str = "PIPESEC_ASSUME_EXECUTION_ROLE_ARN";
 
+/// The AWS actions the engine itself calls for every rule: reporting, oversized items, sweeps.
+pub const ENGINE_ACTIONS: &[&str] = &[
+    "config:PutEvaluations",
+    "config:GetResourceConfigHistory",
+    "config:SelectResourceConfig",
+    "config:GetComplianceDetailsByConfigRule",
+];
+
 /// What one invocation reported; the Lambda response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

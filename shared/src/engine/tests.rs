@@ -21,12 +21,15 @@ use super::*;
 use crate::NoParameters;
 use crate::aws::retry_config;
 use crate::resources::CodeBuildProject;
+use crate::rule::Severity;
 
 /// A rule that only looks at privileged mode: enough to see the engine's behaviour.
 struct Privileged;
 
 impl Rule for Privileged {
     const ID: &'static str = "test-privileged";
+    const SEVERITY: Severity = Severity::High;
+    const REMEDIATION: &'static str = "Turn privileged mode off.";
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();
