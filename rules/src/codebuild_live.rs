@@ -1,8 +1,8 @@
 //! Live reads of CodeBuild projects, for what configuration items lack: masked PLAINTEXT values,
-//! `projectVisibility`, webhook filter groups. Reads are batched (100 projects a call) and
-//! every subject gets its project, or `None` when CodeBuild no longer knows it.
+//! `projectVisibility`, webhook filter groups, the projects a pipeline builds with. Reads are
+//! de-duplicated and batched: one BatchGetProjects per 100 distinct projects.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_codebuild::types::Project;
 use pipesec_shared::resources::CodeBuildProject;
@@ -12,20 +12,18 @@ use pipesec_shared::{Aws, Result};
 /// BatchGetProjects' limit per call.
 pub const PROJECTS_PER_CALL: usize = 100;
 
-/// The live project of every subject selected by `needed` (in order; `None` for the others and
-/// for projects CodeBuild does not know), read with one BatchGetProjects per 100 projects.
-pub async fn live_projects(
+/// The projects CodeBuild knows among `names` (names or ARNs), keyed by both name and ARN.
+pub async fn projects_by_name<'a>(
     aws: &Aws,
-    subjects: &[Subject<CodeBuildProject>],
-    needed: impl Fn(&Subject<CodeBuildProject>) -> bool,
-) -> Result<Vec<Option<Project>>> {
-    let wanted: Vec<&str> = subjects.iter().filter(|subject| needed(subject)).map(Subject::project_name).collect();
-    let mut found: HashMap<String, Project> = HashMap::new();
-    for names in wanted.chunks(PROJECTS_PER_CALL) {
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, Project>> {
+    let distinct: Vec<&str> = names.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
+    let mut found = HashMap::new();
+    for batch in distinct.chunks(PROJECTS_PER_CALL) {
         let output = aws
             .codebuild
             .batch_get_projects()
-            .set_names(Some(names.iter().map(|name| (*name).to_owned()).collect()))
+            .set_names(Some(batch.iter().map(|name| (*name).to_owned()).collect()))
             .send()
             .await
             .map_err(|err| aws.error("codebuild:BatchGetProjects", err))?;
@@ -38,6 +36,17 @@ pub async fn live_projects(
             }
         }
     }
+    Ok(found)
+}
+
+/// The live project of every subject selected by `needed` (in order; `None` for the others and
+/// for projects CodeBuild does not know).
+pub async fn live_projects(
+    aws: &Aws,
+    subjects: &[Subject<CodeBuildProject>],
+    needed: impl Fn(&Subject<CodeBuildProject>) -> bool,
+) -> Result<Vec<Option<Project>>> {
+    let found = projects_by_name(aws, subjects.iter().filter(|s| needed(s)).map(Subject::project_name)).await?;
     Ok(subjects
         .iter()
         .map(|subject| if needed(subject) { found.get(subject.project_name()).cloned() } else { None })

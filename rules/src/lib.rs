@@ -2,6 +2,7 @@
 //! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`.
 
 pub mod codebuild_live;
+pub mod pipeline;
 pub mod secrets;
 
 pub mod codebuild_project_artifacts_encrypted;
@@ -16,6 +17,14 @@ pub mod codebuild_project_source_no_credentials;
 pub mod codebuild_project_vpc_attached;
 pub mod codebuild_project_webhook_filters_anchored;
 pub mod codebuild_report_group_export_encrypted;
+pub mod codepipeline_approval_before_deploy;
+pub mod codepipeline_approval_notifications;
+pub mod codepipeline_artifacts_cmk_encrypted;
+pub mod codepipeline_build_isolation;
+pub mod codepipeline_deployment_count_check;
+pub mod codepipeline_region_fanout_check;
+pub mod codepipeline_security_scan_stage;
+pub mod codepipeline_source_authenticated;
 
 #[cfg(test)]
 mod testing;
@@ -53,6 +62,14 @@ rules![
     codebuild_project_not_public::NotPublic,
     codebuild_project_webhook_filters_anchored::WebhookFiltersAnchored,
     codebuild_report_group_export_encrypted::ReportGroupExportEncrypted,
+    codepipeline_artifacts_cmk_encrypted::ArtifactsCmkEncrypted,
+    codepipeline_source_authenticated::SourceAuthenticated,
+    codepipeline_approval_before_deploy::ApprovalBeforeDeploy,
+    codepipeline_approval_notifications::ApprovalNotifications,
+    codepipeline_security_scan_stage::SecurityScanStage,
+    codepipeline_build_isolation::BuildIsolation,
+    codepipeline_deployment_count_check::DeploymentCountCheck,
+    codepipeline_region_fanout_check::RegionFanoutCheck,
 ];
 
 #[cfg(test)]

@@ -101,6 +101,11 @@ pub fn names<P: DeserializeOwned>() -> &'static [&'static str] {
     fields
 }
 
+/// A whole number given as a string (or a JSON number): `"3"`, `3`, `3.0`.
+pub fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    crate::lenient::flexible_u32(deserializer)
+}
+
 /// A comma-separated list (or a JSON list) of non-empty, trimmed strings.
 pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let items = match Value::deserialize(deserializer)? {

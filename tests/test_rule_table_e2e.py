@@ -1,4 +1,4 @@
-"""Every CodeBuild rule end to end, from one table: a compliant and a non-compliant resource
+"""Every rule end to end, from one table: a compliant and a non-compliant resource
 seeded in the emulator, evaluated by the real binary on a change notification, an oversized one
 and a periodic sweep, with every verdict read back through Config's API."""
 
@@ -8,7 +8,7 @@ from typing import Callable
 import pytest
 
 from testbed import events, seed
-from testbed.config_items import CODEBUILD_PROJECT
+from testbed.config_items import CODEBUILD_PROJECT, CODEPIPELINE_PIPELINE
 from testbed.results import compliance
 
 REPORT_GROUP = "AWS::CodeBuild::ReportGroup"
@@ -50,6 +50,60 @@ def report_group(export_config):
         seed.create_report_group(clients["codebuild"], name, export_config)
 
     return create
+
+
+def pipeline(stages=None, build_privileged=False, **options):
+    """A pipeline named `name`, building in its own project `<name>-build`; `stages(name)` gives
+    its stages (default: source, build, deploy)."""
+
+    def create(clients, name):
+        seed.create_project(clients["codebuild"], f"{name}-build", clients["role_arn"], privileged=build_privileged)
+        declared = stages(name) if stages else None
+        seed.create_pipeline(clients["codepipeline"], name, clients["pipeline_role_arn"], stages=declared, **options)
+
+    return create
+
+
+def stage(name, *actions):
+    return {"name": name, "actions": list(actions)}
+
+
+def action(name, category, provider, configuration=None, owner="AWS", run_order=1, region=None):
+    declared = {"name": name, "actionTypeId": {"category": category, "owner": owner, "provider": provider, "version": "1"},
+                "configuration": configuration or {}, "runOrder": run_order}
+    return declared | ({"region": region} if region else {})
+
+
+APPROVAL = action("Approve", "Approval", "Manual", {"NotificationArn": "arn:aws:sns:us-east-1:123456789012:approvals"})
+SILENT_APPROVAL = action("Approve", "Approval", "Manual")
+
+
+def with_stages_before_deploy(*extra):
+    """The default stages with `extra` stages inserted before the deploy stage."""
+    def stages(name):
+        source, build, deploy = seed.default_pipeline_stages(name)
+        return [source, build, *extra, deploy]
+
+    return stages
+
+
+def with_deploy_actions(*deploys):
+    def stages(name):
+        source, build, _ = seed.default_pipeline_stages(name)
+        return [source, build, stage("Deploy", *deploys)]
+
+    return stages
+
+
+def deploy_action(name, region=None):
+    return action(name, "Deploy", "S3", {"BucketName": f"site-{name.lower()}", "Extract": "true"}, region=region)
+
+
+def github_v1_source(name):
+    _, build, deploy = seed.default_pipeline_stages(name)
+    source = action("GitHub", "Source", "GitHub", {"Owner": "example", "Repo": name, "Branch": "main",
+                                                   "OAuthToken": "e2e-oauth-token-9f8e7d"}, owner="ThirdParty")
+    return [stage("Source", source | {"outputArtifacts": [{"name": "SourceOutput"}]}), build, deploy]
 
 
 def s3_logs(encryption_disabled):
@@ -104,12 +158,39 @@ CASES = [
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": False}}),
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": True}}),
          "encryption disabled", resource_type=REPORT_GROUP),
+    Case("codepipeline-artifacts-cmk-encrypted",
+         pipeline(artifact_store={"type": "S3", "location": "artifacts", "encryptionKey": {"id": KEY_ARN, "type": "KMS"}}),
+         pipeline(), "AWS managed key", resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-source-authenticated", pipeline(), pipeline(github_v1_source), "GitHub version 1",
+         resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-approval-before-deploy", pipeline(with_stages_before_deploy(stage("Approval", APPROVAL))),
+         pipeline(), "no manual approval before stage `Deploy`", resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-approval-notifications", pipeline(with_stages_before_deploy(stage("Approval", APPROVAL))),
+         pipeline(with_stages_before_deploy(stage("Approval", SILENT_APPROVAL))), "without NotificationArn",
+         resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-security-scan-stage",
+         pipeline(with_stages_before_deploy(stage("Test", action("Scan", "Test", "CodeBuild", {"ProjectName": "scanner"})))),
+         pipeline(), "no test or security scan", resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-build-isolation", pipeline(), pipeline(build_privileged=True), "runs privileged outside a VPC",
+         resource_type=CODEPIPELINE_PIPELINE, live_reads=1),
+    Case("codepipeline-deployment-count-check", pipeline(),
+         pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B"))), "deploys 2 times",
+         resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-region-fanout-check", pipeline(),
+         pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B", "eu-west-1"))), "deploys to 2 regions",
+         resource_type=CODEPIPELINE_PIPELINE),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
 def test_rule_end_to_end(case, rule, aws, emulator):
-    clients = {"codebuild": aws("codebuild"), "role_arn": seed.create_role(aws("iam"))["Arn"]}
+    iam = aws("iam")
+    clients = {
+        "codebuild": aws("codebuild"),
+        "codepipeline": aws("codepipeline"),
+        "role_arn": seed.create_role(iam)["Arn"],
+        "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
+    }
     case.good(clients, "good-one")
     case.bad(clients, "bad-one")
     config = aws("config")

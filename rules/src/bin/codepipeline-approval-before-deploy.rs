@@ -1,0 +1,4 @@
+//! Lambda entry point of `codepipeline-approval-before-deploy`.
+fn main() -> std::process::ExitCode {
+    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_approval_before_deploy::ApprovalBeforeDeploy>()
+}

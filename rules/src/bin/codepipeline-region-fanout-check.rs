@@ -1,0 +1,4 @@
+//! Lambda entry point of `codepipeline-region-fanout-check`.
+fn main() -> std::process::ExitCode {
+    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_region_fanout_check::RegionFanoutCheck>()
+}

@@ -1,0 +1,4 @@
+//! Lambda entry point of `codepipeline-security-scan-stage`.
+fn main() -> std::process::ExitCode {
+    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_security_scan_stage::SecurityScanStage>()
+}
