@@ -2,6 +2,7 @@
 seeded in the emulator, evaluated by the real binary on a change notification, an oversized one
 and a periodic sweep, with every verdict read back through Config's API."""
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -106,6 +107,17 @@ def github_v1_source(name):
     return [stage("Source", source | {"outputArtifacts": [{"name": "SourceOutput"}]}), build, deploy]
 
 
+def with_build_variables(*variables):
+    """The default stages, the build action's EnvironmentVariables replaced (a JSON string)."""
+    def stages(name):
+        source, build, deploy = seed.default_pipeline_stages(name)
+        build["actions"][0]["configuration"]["EnvironmentVariables"] = json.dumps(
+            [{"name": n, "value": v, "type": t} for n, v, t in variables])
+        return [source, build, deploy]
+
+    return stages
+
+
 def s3_logs(encryption_disabled):
     return {"cloudWatchLogs": {"status": "ENABLED"},
             "s3Logs": {"status": "ENABLED", "location": "build-logs/app", "encryptionDisabled": encryption_disabled}}
@@ -176,6 +188,9 @@ CASES = [
     Case("codepipeline-deployment-count-check", pipeline(),
          pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B"))), "deploys 2 times",
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-no-plaintext-secrets", pipeline(with_build_variables(("NPM_TOKEN", "/ci/npm", "PARAMETER_STORE"))),
+         pipeline(with_build_variables(("API_TOKEN", "e2e-pipeline-Tok3n-55c1", "PLAINTEXT"))),
+         "environment variable `API_TOKEN`", resource_type=CODEPIPELINE_PIPELINE),
     Case("codepipeline-region-fanout-check", pipeline(),
          pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B", "eu-west-1"))), "deploys to 2 regions",
          resource_type=CODEPIPELINE_PIPELINE),

@@ -22,6 +22,7 @@ pub mod codepipeline_approval_notifications;
 pub mod codepipeline_artifacts_cmk_encrypted;
 pub mod codepipeline_build_isolation;
 pub mod codepipeline_deployment_count_check;
+pub mod codepipeline_no_plaintext_secrets;
 pub mod codepipeline_region_fanout_check;
 pub mod codepipeline_security_scan_stage;
 pub mod codepipeline_source_authenticated;
@@ -70,6 +71,7 @@ rules![
     codepipeline_build_isolation::BuildIsolation,
     codepipeline_deployment_count_check::DeploymentCountCheck,
     codepipeline_region_fanout_check::RegionFanoutCheck,
+    codepipeline_no_plaintext_secrets::NoPlaintextSecrets,
 ];
 
 #[cfg(test)]

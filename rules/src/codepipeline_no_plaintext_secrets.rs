@@ -1,0 +1,172 @@
+//! # codepipeline-no-plaintext-secrets
+//!
+//! No pipeline action may hold a secret in plain text: action settings (including JSON settings
+//! such as CloudFormation `ParameterOverrides`) and a CodeBuild action's PLAINTEXT
+//! `EnvironmentVariables` are readable by anyone who can read the pipeline
+//! (`codepipeline:GetPipeline`, the console, Config's history). The same detector as
+//! `codebuild-project-no-plaintext-secrets` judges names and values ([`crate::secrets`]); the
+//! annotation names the stage, action and variable or setting, never the value. Values the
+//! service masks (`****`, e.g. a GitHub version 1 `OAuthToken`) are stored encrypted by
+//! CodePipeline and are not reported here (`codepipeline-source-authenticated` covers them).
+//!
+//! - **Resource**: `AWS::CodePipeline::Pipeline`
+//! - **Trigger**: configuration change (including oversized), and periodic sweep
+//! - **Parameters**: `allowedVariableNames` (optional): comma-separated variable or setting names
+//!   never reported.
+//!
+//! | scenario | verdict |
+//! |---|---|
+//! | settings and variables without secrets; PARAMETER_STORE / SECRETS_MANAGER variables | COMPLIANT |
+//! | a CodeBuild action's PLAINTEXT variable holds a token | NON_COMPLIANT, naming action and variable |
+//! | a secret inside a JSON setting (`ParameterOverrides`) | NON_COMPLIANT, naming the setting path |
+//! | a masked setting (`OAuthToken: ****`) | COMPLIANT |
+//! | the offending name is in `allowedVariableNames` | COMPLIANT |
+
+use pipesec_shared::params::comma_list;
+use pipesec_shared::resources::PipelineConfiguration;
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{Rule, Severity, Verdict};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::pipeline::{self, StagedAction};
+use crate::secrets;
+
+pub const ID: &str = "codepipeline-no-plaintext-secrets";
+
+#[derive(Debug)]
+pub struct NoPlaintextSecrets;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    #[serde(rename = "allowedVariableNames", deserialize_with = "comma_list")]
+    pub allowed_variable_names: Vec<String>,
+}
+
+/// A CodeBuild action's `EnvironmentVariables` entry.
+#[derive(Debug, Deserialize)]
+struct ActionVariable {
+    name: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+fn is_masked(value: &str) -> bool {
+    value.len() >= 3 && value.bytes().all(|b| b == b'*')
+}
+
+/// Findings for one setting: the value itself, or every string inside it when it is JSON.
+fn check_setting(path: &str, name: &str, value: &Value, allowed: &[String], findings: &mut Vec<String>) {
+    match value {
+        Value::String(text) if !is_masked(text) && !allowed.iter().any(|a| a == name) => {
+            if let Some(kind) = secrets::detect(name, Some(text)) {
+                findings.push(format!("setting `{path}` ({kind})"));
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members {
+                check_setting(&format!("{path}.{key}"), key, member, allowed, findings);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                check_setting(&format!("{path}[{index}]"), name, item, allowed, findings);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String> {
+    let mut findings = Vec::new();
+    for (key, raw) in &staged.action.configuration {
+        let variables = (key == "EnvironmentVariables" && pipeline::is_codebuild(staged.action))
+            .then(|| serde_json::from_str::<Vec<ActionVariable>>(raw).ok())
+            .flatten();
+        if let Some(variables) = variables {
+            for variable in variables {
+                let plaintext = variable.kind.as_deref().is_none_or(|kind| kind.eq_ignore_ascii_case("PLAINTEXT"));
+                let value = variable.value.as_deref().filter(|value| !is_masked(value));
+                if plaintext
+                    && !allowed.contains(&variable.name)
+                    && let Some(kind) = secrets::detect(&variable.name, value)
+                {
+                    findings.push(format!("environment variable `{}` ({kind})", variable.name));
+                }
+            }
+            continue;
+        }
+        // JSON settings (ParameterOverrides, UserParameters…) are checked member by member.
+        let value = match serde_json::from_str::<Value>(raw) {
+            Ok(json @ (Value::Object(_) | Value::Array(_))) => json,
+            _ => Value::String(raw.clone()),
+        };
+        check_setting(key, key, &value, allowed, &mut findings);
+    }
+    findings.into_iter().map(|finding| format!("{} {finding}", staged.describe())).collect()
+}
+
+impl Rule for NoPlaintextSecrets {
+    const ID: &'static str = ID;
+    const SEVERITY: Severity = Severity::Critical;
+    const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store and reference it \
+         (a SECRETS_MANAGER or PARAMETER_STORE variable, or a dynamic reference), then rotate the exposed secret.";
+    type Resource = PipelineConfiguration;
+    type Params = Params;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<PipelineConfiguration>, (): &(), params: &Params) -> Verdict {
+        let findings: Vec<String> = pipeline::actions(&subject.resource.pipeline)
+            .iter()
+            .flat_map(|staged| action_findings(staged, &params.allowed_variable_names))
+            .collect();
+        if findings.is_empty() {
+            Verdict::compliant("no action setting or PLAINTEXT variable holds a secret")
+        } else {
+            Verdict::non_compliant(format!("plaintext secrets in the pipeline: {}", findings.join("; ")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pipesec_shared::Compliance;
+    use rstest::rstest;
+
+    use super::*;
+    use crate::testing::{list, subject};
+
+    #[rstest]
+    #[case::clean("compliant-clean", &[], Compliance::Compliant)]
+    #[case::masked_oauth_token("compliant-masked-token", &[], Compliance::Compliant)]
+    #[case::token_in_build_variables("non-compliant-build-variable", &[], Compliance::NonCompliant)]
+    #[case::password_in_parameter_overrides("non-compliant-parameter-overrides", &[], Compliance::NonCompliant)]
+    #[case::allowed_name("non-compliant-build-variable", &["GITHUB_TOKEN"], Compliance::Compliant)]
+    fn scenario(#[case] fixture: &str, #[case] allowed: &[&str], #[case] expected: Compliance) {
+        let params = Params { allowed_variable_names: list(allowed) };
+        let verdict = NoPlaintextSecrets::evaluate(&subject(ID, fixture), &(), &params);
+        assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
+    }
+
+    #[test]
+    fn reason_names_where_and_never_the_value() {
+        let subject = subject(ID, "non-compliant-parameter-overrides");
+        let verdict = NoPlaintextSecrets::evaluate(&subject, &(), &Params::default());
+        assert!(
+            verdict.reason.contains("stage `Deploy` action `Deploy` setting `ParameterOverrides.DbPassword`"),
+            "{}",
+            verdict.reason
+        );
+        assert!(!verdict.reason.contains("pipeline-canary-Pw-31"), "{}", verdict.reason);
+        let verdict =
+            NoPlaintextSecrets::evaluate(&subject_of("non-compliant-build-variable"), &(), &Params::default());
+        assert!(verdict.reason.contains("environment variable `GITHUB_TOKEN` (GitHub token)"), "{}", verdict.reason);
+    }
+
+    fn subject_of(fixture: &str) -> Subject<PipelineConfiguration> {
+        subject(ID, fixture)
+    }
+}
