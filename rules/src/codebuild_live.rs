@@ -13,10 +13,8 @@ use pipesec_shared::{Aws, Result};
 pub const PROJECTS_PER_CALL: usize = 100;
 
 /// The projects CodeBuild knows among `names` (names or ARNs), keyed by both name and ARN.
-pub async fn projects_by_name<'a>(
-    aws: &Aws,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, Project>> {
+pub async fn projects_by_name(aws: &Aws, names: Vec<&str>) -> Result<HashMap<String, Project>> {
+    // A plain Vec (not a generic iterator) keeps the future's type shallow for every caller.
     let distinct: Vec<&str> = names.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
     let mut found = HashMap::new();
     for batch in distinct.chunks(PROJECTS_PER_CALL) {
@@ -46,7 +44,8 @@ pub async fn live_projects(
     subjects: &[Subject<CodeBuildProject>],
     needed: impl Fn(&Subject<CodeBuildProject>) -> bool,
 ) -> Result<Vec<Option<Project>>> {
-    let found = projects_by_name(aws, subjects.iter().filter(|s| needed(s)).map(Subject::project_name)).await?;
+    let names = subjects.iter().filter(|s| needed(s)).map(Subject::project_name).collect();
+    let found = projects_by_name(aws, names).await?;
     Ok(subjects
         .iter()
         .map(|subject| if needed(subject) { found.get(subject.project_name()).cloned() } else { None })

@@ -77,7 +77,8 @@ impl Rule for BuildIsolation {
         _: &NoParameters,
         subjects: &[Subject<PipelineConfiguration>],
     ) -> Result<Vec<BuildProjects>> {
-        let found = projects_by_name(aws, subjects.iter().flat_map(|s| build_project_names(&s.resource))).await?;
+        let names = subjects.iter().flat_map(|s| build_project_names(&s.resource)).collect();
+        let found = projects_by_name(aws, names).await?;
         Ok(subjects
             .iter()
             .map(|subject| {

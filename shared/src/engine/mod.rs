@@ -194,7 +194,7 @@ impl<R: Rule> Engine<R> {
                 Ok(subject) => subject,
                 Err(err) => return Ok(SingleResult::Unreadable(err)),
             };
-            let facts = R::gather(aws, params, slice::from_ref(&subject)).await?;
+            let facts = gathered::<R>(aws, params, slice::from_ref(&subject)).await?;
             R::evaluate(&subject, expect_one(&facts), params)
         };
         let evaluation = Evaluation::new(&item.resource_type, &item.resource_id, &verdict, ordering_timestamp);
@@ -218,7 +218,7 @@ impl<R: Rule> Engine<R> {
                 Err(err) => unreadable.push(err),
             }
         }
-        let facts = R::gather(aws, params, &subjects).await?;
+        let facts = gathered::<R>(aws, params, &subjects).await?;
         assert_eq!(facts.len(), subjects.len(), "{}::gather must return one Facts per subject", R::ID);
         let mut evaluations: Vec<Evaluation> = subjects
             .iter()
@@ -257,6 +257,12 @@ impl From<SingleResult> for (Vec<Evaluation>, Vec<Error>) {
 fn expect_one<F>(facts: &[F]) -> &F {
     assert_eq!(facts.len(), 1, "gather must return one Facts per subject");
     &facts[0]
+}
+
+/// The rule's facts. The rule's future is boxed: its type nests every SDK call it awaits, and
+/// without the box the whole handler's future type grows past the compiler's depth limit.
+async fn gathered<R: Rule>(aws: &Aws, params: &R::Params, subjects: &[Subject<R::Resource>]) -> Result<Vec<R::Facts>> {
+    Box::pin(R::gather(aws, params, subjects)).await
 }
 
 /// The NOT_APPLICABLE verdict for a resource the rule must not be called on, if it is one.
