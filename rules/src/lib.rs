@@ -28,6 +28,8 @@ pub mod codepipeline_security_scan_stage;
 pub mod codepipeline_source_authenticated;
 
 #[cfg(test)]
+mod bad_input_tests;
+#[cfg(test)]
 mod testing;
 
 use pipesec_shared::{RuleInfo, RuleVisitor};

@@ -100,7 +100,10 @@ impl ConfigurationItem {
         serde_path_to_error::deserialize(&self.configuration).map_err(|err| Error::InvalidItem {
             resource_type: self.resource_type.clone(),
             resource_id: self.resource_id.clone(),
-            path: format!("configuration.{}", err.path()),
+            path: match err.path().to_string() {
+                root if root == "." => "configuration".to_owned(),
+                path => format!("configuration.{path}"),
+            },
             reason: err.inner().to_string(),
         })
     }
