@@ -43,7 +43,7 @@ fn throughput(work: impl Fn()) -> f64 {
 fn main() {
     let privileged_item = fixture(privileged::ID, "non-compliant-privileged");
     let secrets_item = fixture(secrets::ID, "non-compliant-secret-name");
-    let privileged_params = privileged::Params::default();
+    let privileged_params = pipesec_rules::exemptions::ExemptedProjects::default();
     let secrets_params = secrets::Params::default();
 
     let baseline = throughput(|| {

@@ -16,37 +16,29 @@
 //! | `privilegedMode` true | NON_COMPLIANT |
 //! | `privilegedMode` true, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use pipesec_shared::params::comma_list;
+use crate::exemptions::ExemptedProjects;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
 use pipesec_shared::{Rule, Severity, Verdict};
-use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-privileged-mode-disabled";
 
 #[derive(Debug)]
 pub struct PrivilegedModeDisabled;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "exemptedProjects", deserialize_with = "comma_list")]
-    pub exempted_projects: Vec<String>,
-}
-
 impl Rule for PrivilegedModeDisabled {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Set environment.privilegedMode to false; projects that must build Docker images can be listed in exemptedProjects and isolated in a VPC.";
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = ExemptedProjects;
     type Facts = ();
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &ExemptedProjects) -> Verdict {
         let name = subject.project_name();
         if !subject.resource.environment.privileged_mode {
             Verdict::compliant("privileged mode is disabled")
-        } else if params.exempted_projects.iter().any(|exempted| exempted == name) {
+        } else if params.exempts(name) {
             Verdict::compliant(format!("privileged mode is enabled; project `{name}` is exempted by exemptedProjects"))
         } else {
             Verdict::non_compliant(
@@ -65,8 +57,8 @@ mod tests {
     use super::*;
     use crate::testing::subject;
 
-    fn params(exempted: &[&str]) -> Params {
-        Params { exempted_projects: exempted.iter().map(|name| (*name).to_owned()).collect() }
+    fn params(exempted: &[&str]) -> ExemptedProjects {
+        ExemptedProjects { exempted_projects: exempted.iter().map(|name| (*name).to_owned()).collect() }
     }
 
     #[rstest]

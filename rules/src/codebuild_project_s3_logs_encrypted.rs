@@ -15,33 +15,25 @@
 //! | S3 logs enabled with `encryptionDisabled` | NON_COMPLIANT |
 //! | the same, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use pipesec_shared::params::comma_list;
+use crate::exemptions::ExemptedProjects;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
 use pipesec_shared::{Rule, Severity, Verdict};
-use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-s3-logs-encrypted";
 
 #[derive(Debug)]
 pub struct S3LogsEncrypted;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "exemptedProjects", deserialize_with = "comma_list")]
-    pub exempted_projects: Vec<String>,
-}
-
 impl Rule for S3LogsEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Set logsConfig.s3Logs.encryptionDisabled to false.";
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = ExemptedProjects;
     type Facts = ();
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &ExemptedProjects) -> Verdict {
         let name = subject.project_name();
         let s3 = subject.resource.logs_config.s3_logs.as_ref();
         let enabled =
@@ -50,7 +42,7 @@ impl Rule for S3LogsEncrypted {
             Verdict::compliant("S3 logs are not enabled")
         } else if !s3.is_some_and(|s3| s3.encryption_disabled) {
             Verdict::compliant("S3 logs are encrypted")
-        } else if params.exempted_projects.iter().any(|exempted| exempted == name) {
+        } else if params.exempts(name) {
             Verdict::compliant(format!("S3 logs are not encrypted; project `{name}` is exempted by exemptedProjects"))
         } else {
             Verdict::non_compliant(
@@ -74,8 +66,11 @@ mod tests {
     #[case::encryption_disabled("non-compliant-unencrypted", &[], Compliance::NonCompliant)]
     #[case::exempted("non-compliant-unencrypted", &["audit-exports"], Compliance::Compliant)]
     fn scenario(#[case] fixture: &str, #[case] exempted: &[&str], #[case] expected: Compliance) {
-        let verdict =
-            S3LogsEncrypted::evaluate(&subject(ID, fixture), &(), &Params { exempted_projects: list(exempted) });
+        let verdict = S3LogsEncrypted::evaluate(
+            &subject(ID, fixture),
+            &(),
+            &ExemptedProjects { exempted_projects: list(exempted) },
+        );
         assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
     }
 }

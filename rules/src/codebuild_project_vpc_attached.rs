@@ -15,33 +15,25 @@
 //! | `vpcConfig` missing subnets or security groups | NON_COMPLIANT, naming what is missing |
 //! | not in a VPC, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use pipesec_shared::params::comma_list;
+use crate::exemptions::ExemptedProjects;
 use pipesec_shared::resources::CodeBuildProject;
 use pipesec_shared::rule::Subject;
 use pipesec_shared::{Rule, Severity, Verdict};
-use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-vpc-attached";
 
 #[derive(Debug)]
 pub struct VpcAttached;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "exemptedProjects", deserialize_with = "comma_list")]
-    pub exempted_projects: Vec<String>,
-}
-
 impl Rule for VpcAttached {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Attach the project to a VPC (vpcConfig with private subnets and a restrictive security group), with egress limited to what builds need.";
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = ExemptedProjects;
     type Facts = ();
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &ExemptedProjects) -> Verdict {
         let name = subject.project_name();
         let missing: Vec<&str> = match &subject.resource.vpc_config {
             None => vec!["vpcConfig"],
@@ -56,7 +48,7 @@ impl Rule for VpcAttached {
         };
         if missing.is_empty() {
             Verdict::compliant("builds run in a VPC with subnets and security groups")
-        } else if params.exempted_projects.iter().any(|exempted| exempted == name) {
+        } else if params.exempts(name) {
             Verdict::compliant(format!("builds run outside a VPC; project `{name}` is exempted by exemptedProjects"))
         } else {
             Verdict::non_compliant(format!(
@@ -81,13 +73,15 @@ mod tests {
     #[case::vpc_without_subnets("non-compliant-no-subnets", &[], Compliance::NonCompliant)]
     #[case::exempted("non-compliant-no-vpc", &["api-service"], Compliance::Compliant)]
     fn scenario(#[case] fixture: &str, #[case] exempted: &[&str], #[case] expected: Compliance) {
-        let verdict = VpcAttached::evaluate(&subject(ID, fixture), &(), &Params { exempted_projects: list(exempted) });
+        let verdict =
+            VpcAttached::evaluate(&subject(ID, fixture), &(), &ExemptedProjects { exempted_projects: list(exempted) });
         assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
     }
 
     #[test]
     fn reason_names_what_is_missing() {
-        let verdict = VpcAttached::evaluate(&subject(ID, "non-compliant-no-subnets"), &(), &Params::default());
+        let verdict =
+            VpcAttached::evaluate(&subject(ID, "non-compliant-no-subnets"), &(), &ExemptedProjects::default());
         assert!(verdict.reason.contains("missing subnets"), "{}", verdict.reason);
     }
 }

@@ -22,8 +22,8 @@
 //! | a masked setting (`OAuthToken: ****`) | COMPLIANT |
 //! | the offending name is in `allowedVariableNames` | COMPLIANT |
 
-use pipesec_shared::params::comma_list;
 use pipesec_shared::resources::PipelineConfiguration;
+use pipesec_shared::resources::codebuild::is_masked;
 use pipesec_shared::rule::Subject;
 use pipesec_shared::{Rule, Severity, Verdict};
 use serde::Deserialize;
@@ -37,12 +37,8 @@ pub const ID: &str = "codepipeline-no-plaintext-secrets";
 #[derive(Debug)]
 pub struct NoPlaintextSecrets;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "allowedVariableNames", deserialize_with = "comma_list")]
-    pub allowed_variable_names: Vec<String>,
-}
+/// The same parameter as the CodeBuild rule: names never reported.
+pub use crate::codebuild_project_no_plaintext_secrets::Params;
 
 /// A CodeBuild action's `EnvironmentVariables` entry.
 #[derive(Debug, Deserialize)]
@@ -52,10 +48,6 @@ struct ActionVariable {
     value: Option<String>,
     #[serde(default, rename = "type")]
     kind: Option<String>,
-}
-
-fn is_masked(value: &str) -> bool {
-    value.len() >= 3 && value.bytes().all(|b| b == b'*')
 }
 
 /// Findings for one setting: the value itself, or every string inside it when it is JSON.

@@ -2,6 +2,7 @@
 //! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`.
 
 pub mod codebuild_live;
+pub mod exemptions;
 pub mod pipeline;
 pub mod secrets;
 

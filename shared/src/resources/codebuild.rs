@@ -127,8 +127,13 @@ impl EnvironmentVariable {
     /// AWS Config may record a PLAINTEXT value as asterisks; the real value is then only in the
     /// live project.
     pub fn is_masked(&self) -> bool {
-        self.value.as_deref().is_some_and(|value| value.len() >= 3 && value.bytes().all(|b| b == b'*'))
+        self.value.as_deref().is_some_and(is_masked)
     }
+}
+
+/// Whether a recorded value is the service's mask (`***…`) rather than the value.
+pub fn is_masked(value: &str) -> bool {
+    value.len() >= 3 && value.bytes().all(|b| b == b'*')
 }
 
 /// Where a variable's value lives. Absent means PLAINTEXT, as in the API.
