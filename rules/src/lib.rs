@@ -14,6 +14,7 @@ pub mod codebuild_project_no_plaintext_secrets;
 pub mod codebuild_project_not_public;
 pub mod codebuild_project_privileged_mode_disabled;
 pub mod codebuild_project_s3_logs_encrypted;
+pub mod codebuild_project_service_role_least_privilege;
 pub mod codebuild_project_source_no_credentials;
 pub mod codebuild_project_vpc_attached;
 pub mod codebuild_project_webhook_filters_anchored;
@@ -66,6 +67,7 @@ rules![
     codebuild_project_not_public::NotPublic,
     codebuild_project_webhook_filters_anchored::WebhookFiltersAnchored,
     codebuild_report_group_export_encrypted::ReportGroupExportEncrypted,
+    codebuild_project_service_role_least_privilege::ServiceRoleLeastPrivilege,
     codepipeline_artifacts_cmk_encrypted::ArtifactsCmkEncrypted,
     codepipeline_source_authenticated::SourceAuthenticated,
     codepipeline_approval_before_deploy::ApprovalBeforeDeploy,

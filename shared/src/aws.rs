@@ -41,6 +41,7 @@ pub fn test_sdk_config() -> SdkConfig {
 pub struct Aws {
     pub config: aws_sdk_config::Client,
     pub codebuild: aws_sdk_codebuild::Client,
+    pub iam: aws_sdk_iam::Client,
     pub principal: String,
 }
 
@@ -49,6 +50,7 @@ impl Aws {
         Aws {
             config: aws_sdk_config::Client::new(sdk_config),
             codebuild: aws_sdk_codebuild::Client::new(sdk_config),
+            iam: aws_sdk_iam::Client::new(sdk_config),
             principal: "the function's execution role".to_owned(),
         }
     }

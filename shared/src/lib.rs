@@ -4,13 +4,14 @@
 //! it looked up in `gather`). Everything else about AWS Config lives here: the Lambda event and
 //! its three triggers, configuration items in the event and API models, applicability, rule
 //! parameters, `PutEvaluations` batching and retries, periodic sweeps with stale clean-up,
-//! cross-account roles, errors and logging.
+//! cross-account roles, errors and logging; and the IAM policy analysis rules about roles share.
 
 pub mod aws;
 pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod event;
+pub mod iam;
 pub mod item;
 mod lenient;
 pub mod logging;

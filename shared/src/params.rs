@@ -122,6 +122,17 @@ pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
     Ok(items.into_iter().map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
 }
 
+/// A comma-separated list of IAM policy ARNs (`arn:<partition>:iam::<account or aws>:policy/…`).
+pub fn policy_arn_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let arns = comma_list(deserializer)?;
+    match arns.iter().find(|arn| !crate::iam::is_policy_arn(arn)) {
+        Some(bad) => Err(D::Error::custom(format!(
+            "`{bad}` is not an IAM policy ARN (arn:<partition>:iam::<account id or aws>:policy/<name>)"
+        ))),
+        None => Ok(arns),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +144,8 @@ mod tests {
         exempted_projects: Vec<String>,
         #[serde(rename = "limit", deserialize_with = "crate::lenient::flexible_u32")]
         limit: Option<u32>,
+        #[serde(rename = "allowedPolicyArns", deserialize_with = "policy_arn_list")]
+        allowed_policy_arns: Vec<String>,
     }
 
     fn error_of(raw: &str) -> (String, String) {
@@ -172,6 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn policy_arns_are_checked() {
+        let arns = "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess, arn:aws-cn:iam::123456789012:policy/ci";
+        let params = parse::<Sample>(Some(&serde_json::json!({"allowedPolicyArns": arns}).to_string())).unwrap();
+        assert_eq!(params.rule.allowed_policy_arns.len(), 2);
+        let (name, reason) = error_of(r#"{"allowedPolicyArns": "AdministratorAccess"}"#);
+        assert_eq!(name, "allowedPolicyArns");
+        assert!(reason.contains("`AdministratorAccess` is not an IAM policy ARN"), "{reason}");
+    }
+
+    #[test]
     fn parameters_must_be_a_json_object() {
         assert_eq!(error_of("[1,2]").0, "ruleParameters");
         assert_eq!(error_of("{not json").0, "ruleParameters");
@@ -191,7 +214,7 @@ mod tests {
 
     #[test]
     fn names_are_read_from_the_struct() {
-        assert_eq!(names::<Sample>(), ["exemptedProjects", "limit"]);
+        assert_eq!(names::<Sample>(), ["exemptedProjects", "limit", "allowedPolicyArns"]);
         assert!(names::<NoParameters>().is_empty());
     }
 
