@@ -1,0 +1,110 @@
+//! The detector measured on a labelled corpus of realistic build variables
+//! (`fixtures/secrets-corpus.json`): precision and recall must stay at or above 0.95.
+//!
+//! Each entry is `{"name", "value", "secret", "note"}`. Notes tag the interesting entries:
+//! `[tricky]` (not a secret, but with a secret-like name or a random-looking value),
+//! `[innocent-name]` (a secret under a name that says nothing) and `[ambiguous]` (a judgement
+//! call, explained in the note). The report prints names, labels and kinds, never values.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{SecretKind, detect};
+
+const MIN_PRECISION: f64 = 0.95;
+const MIN_RECALL: f64 = 0.95;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    name: String,
+    value: String,
+    secret: bool,
+    note: String,
+}
+
+fn corpus() -> Vec<Entry> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("secrets-corpus.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// A ratio that is 1 when nothing was asked of it (no positives predicted or expected).
+fn ratio(hits: usize, total: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // corpus counts are tiny
+    if total == 0 { 1.0 } else { hits as f64 / total as f64 }
+}
+
+#[test]
+fn precision_and_recall_on_the_labelled_corpus() {
+    let entries = corpus();
+    let tagged =
+        |secret: bool, tag: &str| entries.iter().filter(|e| e.secret == secret && e.note.contains(tag)).count();
+    let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
+    let mut kinds: Vec<(SecretKind, usize)> = Vec::new();
+    let mut misses = String::new();
+    for entry in &entries {
+        let found = detect(&entry.name, Some(&entry.value));
+        match (entry.secret, found) {
+            (true, Some(kind)) => {
+                tp += 1;
+                match kinds.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, count)) => *count += 1,
+                    None => kinds.push((kind, 1)),
+                }
+            }
+            (true, None) => {
+                fn_ += 1;
+                writeln!(misses, "  FN  {:<36} expected secret, found nothing  ({})", entry.name, entry.note).unwrap();
+            }
+            (false, Some(kind)) => {
+                fp += 1;
+                writeln!(misses, "  FP  {:<36} expected no secret, found {kind}  ({})", entry.name, entry.note)
+                    .unwrap();
+            }
+            (false, None) => tn += 1,
+        }
+    }
+    let secrets = tp + fn_;
+    let precision = ratio(tp, tp + fp);
+    let recall = ratio(tp, secrets);
+    kinds.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
+
+    let mut report = String::new();
+    writeln!(report, "secrets corpus: {} variables", entries.len()).unwrap();
+    writeln!(
+        report,
+        "  secret:     {secrets:>4} ({} with innocent names, {} ambiguous)",
+        tagged(true, "[innocent-name]"),
+        tagged(true, "[ambiguous]")
+    )
+    .unwrap();
+    writeln!(
+        report,
+        "  not secret: {:>4} ({} tricky, {} ambiguous)",
+        fp + tn,
+        tagged(false, "[tricky]"),
+        tagged(false, "[ambiguous]")
+    )
+    .unwrap();
+    writeln!(report, "  TP {tp}  FP {fp}  FN {fn_}  TN {tn}").unwrap();
+    writeln!(report, "  precision {precision:.3} (target {MIN_PRECISION})  recall {recall:.3} (target {MIN_RECALL})")
+        .unwrap();
+    writeln!(report, "  true positives by kind:").unwrap();
+    for (kind, count) in &kinds {
+        writeln!(report, "    {count:>4}  {kind}").unwrap();
+    }
+    if misses.is_empty() {
+        writeln!(report, "  misclassified: none").unwrap();
+    } else {
+        writeln!(report, "  misclassified (names only):\n{misses}").unwrap();
+    }
+    println!("{report}");
+
+    for entry in entries.iter().filter(|e| e.secret && e.value.len() >= 8) {
+        assert!(!report.contains(&entry.value), "the report repeats the value of {}", entry.name);
+    }
+    assert!(precision >= MIN_PRECISION && recall >= MIN_RECALL, "below target\n{report}");
+}
