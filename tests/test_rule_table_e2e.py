@@ -53,14 +53,20 @@ def report_group(export_config):
     return create
 
 
-def pipeline(stages=None, build_privileged=False, **options):
+def pipeline(stages=None, build_privileged=False, role_policy=None, **options):
     """A pipeline named `name`, building in its own project `<name>-build`; `stages(name)` gives
-    its stages (default: source, build, deploy)."""
+    its stages (default: source, build, deploy); `role_policy`, an inline policy document for a
+    pipeline role of its own."""
 
     def create(clients, name):
         seed.create_project(clients["codebuild"], f"{name}-build", clients["role_arn"], privileged=build_privileged)
         declared = stages(name) if stages else None
-        seed.create_pipeline(clients["codepipeline"], name, clients["pipeline_role_arn"], stages=declared, **options)
+        role_arn = clients["pipeline_role_arn"]
+        if role_policy:
+            role_arn = seed.create_pipeline_role(clients["iam"], f"{name}-pipeline-role")["Arn"]
+            clients["iam"].put_role_policy(RoleName=f"{name}-pipeline-role", PolicyName="pipeline",
+                                           PolicyDocument=json.dumps(role_policy))
+        seed.create_pipeline(clients["codepipeline"], name, role_arn, stages=declared, **options)
 
     return create
 
@@ -191,6 +197,12 @@ CASES = [
     Case("codepipeline-no-plaintext-secrets", pipeline(with_build_variables(("NPM_TOKEN", "/ci/npm", "PARAMETER_STORE"))),
          pipeline(with_build_variables(("API_TOKEN", "e2e-pipeline-Tok3n-55c1", "PLAINTEXT"))),
          "environment variable `API_TOKEN`", resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-service-role-least-privilege",
+         pipeline(role_policy={"Version": "2012-10-17", "Statement": [
+             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::artifacts/*"}]}),
+         pipeline(role_policy={"Version": "2012-10-17", "Statement": [
+             {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+         "statement `Everything` allows every action", resource_type=CODEPIPELINE_PIPELINE),
     Case("codepipeline-region-fanout-check", pipeline(),
          pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B", "eu-west-1"))), "deploys to 2 regions",
          resource_type=CODEPIPELINE_PIPELINE),
@@ -201,6 +213,7 @@ CASES = [
 def test_rule_end_to_end(case, rule, aws, emulator):
     iam = aws("iam")
     clients = {
+        "iam": iam,
         "codebuild": aws("codebuild"),
         "codepipeline": aws("codepipeline"),
         "role_arn": seed.create_role(iam)["Arn"],

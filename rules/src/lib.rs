@@ -27,6 +27,7 @@ pub mod codepipeline_deployment_count_check;
 pub mod codepipeline_no_plaintext_secrets;
 pub mod codepipeline_region_fanout_check;
 pub mod codepipeline_security_scan_stage;
+pub mod codepipeline_service_role_least_privilege;
 pub mod codepipeline_source_authenticated;
 
 #[cfg(test)]
@@ -77,6 +78,7 @@ rules![
     codepipeline_deployment_count_check::DeploymentCountCheck,
     codepipeline_region_fanout_check::RegionFanoutCheck,
     codepipeline_no_plaintext_secrets::NoPlaintextSecrets,
+    codepipeline_service_role_least_privilege::ServiceRoleLeastPrivilege,
 ];
 
 #[cfg(test)]
