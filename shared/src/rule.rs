@@ -53,6 +53,10 @@ impl Severity {
     }
 }
 
+/// [`Rule::INPUTS`] of a rule that may read any part of the configuration: the empty path
+/// covers every other.
+pub const WHOLE_CONFIGURATION: &[&str] = &[""];
+
 /// One pipesec check.
 pub trait Rule: Send + Sync + 'static {
     /// The stable catalog id: module, binary, Lambda function and Config rule are named by it.
@@ -63,6 +67,12 @@ pub trait Rule: Send + Sync + 'static {
     const REMEDIATION: &'static str;
     /// The AWS actions `gather` calls, for the least-privilege policy of the rule's function.
     const READS: &'static [&'static str] = &[];
+    /// The paths of the resource's `configuration` that `evaluate` reads (camelCase as in
+    /// configuration items, e.g. `environment.privilegedMode`; a path covers everything under
+    /// it). The template scanner makes a rule NOT_APPLICABLE for a resource only when one of
+    /// these holds a value unknown before deployment. The default, [`WHOLE_CONFIGURATION`],
+    /// is always safe.
+    const INPUTS: &'static [&'static str] = WHOLE_CONFIGURATION;
     /// Whether the rule must also run on a schedule: it reads something whose change does not
     /// trigger a configuration change notification of the evaluated resource.
     const PERIODIC: bool = false;
@@ -101,6 +111,8 @@ pub struct RuleInfo {
     /// The AWS actions the rule calls beyond the engine's own ([`crate::engine::ENGINE_ACTIONS`]).
     pub reads: &'static [&'static str],
     pub periodic: bool,
+    /// The configuration paths `evaluate` reads ([`Rule::INPUTS`]).
+    pub inputs: &'static [&'static str],
 }
 
 impl RuleInfo {
@@ -113,6 +125,7 @@ impl RuleInfo {
             remediation: R::REMEDIATION,
             reads: R::READS,
             periodic: R::PERIODIC,
+            inputs: R::INPUTS,
         }
     }
 }
