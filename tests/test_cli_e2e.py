@@ -270,7 +270,7 @@ def test_scan_template_good_and_bad():
     assert privileged["compliance"] == "NON_COMPLIANT"
     assert privileged["location"]["logicalId"] == "ImageBuilder"
     assert privileged["location"]["property"] == "Properties.Environment.PrivilegedMode"
-    table = pipesec("scan-template", TEMPLATES / "bad-pipeline.yaml").stdout
+    table = pipesec("scan-template", TEMPLATES / "bad-pipeline.yaml", env={"COLUMNS": "400"}).stdout
     assert "bad-pipeline.yaml:" in table and "Properties.Environment.PrivilegedMode" in table
 
     unresolved = pipesec("scan-template", TEMPLATES / "unresolved.yaml", "--format", "json", "--fail-on", "none")

@@ -104,9 +104,8 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
             .read_line(&mut line)
             .map_err(|err| CliError::Runtime(format!("cannot read from the emulator process: {err}")))?;
     }
-    let seeded: Seeded = serde_json::from_str(line.trim()).map_err(|_| {
-        CliError::Runtime("the emulator did not start (see the messages above)".to_owned())
-    })?;
+    let seeded: Seeded = serde_json::from_str(line.trim())
+        .map_err(|_| CliError::Runtime("the emulator did not start (see the messages above)".to_owned()))?;
     eprintln!("pipesec demo: emulator at {}; evaluating every rule as Config would…\n", seeded.endpoint);
 
     let params: Vec<String> = seeded

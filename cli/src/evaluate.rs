@@ -13,7 +13,9 @@ use pipesec_shared::engine::not_applicable;
 use pipesec_shared::params::{self, EXECUTION_ROLE_NAME};
 use pipesec_shared::rule::Subject;
 use pipesec_shared::verdict::annotation;
-use pipesec_shared::{Aws, Compliance, ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Severity, Verdict};
+use pipesec_shared::{
+    Aws, Compliance, ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Severity, Verdict,
+};
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
@@ -103,9 +105,11 @@ impl Selection {
     pub fn new(ids: &[String], params: &[String]) -> Result<Self> {
         let catalog = pipesec_rules::catalog();
         let find = |id: &str| {
-            catalog.iter().find(|rule| rule.id == id).cloned().ok_or_else(|| {
-                CliError::Usage(format!("unknown rule id `{id}` (`pipesec rules` lists them)"))
-            })
+            catalog
+                .iter()
+                .find(|rule| rule.id == id)
+                .cloned()
+                .ok_or_else(|| CliError::Usage(format!("unknown rule id `{id}` (`pipesec rules` lists them)")))
         };
         let mut rules = Vec::new();
         for id in ids {
@@ -115,7 +119,7 @@ impl Selection {
             }
         }
         if rules.is_empty() {
-            rules = catalog.clone();
+            rules.clone_from(&catalog);
         }
         let mut values: BTreeMap<&'static str, serde_json::Map<String, Value>> = BTreeMap::new();
         for param in params {
@@ -166,12 +170,11 @@ pub fn run_rule<'a>(
     parameters: Option<&'a str>,
     entries: &'a [Entry],
 ) -> Pin<Box<dyn Future<Output = Result<Vec<Finding>>> + 'a>> {
-    match pipesec_rules::with_rule(id, RunRule { mode, parameters, entries }) {
-        Some(run) => run,
-        None => {
-            let id = id.to_owned();
-            Box::pin(async move { Err(CliError::Usage(format!("unknown rule id `{id}`"))) })
-        }
+    if let Some(run) = pipesec_rules::with_rule(id, RunRule { mode, parameters, entries }) {
+        run
+    } else {
+        let id = id.to_owned();
+        Box::pin(async move { Err(CliError::Usage(format!("unknown rule id `{id}`"))) })
     }
 }
 
@@ -304,7 +307,12 @@ pub fn configured_name(item: &ConfigurationItem) -> Option<String> {
 /// Results in the order of DESIGN §4: by rule, then resource id.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
-        (a.rule, &a.resource_id, &a.resource_type, &a.region).cmp(&(b.rule, &b.resource_id, &b.resource_type, &b.region))
+        (a.rule, &a.resource_id, &a.resource_type, &a.region).cmp(&(
+            b.rule,
+            &b.resource_id,
+            &b.resource_type,
+            &b.region,
+        ))
     });
 }
 
@@ -397,15 +405,19 @@ mod tests {
     fn offline_rules_that_need_live_reads_say_which_read() {
         let mode = Mode::offline("snapshot");
         let fixtures = rule_fixtures("codebuild-project-not-public");
-        let findings = block_on(run_rule("codebuild-project-not-public", &mode, None, &[fixtures[0].1.clone()])).unwrap();
+        let findings =
+            block_on(run_rule("codebuild-project-not-public", &mode, None, &[fixtures[0].1.clone()])).unwrap();
         assert_eq!(findings[0].compliance, Compliance::NotApplicable);
         let annotation = findings[0].annotation.as_deref().unwrap();
-        assert!(annotation.contains("needs live reads (codebuild:BatchGetProjects)") && annotation.contains("snapshot"));
+        assert!(
+            annotation.contains("needs live reads (codebuild:BatchGetProjects)") && annotation.contains("snapshot")
+        );
 
         // The secrets rule reads only when values are masked.
         let id = "codebuild-project-no-plaintext-secrets";
         let verdict = |scenario: &str| {
-            let entry = rule_fixtures(id).into_iter().find(|(path, _)| path.ends_with(&format!("{scenario}.json"))).unwrap().1;
+            let entry =
+                rule_fixtures(id).into_iter().find(|(path, _)| path.ends_with(&format!("{scenario}.json"))).unwrap().1;
             block_on(run_rule(id, &mode, None, &[entry])).unwrap().remove(0)
         };
         assert_eq!(verdict("non-compliant-aws-keys").compliance, Compliance::NonCompliant);
@@ -447,7 +459,10 @@ mod tests {
                 finding.annotation
             );
         }
-        assert_eq!(verdict(&findings, "codebuild-project-vpc-attached", "BuildProject").compliance, Compliance::Compliant);
+        assert_eq!(
+            verdict(&findings, "codebuild-project-vpc-attached", "BuildProject").compliance,
+            Compliance::Compliant
+        );
     }
 
     #[test]
@@ -485,13 +500,19 @@ mod tests {
         let cmk = verdict(&findings, "codebuild-project-cmk-encrypted", "Build");
         assert_eq!(cmk.compliance, Compliance::NotApplicable);
         let reason = cmk.annotation.as_deref().unwrap();
-        assert!(reason.contains("Properties.EncryptionKey") && reason.contains("!ImportValue shared-artifact-key"), "{reason}");
+        assert!(
+            reason.contains("Properties.EncryptionKey") && reason.contains("!ImportValue shared-artifact-key"),
+            "{reason}"
+        );
         let secrets = verdict(&findings, "codebuild-project-no-plaintext-secrets", "Build");
         assert!(secrets.annotation.as_deref().unwrap().contains("parameter DbPassword has no Default"), "{secrets:?}");
         let privileged = verdict(&findings, "codebuild-project-privileged-mode-disabled", "Build");
         assert!(privileged.annotation.as_deref().unwrap().contains("AWS::Region"), "{privileged:?}");
         assert_eq!(verdict(&findings, "codebuild-project-vpc-attached", "Build").compliance, Compliance::Compliant);
-        assert_eq!(verdict(&findings, "codebuild-project-buildspec-protected", "Build").compliance, Compliance::Compliant);
+        assert_eq!(
+            verdict(&findings, "codebuild-project-buildspec-protected", "Build").compliance,
+            Compliance::Compliant
+        );
 
         // Given the region, the condition is decided and so is the check.
         let context = Context { parameters: [("AWS::Region".to_owned(), "eu-west-1".to_owned())].into() };

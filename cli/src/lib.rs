@@ -66,8 +66,11 @@ pub fn run(cli: Cli) -> Result<bool> {
         }
         Command::ScanTemplate(args) => {
             let report = block_on(scan_template_command(&args))??;
-            let options =
-                Options { account_id: args.report.account_id.clone(), region: args.region.clone(), all: args.report.all };
+            let options = Options {
+                account_id: args.report.account_id.clone(),
+                region: args.region.clone(),
+                all: args.report.all,
+            };
             output(&report, &args.report, &options)
         }
         Command::Rules(args) => {
@@ -89,15 +92,14 @@ pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output> {
 /// Renders the report where asked and applies the gate.
 fn output(report: &Report, args: &ReportArgs, options: &Options) -> Result<bool> {
     let text = report.render(args.format, options)?;
-    match &args.output {
-        Some(path) => write_file(path, &text)?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|err| CliError::Runtime(format!("cannot write the report: {err}")))?;
-        }
+    if let Some(path) = &args.output {
+        write_file(path, &text)?;
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|err| CliError::Runtime(format!("cannot write the report: {err}")))?;
     }
     Ok(!report.fails(args.fail_on, args.fail_under))
 }
@@ -148,7 +150,11 @@ async fn evaluate_command(args: &EvaluateArgs) -> Result<Report> {
 /// The SDK configuration for the account: the standard environment, with a region, endpoint
 /// or credentials given on the command line. Retries: the pack's (throttling included), unless
 /// `AWS_MAX_ATTEMPTS` says otherwise.
-pub async fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>, credentials: Option<Credentials>) -> SdkConfig {
+pub async fn sdk_config(
+    region: Option<&str>,
+    endpoint_url: Option<&str>,
+    credentials: Option<Credentials>,
+) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(pipesec_shared::aws::retry_config());
@@ -188,7 +194,9 @@ pub async fn evaluate_account(
         for err in unreadable {
             eprintln!("pipesec: warning: {err}");
         }
-        entries.extend(items.into_iter().filter(|item| !item.status.is_gone()).map(|item| Entry { item, origin: Origin::Account }));
+        entries.extend(
+            items.into_iter().filter(|item| !item.status.is_gone()).map(|item| Entry { item, origin: Origin::Account }),
+        );
     }
     let mode = Mode::Live(aws);
     let findings: Vec<Vec<Finding>> = futures_util::stream::iter(&selection.rules)
@@ -236,7 +244,9 @@ async fn scan_template_command(args: &ScanTemplateArgs) -> Result<Report> {
         entries.extend(template::load(path, &context)?);
     }
     if entries.is_empty() {
-        eprintln!("pipesec: warning: no AWS::CodeBuild::Project, AWS::CodePipeline::Pipeline or AWS::CodeBuild::ReportGroup in the templates");
+        eprintln!(
+            "pipesec: warning: no AWS::CodeBuild::Project, AWS::CodePipeline::Pipeline or AWS::CodeBuild::ReportGroup in the templates"
+        );
     }
     let findings = run_offline(&selection, &entries, "template").await?;
     Ok(Report::new("scan-template", selection.rules, &entries, findings))
@@ -279,10 +289,19 @@ pub fn rules_listing(args: &RulesArgs) -> String {
                 .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
                 .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
                 .set_width(160)
-                .set_header(["id", "resource type", "area", "weight", "severity", "triggers", "parameters", "live reads"]);
+                .set_header([
+                    "id",
+                    "resource type",
+                    "area",
+                    "weight",
+                    "severity",
+                    "triggers",
+                    "parameters",
+                    "live reads",
+                ]);
             for rule in &catalog {
-                let (area, weight) =
-                    score::area_of(rule.id).map_or(("—".into(), "—".into()), |(a, w)| (a.title().to_owned(), w.to_string()));
+                let (area, weight) = score::area_of(rule.id)
+                    .map_or(("—".into(), "—".into()), |(a, w)| (a.title().to_owned(), w.to_string()));
                 table.add_row([
                     rule.id.to_owned(),
                     rule.resource_type.to_owned(),

@@ -89,7 +89,9 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                 role_refs.insert(role.clone());
             }
             role_refs.extend(
-                template_references(project).filter(|(path, _)| path == "serviceRole").map(|(_, logical_id)| logical_id),
+                template_references(project)
+                    .filter(|(path, _)| path == "serviceRole")
+                    .map(|(_, logical_id)| logical_id),
             );
         }
         for role in of_type(ROLE).filter(same_region) {
@@ -118,10 +120,16 @@ fn template_references(entry: &Entry) -> impl Iterator<Item = (String, String)> 
 fn known_as(item: &ConfigurationItem, refs: &BTreeSet<String>) -> bool {
     let arn_name = item.arn.as_deref().and_then(|arn| arn.rsplit('/').next());
     let configured = configured_name(item);
-    [Some(item.resource_id.as_str()), item.resource_name.as_deref(), item.arn.as_deref(), arn_name, configured.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|name| refs.contains(name))
+    [
+        Some(item.resource_id.as_str()),
+        item.resource_name.as_deref(),
+        item.arn.as_deref(),
+        arn_name,
+        configured.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|name| refs.contains(name))
 }
 
 #[cfg(test)]

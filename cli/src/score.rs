@@ -138,7 +138,13 @@ impl Score {
             .filter_map(|(area, score)| score.map(|score| (score * f64::from(area.weight()), f64::from(area.weight()))))
             .fold((0.0, 0.0), |(sum, total), (value, weight)| (sum + value, total + weight));
         let score = (weights > 0.0).then(|| round1(weighted / weights));
-        Score { score, grade: score.map(grade), areas: areas.into_iter().map(|(a, s)| (a, s.map(round1))).collect(), passed, failed }
+        Score {
+            score,
+            grade: score.map(grade),
+            areas: areas.into_iter().map(|(a, s)| (a, s.map(round1))).collect(),
+            passed,
+            failed,
+        }
     }
 }
 
@@ -187,13 +193,17 @@ mod tests {
         assert!(err.to_string().contains("not in the catalog"), "{err}");
         let mut more = catalog.clone();
         more.push("codepipeline-new-rule");
-        assert_eq!(check_table(&more).unwrap_err().to_string(), "codepipeline-new-rule has no area in the scoring table");
+        assert_eq!(
+            check_table(&more).unwrap_err().to_string(),
+            "codepipeline-new-rule has no area in the scoring table"
+        );
     }
 
     #[test]
     fn the_readme_shows_the_same_table() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-        let rows: Vec<&str> = readme.lines().filter(|line| line.starts_with("| `") && line.matches('|').count() == 4).collect();
+        let rows: Vec<&str> =
+            readme.lines().filter(|line| line.starts_with("| `") && line.matches('|').count() == 4).collect();
         let expected: Vec<String> =
             RULE_AREAS.iter().map(|(id, area, weight)| format!("| `{id}` | {} | {weight} |", area.title())).collect();
         assert_eq!(rows, expected, "README's score table differs from RULE_AREAS");

@@ -46,7 +46,13 @@ pub fn items(document: &Value) -> std::result::Result<Vec<ConfigurationItem>, St
     match document {
         Value::Array(values) => list(values, "item"),
         Value::Object(object) => {
-            for key in ["configurationItems", "ConfigurationItems", "baseConfigurationItems", "BaseConfigurationItems", "Results"] {
+            for key in [
+                "configurationItems",
+                "ConfigurationItems",
+                "baseConfigurationItems",
+                "BaseConfigurationItems",
+                "Results",
+            ] {
                 if let Some(value) = object.get(key) {
                     return match value {
                         Value::Array(values) => list(values, key),

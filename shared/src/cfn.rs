@@ -30,11 +30,8 @@ use crate::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfigura
 use crate::rule::Resource;
 
 /// The resource types the scanner maps; others in a template are ignored.
-pub const SUPPORTED_TYPES: &[&str] = &[
-    CodeBuildProject::RESOURCE_TYPE,
-    PipelineConfiguration::RESOURCE_TYPE,
-    CodeBuildReportGroup::RESOURCE_TYPE,
-];
+pub const SUPPORTED_TYPES: &[&str] =
+    &[CodeBuildProject::RESOURCE_TYPE, PipelineConfiguration::RESOURCE_TYPE, CodeBuildReportGroup::RESOURCE_TYPE];
 
 /// Marks an unresolved value inside the tree between resolution and mapping.
 const UNRESOLVED_KEY: &str = "$pipesec:unresolved";
@@ -161,7 +158,8 @@ pub fn property_path(resource_type: &str, config_path: &str) -> String {
 
 /// Every supported resource of `template`, mapped.
 pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedResource>, CfnError> {
-    let template = template.as_object().ok_or_else(|| CfnError::NotATemplate("the document is not a mapping".into()))?;
+    let template =
+        template.as_object().ok_or_else(|| CfnError::NotATemplate("the document is not a mapping".into()))?;
     let resources = template
         .get("Resources")
         .and_then(Value::as_object)
@@ -177,7 +175,8 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
     };
     let mut mapped = Vec::new();
     for (logical_id, resource) in resources {
-        let invalid = |reason: &str| CfnError::InvalidResource { logical_id: logical_id.clone(), reason: reason.into() };
+        let invalid =
+            |reason: &str| CfnError::InvalidResource { logical_id: logical_id.clone(), reason: reason.into() };
         let resource = resource.as_object().ok_or_else(|| invalid("not a mapping"))?;
         let resource_type = resource.get("Type").and_then(Value::as_str).ok_or_else(|| invalid("no `Type`"))?;
         if !SUPPORTED_TYPES.contains(&resource_type) {
@@ -548,7 +547,9 @@ impl Resolver<'_> {
         let decided = match self.conditions.get(name) {
             None => Err(format!("the template has no condition {name}")),
             Some(_) if depth > MAX_DEPTH => Err(format!("condition {name} refers to itself")),
-            Some(definition) => self.decide(definition, depth + 1).map_err(|reason| format!("condition {name}: {reason}")),
+            Some(definition) => {
+                self.decide(definition, depth + 1).map_err(|reason| format!("condition {name}: {reason}"))
+            }
         };
         self.decided.borrow_mut().insert(name.to_owned(), decided.clone());
         decided
@@ -559,7 +560,10 @@ impl Resolver<'_> {
             return Err(format!("`{definition}` is not a condition function"));
         };
         let operands = |count: usize| -> Result<&Vec<Value>, String> {
-            argument.as_array().filter(|list| list.len() >= count).ok_or_else(|| format!("`{}` arguments", short(function)))
+            argument
+                .as_array()
+                .filter(|list| list.len() >= count)
+                .ok_or_else(|| format!("`{}` arguments", short(function)))
         };
         match function {
             "Condition" => self.condition(argument.as_str().unwrap_or_default(), depth),
@@ -567,8 +571,8 @@ impl Resolver<'_> {
                 let operands = operands(2)?;
                 let side = |value: &Value| self.known(value, "Conditions", depth).map_err(|unknown| unknown.reason);
                 let (left, right) = (side(&operands[0])?, side(&operands[1])?);
-                Ok(scalar_text(&left).map_or_else(|| left.to_string(), |t| t)
-                    == scalar_text(&right).map_or_else(|| right.to_string(), |t| t))
+                Ok(scalar_text(&left).unwrap_or_else(|| left.to_string())
+                    == scalar_text(&right).unwrap_or_else(|| right.to_string()))
             }
             "Fn::Not" => Ok(!self.decide(&operands(1)?[0], depth + 1)?),
             "Fn::And" | "Fn::Or" => {
@@ -867,7 +871,10 @@ mod tests {
         assert!(view.artifacts[0].encryption_disabled);
         assert!(view.environment.privileged_mode, "Ref to a parameter with Default resolves");
         let variables = &view.environment.environment_variables;
-        assert_eq!((variables[0].value.as_deref(), variables[1].kind), (Some("1"), EnvironmentVariableType::ParameterStore));
+        assert_eq!(
+            (variables[0].value.as_deref(), variables[1].kind),
+            (Some("1"), EnvironmentVariableType::ParameterStore)
+        );
         assert_eq!(view.logs_config.cloud_watch_logs.unwrap().status.as_deref(), Some("DISABLED"));
         assert!(view.logs_config.s3_logs.unwrap().encryption_disabled);
         assert_eq!(view.vpc_config.unwrap().subnets, ["subnet-1", "subnet-2"], "list parameters split");
@@ -955,8 +962,7 @@ mod tests {
 
     #[test]
     fn pipelines_map_stages_actions_stores_and_references() {
-        let mapped = map_one(
-            &json!({
+        let resources = json!({"Res": {"Type": "AWS::CodePipeline::Pipeline", "Properties": json!({
                 "Name": "release", "RoleArn": {"Fn::GetAtt": ["PipelineRole", "Arn"]},
                 "ArtifactStores": [
                     {"Region": "us-east-1", "ArtifactStore": {"Type": "S3", "Location": "b1", "EncryptionKey": {"Id": "k", "Type": "KMS"}}},
@@ -971,16 +977,18 @@ mod tests {
                         "Configuration": {"ProjectName": {"Ref": "BuildProject"},
                                           "EnvironmentVariables": [{"name": "A", "value": "1"}]}}]}
                 ]
-            }),
-            PipelineConfiguration::RESOURCE_TYPE,
-        );
+            })}, "BuildProject": {"Type": "AWS::CodeBuild::Project"}});
+        let mapped = map_template(&template(&resources), &Context::default()).unwrap().remove(0);
         let view: PipelineConfiguration = mapped.item(None, None).view().unwrap();
         let pipeline = &view.pipeline;
         assert_eq!(pipeline.name.as_deref(), Some("release"));
         assert_eq!(pipeline.artifact_stores().count(), 2);
         assert_eq!(pipeline.artifact_stores["us-east-1"].encryption_key.as_ref().unwrap().id.as_deref(), Some("k"));
         let source = &pipeline.stages[0].actions[0];
-        assert_eq!((source.action_type_id.provider.as_str(), source.action_type_id.version.as_deref()), ("GitHub", Some("1")));
+        assert_eq!(
+            (source.action_type_id.provider.as_str(), source.action_type_id.version.as_deref()),
+            ("GitHub", Some("1"))
+        );
         assert_eq!(source.configuration["PollForSourceChanges"], "false", "configuration keys are kept");
         let build = &pipeline.stages[1].actions[0];
         assert_eq!(build.run_order(), 2);
@@ -990,12 +998,12 @@ mod tests {
             mapped.references.iter().map(|r| (r.path.as_str(), r.logical_id.as_str())).collect();
         assert_eq!(
             references,
-            [("pipeline.roleArn", "PipelineRole"), ("pipeline.stages[1].actions[0].configuration.ProjectName", "BuildProject")]
+            [
+                ("pipeline.roleArn", "PipelineRole"),
+                ("pipeline.stages[1].actions[0].configuration.ProjectName", "BuildProject")
+            ]
         );
-        assert_eq!(
-            mapped.unresolved[1].property,
-            "Properties.Stages[1].Actions[0].Configuration.ProjectName"
-        );
+        assert_eq!(mapped.unresolved[1].property, "Properties.Stages[1].Actions[0].Configuration.ProjectName");
     }
 
     #[test]

@@ -28,7 +28,8 @@ fn render_at(report: &Report, options: &Options, now: SystemTime) -> Result<Stri
     let now = DateTime::from(now)
         .fmt(DateTimeFormat::DateTime)
         .map_err(|err| CliError::Runtime(format!("cannot format the time: {err}")))?;
-    let findings = report.findings.iter().map(|finding| asff(report, finding, options, &now)).collect::<Result<Vec<_>>>()?;
+    let findings =
+        report.findings.iter().map(|finding| asff(report, finding, options, &now)).collect::<Result<Vec<_>>>()?;
     let document = json!({"Findings": findings});
     Ok(serde_json::to_string_pretty(&document).unwrap_or_default() + "\n")
 }
@@ -146,8 +147,18 @@ mod tests {
         assert_eq!(findings.len(), 5, "every evaluated result");
         for finding in &findings {
             for field in [
-                "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt", "UpdatedAt",
-                "Severity", "Title", "Description", "Resources",
+                "SchemaVersion",
+                "Id",
+                "ProductArn",
+                "GeneratorId",
+                "AwsAccountId",
+                "Types",
+                "CreatedAt",
+                "UpdatedAt",
+                "Severity",
+                "Title",
+                "Description",
+                "Resources",
             ] {
                 assert!(!finding[field].is_null(), "{field} missing in {finding}");
             }
@@ -158,12 +169,21 @@ mod tests {
             assert_eq!(finding["Remediation"]["Recommendation"]["Url"], SEC11_BP07_URL);
             assert!(finding["Description"].as_str().unwrap().chars().count() <= 1024);
         }
-        let failed = findings.iter().find(|f| f["ProductFields"]["pipesec/RuleId"] == "codebuild-project-no-plaintext-secrets").unwrap();
-        assert_eq!((failed["Compliance"]["Status"].as_str(), failed["Severity"]["Label"].as_str()), (Some("FAILED"), Some("CRITICAL")));
+        let failed = findings
+            .iter()
+            .find(|f| f["ProductFields"]["pipesec/RuleId"] == "codebuild-project-no-plaintext-secrets")
+            .unwrap();
+        assert_eq!(
+            (failed["Compliance"]["Status"].as_str(), failed["Severity"]["Label"].as_str()),
+            (Some("FAILED"), Some("CRITICAL"))
+        );
         assert_eq!(failed["RecordState"], "ACTIVE");
         assert_eq!(failed["Resources"][0]["Type"], "AwsCodeBuildProject");
         let passed = findings.iter().find(|f| f["Compliance"]["Status"] == "PASSED").unwrap();
-        assert_eq!((passed["Severity"]["Label"].as_str(), passed["RecordState"].as_str()), (Some("INFORMATIONAL"), Some("ARCHIVED")));
+        assert_eq!(
+            (passed["Severity"]["Label"].as_str(), passed["RecordState"].as_str()),
+            (Some("INFORMATIONAL"), Some("ARCHIVED"))
+        );
     }
 
     #[test]
@@ -171,7 +191,9 @@ mod tests {
         let first = findings(&Options::default());
         let ids: std::collections::BTreeSet<&str> = first.iter().map(|f| f["Id"].as_str().unwrap()).collect();
         assert_eq!(ids.len(), first.len(), "unique");
-        assert!(ids.contains("arn:aws:codebuild:us-east-1:123456789012:project/images/pipesec/codebuild-project-vpc-attached"));
+        assert!(ids.contains(
+            "arn:aws:codebuild:us-east-1:123456789012:project/images/pipesec/codebuild-project-vpc-attached"
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ h1 { font-size:26px; margin:0 0 4px; } h2 { font-size:20px; margin:32px 0 12px; 
 .grade.small { width:40px; height:40px; font-size:22px; }
 .grade.A { background:var(--A); } .grade.B { background:var(--B); } .grade.C { background:var(--C); }
 .grade.D { background:var(--D); } .grade.F { background:var(--F); } .grade.none { background:var(--LOW); }
-.areas { display:grid; grid-template-columns:150px 220px 48px; gap:4px 10px; align-items:center; font-size:14px; }
+.areas { display:grid; grid-template-columns:190px 220px 48px; gap:4px 10px; align-items:center; font-size:14px; }
 .bar { height:10px; background:var(--line); border-radius:5px; overflow:hidden; }
 .bar span { display:block; height:100%; background:var(--A); }
 .card header { display:flex; gap:14px; align-items:center; }
@@ -107,14 +107,22 @@ fn check(report: &Report, finding: &Finding) -> String {
 fn grouped(report: &Report, failures: &[&Finding]) -> String {
     let mut by_resource: BTreeMap<(String, String), Vec<&Finding>> = BTreeMap::new();
     for finding in failures {
-        by_resource.entry((finding.resource_type.clone(), finding.display_name().to_owned())).or_default().push(finding);
+        by_resource
+            .entry((finding.resource_type.clone(), finding.display_name().to_owned()))
+            .or_default()
+            .push(finding);
     }
     // The resource with the most severe finding first.
     let mut resources: Vec<_> = by_resource.into_iter().collect();
     resources.sort_by_key(|(_, findings)| std::cmp::Reverse(findings.iter().map(|f| f.severity).max()));
     let mut out = String::new();
     for ((resource_type, name), findings) in &resources {
-        let _ = write!(out, "<div class=\"resource\"><h3>{} <span class=\"muted\">{}</span></h3>", escape(name), escape(resource_type));
+        let _ = write!(
+            out,
+            "<div class=\"resource\"><h3>{} <span class=\"muted\">{}</span></h3>",
+            escape(name),
+            escape(resource_type)
+        );
         for finding in findings {
             out.push_str(&check(report, finding));
         }
@@ -173,8 +181,11 @@ pub fn render(report: &Report) -> String {
         out.push_str("</section>");
     }
 
-    let outside: Vec<&Finding> =
-        failures.iter().copied().filter(|finding| !report.pipelines.iter().any(|group| group.contains(finding))).collect();
+    let outside: Vec<&Finding> = failures
+        .iter()
+        .copied()
+        .filter(|finding| !report.pipelines.iter().any(|group| group.contains(finding)))
+        .collect();
     if !outside.is_empty() {
         let heading = if report.pipelines.is_empty() { "Failing checks" } else { "Not part of a pipeline" };
         let _ = write!(out, "<h2>{heading}</h2><section class=\"card\">{}</section>", grouped(report, &outside));

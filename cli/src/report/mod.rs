@@ -152,9 +152,9 @@ pub fn title(rule_id: &str) -> String {
 
 /// Stable, short fingerprint of text (FNV-1a 64), for identifiers that must not change between runs.
 pub fn fingerprint(text: &str) -> String {
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = text
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     format!("{hash:016x}")
 }
 
@@ -194,8 +194,18 @@ pub(crate) mod tests {
             line: Some(12),
         });
         let findings = vec![
-            base("codebuild-project-privileged-mode-disabled", "images", Compliance::NonCompliant, "privileged mode is enabled"),
-            base("codebuild-project-no-plaintext-secrets", "payments", Compliance::NonCompliant, "`DB_PASSWORD` (password)"),
+            base(
+                "codebuild-project-privileged-mode-disabled",
+                "images",
+                Compliance::NonCompliant,
+                "privileged mode is enabled",
+            ),
+            base(
+                "codebuild-project-no-plaintext-secrets",
+                "payments",
+                Compliance::NonCompliant,
+                "`DB_PASSWORD` (password)",
+            ),
             base("codebuild-project-vpc-attached", "images", Compliance::Compliant, "builds run in a VPC"),
             base("codebuild-project-not-public", "images", Compliance::NotApplicable, "needs live reads"),
             template,

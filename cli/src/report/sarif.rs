@@ -4,6 +4,8 @@
 //! template line, the snapshot file, or a stable path naming the AWS resource), a logical
 //! location (the resource) and a partial fingerprint so that alerts match across runs.
 
+use std::fmt::Write as _;
+
 use pipesec_shared::Severity;
 use serde_json::{Value, json};
 
@@ -108,26 +110,22 @@ fn location(finding: &Finding) -> Value {
         "fullyQualifiedName": finding.arn.clone().unwrap_or_else(|| format!("{}/{}", finding.resource_type, finding.resource_id)),
         "kind": "resource",
     }]);
-    match &finding.location {
-        Some(location) => {
-            let mut physical = json!({"artifactLocation": {"uri": uri_path(&location.file)}});
-            if let Some(line) = location.line {
-                physical["region"] = json!({"startLine": line});
-            }
-            json!({"physicalLocation": physical, "logicalLocations": logical})
+    if let Some(location) = &finding.location {
+        let mut physical = json!({"artifactLocation": {"uri": uri_path(&location.file)}});
+        if let Some(line) = location.line {
+            physical["region"] = json!({"startLine": line});
         }
-        // An AWS resource has no file: a stable, readable path that names it keeps alerts apart.
-        None => {
-            let path = format!(
-                "aws/{}/{}/{}/{}",
-                finding.account_id.as_deref().unwrap_or("account"),
-                finding.region.as_deref().unwrap_or("region"),
-                finding.resource_type.replace("::", "-"),
-                finding.resource_id
-            );
-            json!({"physicalLocation": {"artifactLocation": {"uri": uri_path(&path)}}, "logicalLocations": logical})
-        }
+        return json!({"physicalLocation": physical, "logicalLocations": logical});
     }
+    // An AWS resource has no file: a stable, readable path that names it keeps alerts apart.
+    let path = format!(
+        "aws/{}/{}/{}/{}",
+        finding.account_id.as_deref().unwrap_or("account"),
+        finding.region.as_deref().unwrap_or("region"),
+        finding.resource_type.replace("::", "-"),
+        finding.resource_id
+    );
+    json!({"physicalLocation": {"artifactLocation": {"uri": uri_path(&path)}}, "logicalLocations": logical})
 }
 
 /// A relative URI reference for a path: `/` separators, everything unusual percent-encoded.
@@ -138,7 +136,9 @@ fn uri_path(path: &str) -> String {
     for byte in path.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(char::from(byte)),
-            other => out.push_str(&format!("%{other:02X}")),
+            other => {
+                let _ = write!(out, "%{other:02X}");
+            }
         }
     }
     out
@@ -197,7 +197,10 @@ mod tests {
             account["physicalLocation"]["artifactLocation"]["uri"],
             "aws/123456789012/us-east-1/AWS-CodeBuild-Project/images"
         );
-        assert_eq!(account["logicalLocations"][0]["fullyQualifiedName"], "arn:aws:codebuild:us-east-1:123456789012:project/images");
+        assert_eq!(
+            account["logicalLocations"][0]["fullyQualifiedName"],
+            "arn:aws:codebuild:us-east-1:123456789012:project/images"
+        );
     }
 
     #[test]

@@ -63,7 +63,17 @@ pub fn render(report: &Report, options: &Options) -> String {
     let _ = writeln!(out, "Score {} / 100, grade {} ({})\n", percent(overall.score), grade(overall), areas.join(", "));
 
     if !report.pipelines.is_empty() {
-        let mut pipelines = table(&["pipeline", "grade", "score", "infra", "access", "integrity", "monitoring", "findings", "resources"]);
+        let mut pipelines = table(&[
+            "pipeline",
+            "grade",
+            "score",
+            "infra",
+            "access",
+            "integrity",
+            "monitoring",
+            "findings",
+            "resources",
+        ]);
         for group in &report.pipelines {
             let mut row = vec![group.name.clone(), grade(&group.score), percent(group.score.score)];
             row.extend(Area::ALL.iter().map(|area| percent(group.score.areas[area])));
@@ -101,7 +111,11 @@ pub fn render(report: &Report, options: &Options) -> String {
         }
         let _ = writeln!(out, "\nEvery result\n{all}");
     } else if report.count(Compliance::NotApplicable) > 0 {
-        let _ = writeln!(out, "\n{} NOT_APPLICABLE results not shown (--all lists them).", report.count(Compliance::NotApplicable));
+        let _ = writeln!(
+            out,
+            "\n{} NOT_APPLICABLE results not shown (--all lists them).",
+            report.count(Compliance::NotApplicable)
+        );
     }
     out
 }
@@ -120,7 +134,7 @@ mod tests {
         let critical = text.find("CRITICAL").unwrap();
         let high = text.find("HIGH").unwrap();
         assert!(critical < high, "{text}");
-        assert!(text.contains("templates/build.yaml:12 Properties.EncryptionKey"), "{text}");
+        assert!(text.contains("templates/build.yaml:12") && text.contains("Properties.EncryptionKey"), "{text}");
         assert!(text.contains("1 NOT_APPLICABLE results not shown"), "{text}");
         let all = render(&sample(), &Options { all: true, ..Options::default() });
         assert!(all.contains("needs live reads") && all.contains("COMPLIANT"), "{all}");
