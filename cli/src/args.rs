@@ -78,6 +78,7 @@ pub struct RuleSelection {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    /// The report's format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Write the report to this file instead of standard output.
@@ -130,6 +131,7 @@ impl FailOn {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
+    /// The listing's format.
     #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
     pub format: RulesFormat,
 }

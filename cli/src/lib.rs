@@ -287,8 +287,7 @@ pub fn rules_listing(args: &RulesArgs) -> String {
             let mut table = comfy_table::Table::new();
             table
                 .load_style(comfy_table::presets::UTF8_FULL_CONDENSED)
-                .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-                .set_width(160)
+                .set_content_arrangement(comfy_table::ContentArrangement::Disabled)
                 .set_header([
                     "id",
                     "resource type",

@@ -978,7 +978,11 @@ mod tests {
                                           "EnvironmentVariables": [{"name": "A", "value": "1"}]}}]}
                 ]
             })}, "BuildProject": {"Type": "AWS::CodeBuild::Project"}});
-        let mapped = map_template(&template(&resources), &Context::default()).unwrap().remove(0);
+        let mapped = map_template(&template(&resources), &Context::default())
+            .unwrap()
+            .into_iter()
+            .find(|mapped| mapped.resource_type == PipelineConfiguration::RESOURCE_TYPE)
+            .unwrap();
         let view: PipelineConfiguration = mapped.item(None, None).view().unwrap();
         let pipeline = &view.pipeline;
         assert_eq!(pipeline.name.as_deref(), Some("release"));

@@ -1,34 +1,52 @@
 //! `--format json`: DESIGN §4's document, `{"results": [...], "summary": {...}}`, results by rule
 //! then resource id. Template results also say where they are (`location`).
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Report;
+use crate::evaluate::Finding;
+
+/// One result, its fields in the contract's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row<'a> {
+    rule: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    compliance: &'a str,
+    annotation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Value>,
+}
+
+fn row(finding: &Finding) -> Row<'_> {
+    let location = finding.location.as_ref().filter(|location| location.logical_id.is_some()).map(|location| {
+        json!({
+            "file": location.file,
+            "logicalId": location.logical_id,
+            "property": location.property,
+            "line": location.line,
+        })
+    });
+    Row {
+        rule: finding.rule,
+        resource_type: &finding.resource_type,
+        resource_id: &finding.resource_id,
+        compliance: finding.compliance.as_str(),
+        annotation: finding.annotation.as_deref(),
+        location,
+    }
+}
 
 pub fn render(report: &Report) -> String {
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|finding| {
-            let mut result = json!({
-                "rule": finding.rule,
-                "resourceType": finding.resource_type,
-                "resourceId": finding.resource_id,
-                "compliance": finding.compliance.as_str(),
-                "annotation": finding.annotation,
-            });
-            if let Some(location) = finding.location.as_ref().filter(|location| location.logical_id.is_some()) {
-                result["location"] = json!({
-                    "file": location.file,
-                    "logicalId": location.logical_id,
-                    "property": location.property,
-                    "line": location.line,
-                });
-            }
-            result
-        })
-        .collect();
-    let document = json!({"results": results, "summary": report.summary()});
+    #[derive(Serialize)]
+    struct Document<'a> {
+        results: Vec<Row<'a>>,
+        summary: Value,
+    }
+    // Serialized from structs, not through a `Value`, so that fields keep the contract's order.
+    let document = Document { results: report.findings.iter().map(row).collect(), summary: report.summary() };
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
 }
 
