@@ -273,6 +273,14 @@ def test_scan_template_good_and_bad():
     table = pipesec("scan-template", TEMPLATES / "bad-pipeline.yaml", env={"COLUMNS": "400"}).stdout
     assert "bad-pipeline.yaml:" in table and "Properties.Environment.PrivilegedMode" in table
 
+    sarif = pipesec("scan-template", TEMPLATES / "bad-pipeline.yaml", "--format", "sarif")
+    document = json.loads(sarif.stdout)
+    validate_sarif(document)
+    for result in document["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"].endswith("cli/fixtures/templates/bad-pipeline.yaml")
+        assert physical["region"]["startLine"] > 1
+
     unresolved = pipesec("scan-template", TEMPLATES / "unresolved.yaml", "--format", "json", "--fail-on", "none")
     results = {r["rule"]: r for r in json.loads(unresolved.stdout)["results"]}
     cmk = results["codebuild-project-cmk-encrypted"]

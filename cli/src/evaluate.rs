@@ -207,8 +207,8 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
             && let Some(unresolved) = mapped.unresolved_input(R::INPUTS)
         {
             let verdict = Verdict::not_applicable(format!(
-                "{} ({}) is unknown before deployment: {}",
-                unresolved.property, unresolved.path, unresolved.reason
+                "{} is unknown before deployment: {}",
+                unresolved.property, unresolved.reason
             ));
             findings.push(finding::<R>(entry, &verdict, Some(&unresolved.property)));
             continue;

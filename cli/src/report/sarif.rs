@@ -111,7 +111,7 @@ fn location(finding: &Finding) -> Value {
         "kind": "resource",
     }]);
     if let Some(location) = &finding.location {
-        let mut physical = json!({"artifactLocation": {"uri": uri_path(&location.file)}});
+        let mut physical = json!({"artifactLocation": {"uri": file_uri(&location.file)}});
         if let Some(line) = location.line {
             physical["region"] = json!({"startLine": line});
         }
@@ -126,6 +126,19 @@ fn location(finding: &Finding) -> Value {
         finding.resource_id
     );
     json!({"physicalLocation": {"artifactLocation": {"uri": uri_path(&path)}}, "logicalLocations": logical})
+}
+
+/// A file's URI: relative to the working directory when it is under it (code scanning resolves
+/// paths against the repository root, where CI runs), else an absolute `file://` URI.
+fn file_uri(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    if !path.is_absolute() {
+        return uri_path(file);
+    }
+    match std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string())) {
+        Some(relative) => uri_path(&relative),
+        None => format!("file://{}", uri_path(file)),
+    }
 }
 
 /// A relative URI reference for a path: `/` separators, everything unusual percent-encoded.
@@ -206,5 +219,8 @@ mod tests {
     #[test]
     fn uris_are_encoded() {
         assert_eq!(uri_path("./a b/c:d.yaml"), "a%20b/c%3Ad.yaml");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(file_uri(&cwd.join("t/build.yaml").display().to_string()), "t/build.yaml");
+        assert_eq!(file_uri("/elsewhere-pipesec/x y.yaml"), "file:///elsewhere-pipesec/x%20y.yaml");
     }
 }
