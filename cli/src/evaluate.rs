@@ -194,6 +194,7 @@ impl<'a> RuleVisitor for RunRule<'a> {
 
 async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: &[Entry]) -> Result<Vec<Finding>> {
     let params = params::parse::<R::Params>(parameters)?.rule;
+    let inputs = inputs::<R>(parameters);
     let mut findings = Vec::new();
     let mut subjects = Vec::new();
     let mut subject_entries = Vec::new();
@@ -204,7 +205,7 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
             continue;
         }
         if let Origin::Template { mapped, .. } = &entry.origin
-            && let Some(unresolved) = mapped.unresolved_input(R::INPUTS)
+            && let Some(unresolved) = mapped.unresolved_input(&inputs)
         {
             let verdict = Verdict::not_applicable(format!(
                 "{} is unknown before deployment: {}",
@@ -250,6 +251,23 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
         findings.push(finding::<R>(entry, &verdict, None));
     }
     Ok(findings)
+}
+
+/// The configuration paths rule `R` reads with these parameters: its inputs, and those of its
+/// parameter inputs whose parameter is set.
+fn inputs<R: Rule>(parameters: Option<&str>) -> Vec<&'static str> {
+    let set: Vec<String> = parameters
+        .and_then(|raw| serde_json::from_str::<serde_json::Map<String, Value>>(raw).ok())
+        .map(|values| {
+            values
+                .into_iter()
+                .filter(|(_, value)| !value.as_str().is_some_and(|text| text.trim().is_empty()))
+                .map(|(name, _)| name)
+                .collect()
+        })
+        .unwrap_or_default();
+    let conditional = R::PARAMETER_INPUTS.iter().filter(|(parameter, _)| set.iter().any(|name| name == parameter));
+    R::INPUTS.iter().copied().chain(conditional.map(|(_, path)| *path)).collect()
 }
 
 /// The NOT_APPLICABLE verdict of a rule whose `gather` tried to read while offline.
@@ -402,6 +420,28 @@ mod tests {
     }
 
     #[test]
+    fn parameter_inputs_name_real_parameters_and_cover_what_they_make_the_rule_read() {
+        let mode = Mode::offline("snapshot");
+        for rule in pipesec_rules::catalog() {
+            for (parameter, path) in rule.parameter_inputs {
+                assert!(rule.parameters.contains(parameter), "{}: `{parameter}` is not a parameter", rule.id);
+                for (fixture, entry) in rule_fixtures(rule.id) {
+                    let name = configured_name(&entry.item).unwrap_or_else(|| entry.item.resource_id.clone());
+                    let raw = serde_json::json!({ *parameter: name }).to_string();
+                    let mut inputs = rule.inputs.to_vec();
+                    inputs.push(path);
+                    let mut only_inputs = entry.clone();
+                    only_inputs.item.configuration = pruned(&entry.item.configuration, &inputs);
+                    let full = block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&entry))).unwrap();
+                    let reduced =
+                        block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&only_inputs))).unwrap();
+                    assert_eq!(full[0].compliance, reduced[0].compliance, "{}: {fixture} with {raw}", rule.id);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn offline_rules_that_need_live_reads_say_which_read() {
         let mode = Mode::offline("snapshot");
         let fixtures = rule_fixtures("codebuild-project-not-public");
@@ -521,6 +561,16 @@ mod tests {
             verdict(&findings, "codebuild-project-privileged-mode-disabled", "Build").compliance,
             Compliance::Compliant
         );
+        // The name (`${AWS::StackName}-build`) matters only to a rule told to exempt projects by name.
+        let path = Path::new(ROOT).join("fixtures/templates/unresolved.yaml");
+        let entries = crate::template::load(&path, &context).unwrap();
+        let mode = Mode::offline("template");
+        let id = "codebuild-project-privileged-mode-disabled";
+        let exempting =
+            block_on(run_rule(id, &mode, Some(r#"{"exemptedProjects": "base-images"}"#), &entries)).unwrap();
+        assert_eq!(exempting[0].compliance, Compliance::NotApplicable);
+        let reason = exempting[0].annotation.as_deref().unwrap();
+        assert!(reason.contains("Properties.Name") && reason.contains("AWS::StackName"), "{reason}");
     }
 
     #[test]

@@ -267,7 +267,8 @@ fn progress_bar(length: u64) -> ProgressBar {
 /// `pipesec rules`.
 pub fn rules_listing(args: &RulesArgs) -> String {
     let catalog = pipesec_rules::catalog();
-    let triggers = |periodic: bool| if periodic { "change, periodic" } else { "change" };
+    // Every rule evaluates change notifications and periodic sweeps; some need the schedule.
+    let triggers = |periodic: bool| if periodic { "change, periodic (required)" } else { "change, periodic" };
     match args.format {
         RulesFormat::Json => {
             let rules: Vec<_> = catalog
@@ -278,6 +279,7 @@ pub fn rules_listing(args: &RulesArgs) -> String {
                         "id": rule.id, "resourceType": rule.resource_type, "severity": rule.severity,
                         "area": area, "weight": weight, "triggers": triggers(rule.periodic),
                         "parameters": rule.parameters, "liveReads": rule.reads, "remediation": rule.remediation,
+                        "inputs": rule.inputs, "parameterInputs": rule.parameter_inputs,
                     })
                 })
                 .collect();

@@ -73,6 +73,9 @@ pub trait Rule: Send + Sync + 'static {
     /// these holds a value unknown before deployment. The default, [`WHOLE_CONFIGURATION`],
     /// is always safe.
     const INPUTS: &'static [&'static str] = WHOLE_CONFIGURATION;
+    /// Configuration paths `evaluate` reads only when a parameter is set, as `(parameter, path)`:
+    /// e.g. `("exemptedProjects", "name")` for a rule that compares the name with its exemptions.
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[];
     /// Whether the rule must also run on a schedule: it reads something whose change does not
     /// trigger a configuration change notification of the evaluated resource.
     const PERIODIC: bool = false;
@@ -113,6 +116,8 @@ pub struct RuleInfo {
     pub periodic: bool,
     /// The configuration paths `evaluate` reads ([`Rule::INPUTS`]).
     pub inputs: &'static [&'static str],
+    /// Paths read only when a parameter is set ([`Rule::PARAMETER_INPUTS`]).
+    pub parameter_inputs: &'static [(&'static str, &'static str)],
 }
 
 impl RuleInfo {
@@ -126,6 +131,7 @@ impl RuleInfo {
             reads: R::READS,
             periodic: R::PERIODIC,
             inputs: R::INPUTS,
+            parameter_inputs: R::PARAMETER_INPUTS,
         }
     }
 }
