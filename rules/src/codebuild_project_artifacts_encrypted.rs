@@ -28,6 +28,7 @@ impl Rule for ArtifactsEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Set encryptionDisabled to false on every primary and secondary artifact.";
+    const INPUTS: &'static [&'static str] = &["artifacts", "secondaryArtifacts"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();

@@ -80,6 +80,7 @@ impl Rule for BuildspecProtected {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Define the buildspec inline in the project, or point it at an S3 object that only the pipeline owners can write.";
+    const INPUTS: &'static [&'static str] = &["source"];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -41,6 +41,7 @@ impl Rule for CmkEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
     const REMEDIATION: &'static str = "Set the project's encryptionKey to a customer managed KMS key whose policy limits who can decrypt build output.";
+    const INPUTS: &'static [&'static str] = &["encryptionKey"];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -48,6 +48,8 @@ impl Rule for LoggingEnabled {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Enable CloudWatch Logs (or S3 logs) in the project's logsConfig, to a log group or bucket on the allowed list.";
+    const INPUTS: &'static [&'static str] = &["logsConfig"];
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("cloudWatchGroupNames", "name")];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -64,6 +64,7 @@ impl Rule for NoPlaintextSecrets {
     const SEVERITY: Severity = Severity::Critical;
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store, reference it with a SECRETS_MANAGER or PARAMETER_STORE variable, and rotate the exposed secret.";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
+    const INPUTS: &'static [&'static str] = &["environment.environmentVariables"];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = LiveVariables;

@@ -45,6 +45,7 @@ impl Rule for NotPublic {
     const REMEDIATION: &'static str = "Set the project's visibility to PRIVATE (UpdateProjectVisibility).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
+    const INPUTS: &'static [&'static str] = &["name"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Visibility;

@@ -30,6 +30,8 @@ impl Rule for PrivilegedModeDisabled {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Set environment.privilegedMode to false; projects that must build Docker images can be listed in exemptedProjects and isolated in a VPC.";
+    const INPUTS: &'static [&'static str] = &["environment.privilegedMode"];
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
     type Resource = CodeBuildProject;
     type Params = ExemptedProjects;
     type Facts = ();

@@ -29,6 +29,8 @@ impl Rule for S3LogsEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Set logsConfig.s3Logs.encryptionDisabled to false.";
+    const INPUTS: &'static [&'static str] = &["logsConfig.s3Logs"];
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
     type Resource = CodeBuildProject;
     type Params = ExemptedProjects;
     type Facts = ();

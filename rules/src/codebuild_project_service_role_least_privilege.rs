@@ -60,6 +60,7 @@ impl Rule for ServiceRoleLeastPrivilege {
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Detach the broad managed policies from the service role and grant only the \
          actions and resources the build needs (its log group, artifact bucket, KMS key, parameters).";
+    const INPUTS: &'static [&'static str] = &["serviceRole"];
     const READS: &'static [&'static str] = pipesec_shared::iam::READ_ACTIONS;
     const PERIODIC: bool = true;
     type Resource = CodeBuildProject;

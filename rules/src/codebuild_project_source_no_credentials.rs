@@ -63,6 +63,7 @@ impl Rule for SourceNoCredentials {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Critical;
     const REMEDIATION: &'static str = "Remove the credentials from the source location, connect the repository with AWS CodeConnections or CodeBuild source credentials, and revoke the exposed credentials.";
+    const INPUTS: &'static [&'static str] = &["source", "secondarySources"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();

@@ -29,6 +29,8 @@ impl Rule for VpcAttached {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Attach the project to a VPC (vpcConfig with private subnets and a restrictive security group), with egress limited to what builds need.";
+    const INPUTS: &'static [&'static str] = &["vpcConfig"];
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
     type Resource = CodeBuildProject;
     type Params = ExemptedProjects;
     type Facts = ();

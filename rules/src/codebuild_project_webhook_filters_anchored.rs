@@ -86,6 +86,7 @@ impl Rule for WebhookFiltersAnchored {
     const REMEDIATION: &'static str = "Anchor every ACTOR_ACCOUNT_ID, HEAD_REF and BASE_REF webhook filter pattern as ^…$ (one anchored alternative per allowed value).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
+    const INPUTS: &'static [&'static str] = &["name"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Webhook;

@@ -28,6 +28,7 @@ impl Rule for ReportGroupExportEncrypted {
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str =
         "Set exportConfig.s3Destination.encryptionDisabled to false, preferably with a customer managed KMS key.";
+    const INPUTS: &'static [&'static str] = &["exportConfig"];
     type Resource = CodeBuildReportGroup;
     type Params = NoParameters;
     type Facts = ();

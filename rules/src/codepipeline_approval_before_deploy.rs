@@ -53,6 +53,9 @@ impl Rule for ApprovalBeforeDeploy {
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Add a manual approval action (category Approval, provider Manual) in a stage \
          before the deployment, or before it in the same stage with a lower runOrder.";
+    const INPUTS: &'static [&'static str] =
+        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.runOrder"];
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("deployStagePattern", "pipeline.stages.name")];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

@@ -29,6 +29,8 @@ impl Rule for ApprovalNotifications {
     const SEVERITY: Severity = Severity::Low;
     const REMEDIATION: &'static str =
         "Set NotificationArn on every manual approval action to an SNS topic the approvers subscribe to.";
+    const INPUTS: &'static [&'static str] =
+        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration.NotificationArn"];
     type Resource = PipelineConfiguration;
     type Params = NoParameters;
     type Facts = ();

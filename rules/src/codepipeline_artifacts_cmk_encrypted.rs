@@ -41,6 +41,7 @@ impl Rule for ArtifactsCmkEncrypted {
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str =
         "Set encryptionKey (type KMS, a customer managed key) on the pipeline's artifact store in every region.";
+    const INPUTS: &'static [&'static str] = &["pipeline.artifactStore", "pipeline.artifactStores"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

@@ -66,6 +66,8 @@ impl Rule for BuildIsolation {
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Turn privileged mode off in the pipeline's CodeBuild projects, or run the ones \
          that must build images inside a VPC with restricted egress.";
+    const INPUTS: &'static [&'static str] =
+        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration.ProjectName"];
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
     type Resource = PipelineConfiguration;

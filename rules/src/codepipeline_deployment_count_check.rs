@@ -43,6 +43,7 @@ impl Rule for DeploymentCountCheck {
     const SEVERITY: Severity = Severity::Low;
     const REMEDIATION: &'static str = "Deploy to a single target in the first deployment stage, and split later stages so \
          each deploys to at most deploymentLimit targets.";
+    const INPUTS: &'static [&'static str] = &["pipeline.stages.actions.actionTypeId"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

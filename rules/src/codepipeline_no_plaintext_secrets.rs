@@ -106,6 +106,8 @@ impl Rule for NoPlaintextSecrets {
     const SEVERITY: Severity = Severity::Critical;
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store and reference it \
          (a SECRETS_MANAGER or PARAMETER_STORE variable, or a dynamic reference), then rotate the exposed secret.";
+    const INPUTS: &'static [&'static str] =
+        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

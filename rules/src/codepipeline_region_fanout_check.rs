@@ -46,6 +46,7 @@ impl Rule for RegionFanoutCheck {
     const SEVERITY: Severity = Severity::Low;
     const REMEDIATION: &'static str = "Deploy to one region first, then widen each later stage to at most \
          regionFanoutFactor times the regions already deployed.";
+    const INPUTS: &'static [&'static str] = &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.region"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

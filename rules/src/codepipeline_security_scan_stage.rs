@@ -52,6 +52,12 @@ impl Rule for SecurityScanStage {
     const SEVERITY: Severity = Severity::Medium;
     const REMEDIATION: &'static str = "Add a Test-category action (or a CodeBuild scan project) that runs before the first \
          deployment and fails the pipeline on findings.";
+    const INPUTS: &'static [&'static str] = &[
+        "pipeline.stages.actions.actionTypeId",
+        "pipeline.stages.actions.runOrder",
+        "pipeline.stages.actions.name",
+        "pipeline.stages.actions.configuration.ProjectName",
+    ];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();

@@ -61,6 +61,7 @@ impl Rule for ServiceRoleLeastPrivilege {
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Detach broad managed policies from the pipeline and action roles and grant only \
          what each stage needs (its artifact bucket and key, the CodeBuild projects, the deploy roles to pass).";
+    const INPUTS: &'static [&'static str] = &["pipeline.roleArn", "pipeline.stages.actions.roleArn"];
     const READS: &'static [&'static str] = pipesec_shared::iam::READ_ACTIONS;
     const PERIODIC: bool = true;
     type Resource = PipelineConfiguration;

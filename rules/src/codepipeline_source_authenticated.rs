@@ -35,6 +35,14 @@ impl Rule for SourceAuthenticated {
     const SEVERITY: Severity = Severity::High;
     const REMEDIATION: &'static str = "Replace the source action with a CodeStarSourceConnection action using an AWS \
          CodeConnections connection (or CodeCommit, S3, ECR), then revoke the old token.";
+    const INPUTS: &'static [&'static str] = &[
+        "pipeline.stages.actions.actionTypeId",
+        "pipeline.stages.actions.configuration.OAuthToken",
+        "pipeline.stages.actions.configuration.Token",
+        "pipeline.stages.actions.configuration.Password",
+        "pipeline.stages.actions.configuration.PersonalAccessToken",
+        "pipeline.stages.actions.configuration.AccessToken",
+    ];
     type Resource = PipelineConfiguration;
     type Params = NoParameters;
     type Facts = ();

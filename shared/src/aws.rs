@@ -6,8 +6,9 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_config::config::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_config::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_config::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_config::config::{ConfigBag, Intercept, ProvideCredentials, SharedCredentialsProvider};
+use aws_sdk_config::error::{BoxError, ProvideErrorMetadata, SdkError};
 
 use crate::error::{Error, Result};
 
@@ -34,6 +35,26 @@ pub fn test_sdk_config() -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .build()
+}
+
+const OFFLINE_PRINCIPAL: &str = "an offline evaluation";
+
+/// Fails every call of an offline client before it is signed or sent.
+#[derive(Debug)]
+struct Offline;
+
+impl Intercept for Offline {
+    fn name(&self) -> &'static str {
+        "pipesec-offline"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        Err("offline: this evaluation makes no AWS calls".into())
+    }
 }
 
 /// Clients for the services rules read, and the principal they act as (named in errors).
@@ -75,6 +96,35 @@ impl Aws {
         Ok(Aws { principal: format!("role `{role_arn}`"), ..Aws::new(&assumed) })
     }
 
+    /// Clients that never reach AWS: every call fails at once, before anything is sent (no
+    /// credentials, no retries), with an error naming the action. Used to evaluate offline
+    /// inputs (snapshots, templates) with the rules' own `gather`: a rule that needs no live
+    /// read for a resource evaluates as usual, one that does fails with its action named.
+    pub fn offline() -> Self {
+        let sdk_config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Aws {
+            config: aws_sdk_config::Client::from_conf(
+                aws_sdk_config::config::Builder::from(&sdk_config).interceptor(Offline).build(),
+            ),
+            codebuild: aws_sdk_codebuild::Client::from_conf(
+                aws_sdk_codebuild::config::Builder::from(&sdk_config).interceptor(Offline).build(),
+            ),
+            iam: aws_sdk_iam::Client::from_conf(
+                aws_sdk_iam::config::Builder::from(&sdk_config).interceptor(Offline).build(),
+            ),
+            principal: OFFLINE_PRINCIPAL.to_owned(),
+        }
+    }
+
+    /// Whether these are the clients of [`Aws::offline`].
+    pub fn is_offline(&self) -> bool {
+        self.principal == OFFLINE_PRINCIPAL
+    }
+
     /// Classifies a failed call of `action` (e.g. `config:PutEvaluations`).
     #[allow(clippy::needless_pass_by_value)] // by value, to fit `map_err`
     pub fn error<E, R>(&self, action: &'static str, err: SdkError<E, R>) -> Error
@@ -83,5 +133,30 @@ impl Aws {
         R: std::fmt::Debug,
     {
         Error::from_sdk(action, &self.principal, &err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn offline_clients_fail_every_call_at_once_naming_the_action() {
+        let aws = Aws::offline();
+        assert!(aws.is_offline() && !Aws::new(&test_sdk_config()).is_offline());
+        let started = std::time::Instant::now();
+        let err = aws
+            .codebuild
+            .batch_get_projects()
+            .names("app")
+            .send()
+            .await
+            .map_err(|err| aws.error("codebuild:BatchGetProjects", err))
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(1), "no retry, no network");
+        assert!(matches!(err, Error::Aws { action: "codebuild:BatchGetProjects", .. }), "{err}");
+        assert!(err.to_string().contains("offline"), "{err}");
+        let err = aws.config.select_resource_config().expression("SELECT 1").send().await.unwrap_err();
+        assert!(crate::error::error_chain(&err).contains("offline"));
     }
 }

@@ -7,6 +7,7 @@
 //! cross-account roles, errors and logging; and the IAM policy analysis rules about roles share.
 
 pub mod aws;
+pub mod cfn;
 pub mod engine;
 pub mod error;
 pub mod evaluation;

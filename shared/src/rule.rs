@@ -53,6 +53,10 @@ impl Severity {
     }
 }
 
+/// [`Rule::INPUTS`] of a rule that may read any part of the configuration: the empty path
+/// covers every other.
+pub const WHOLE_CONFIGURATION: &[&str] = &[""];
+
 /// One pipesec check.
 pub trait Rule: Send + Sync + 'static {
     /// The stable catalog id: module, binary, Lambda function and Config rule are named by it.
@@ -63,6 +67,15 @@ pub trait Rule: Send + Sync + 'static {
     const REMEDIATION: &'static str;
     /// The AWS actions `gather` calls, for the least-privilege policy of the rule's function.
     const READS: &'static [&'static str] = &[];
+    /// The paths of the resource's `configuration` that `evaluate` reads (camelCase as in
+    /// configuration items, e.g. `environment.privilegedMode`; a path covers everything under
+    /// it). The template scanner makes a rule NOT_APPLICABLE for a resource only when one of
+    /// these holds a value unknown before deployment. The default, [`WHOLE_CONFIGURATION`],
+    /// is always safe.
+    const INPUTS: &'static [&'static str] = WHOLE_CONFIGURATION;
+    /// Configuration paths `evaluate` reads only when a parameter is set, as `(parameter, path)`:
+    /// e.g. `("exemptedProjects", "name")` for a rule that compares the name with its exemptions.
+    const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[];
     /// Whether the rule must also run on a schedule: it reads something whose change does not
     /// trigger a configuration change notification of the evaluated resource.
     const PERIODIC: bool = false;
@@ -101,6 +114,10 @@ pub struct RuleInfo {
     /// The AWS actions the rule calls beyond the engine's own ([`crate::engine::ENGINE_ACTIONS`]).
     pub reads: &'static [&'static str],
     pub periodic: bool,
+    /// The configuration paths `evaluate` reads ([`Rule::INPUTS`]).
+    pub inputs: &'static [&'static str],
+    /// Paths read only when a parameter is set ([`Rule::PARAMETER_INPUTS`]).
+    pub parameter_inputs: &'static [(&'static str, &'static str)],
 }
 
 impl RuleInfo {
@@ -113,6 +130,8 @@ impl RuleInfo {
             remediation: R::REMEDIATION,
             reads: R::READS,
             periodic: R::PERIODIC,
+            inputs: R::INPUTS,
+            parameter_inputs: R::PARAMETER_INPUTS,
         }
     }
 }

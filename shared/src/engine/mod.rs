@@ -266,7 +266,7 @@ async fn gathered<R: Rule>(aws: &Aws, params: &R::Params, subjects: &[Subject<R:
 }
 
 /// The NOT_APPLICABLE verdict for a resource the rule must not be called on, if it is one.
-fn not_applicable<R: Rule>(resource_type: &str, status: ItemStatus, left_scope: bool) -> Option<Verdict> {
+pub fn not_applicable<R: Rule>(resource_type: &str, status: ItemStatus, left_scope: bool) -> Option<Verdict> {
     if left_scope {
         Some(Verdict::not_applicable("the resource is no longer in the scope of this rule"))
     } else if status.is_gone() {

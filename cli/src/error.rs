@@ -1,0 +1,28 @@
+//! The CLI's one error type: every variant ends the run with exit code 2 and a one-line message.
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Arguments that parse but make no sense together, unknown rule ids, bad parameters.
+    #[error("{0}")]
+    Usage(String),
+
+    /// An input file that cannot be read or understood.
+    #[error("{file}: {reason}")]
+    Input { file: String, reason: String },
+
+    /// The rule engine refused something (a rule parameter) or an AWS call failed.
+    #[error(transparent)]
+    Engine(#[from] pipesec_shared::Error),
+
+    /// The report could not be written, the demo could not start, …
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl CliError {
+    pub fn input(file: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        CliError::Input { file: file.into(), reason: reason.to_string() }
+    }
+}

@@ -1,0 +1,81 @@
+//! `--format json`: DESIGN §4's document, `{"results": [...], "summary": {...}}`, results by rule
+//! then resource id. Template results also say where they are (`location`).
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::Report;
+use crate::evaluate::Finding;
+
+/// One result, its fields in the contract's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Row<'a> {
+    rule: &'a str,
+    resource_type: &'a str,
+    resource_id: &'a str,
+    compliance: &'a str,
+    annotation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<Value>,
+}
+
+fn row(finding: &Finding) -> Row<'_> {
+    let location = finding.location.as_ref().filter(|location| location.logical_id.is_some()).map(|location| {
+        json!({
+            "file": location.file,
+            "logicalId": location.logical_id,
+            "property": location.property,
+            "line": location.line,
+        })
+    });
+    Row {
+        rule: finding.rule,
+        resource_type: &finding.resource_type,
+        resource_id: &finding.resource_id,
+        compliance: finding.compliance.as_str(),
+        annotation: finding.annotation.as_deref(),
+        location,
+    }
+}
+
+pub fn render(report: &Report) -> String {
+    #[derive(Serialize)]
+    struct Document<'a> {
+        results: Vec<Row<'a>>,
+        summary: Value,
+    }
+    // Serialized from structs, not through a `Value`, so that fields keep the contract's order.
+    let document = Document { results: report.findings.iter().map(row).collect(), summary: report.summary() };
+    serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample;
+
+    #[test]
+    fn results_follow_the_contract_sorted_by_rule_then_resource() {
+        let document: Value = serde_json::from_str(&render(&sample())).unwrap();
+        let results = document["results"].as_array().unwrap();
+        let keys: Vec<(&str, &str)> =
+            results.iter().map(|r| (r["rule"].as_str().unwrap(), r["resourceId"].as_str().unwrap())).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
+        for result in results {
+            let mut fields: Vec<&str> = result.as_object().unwrap().keys().map(String::as_str).collect();
+            fields.retain(|field| *field != "location");
+            fields.sort_unstable();
+            assert_eq!(fields, ["annotation", "compliance", "resourceId", "resourceType", "rule"]);
+        }
+        let template = results.iter().find(|r| r["resourceId"] == "Builder").unwrap();
+        assert_eq!(template["location"]["property"], "Properties.EncryptionKey");
+        let summary = &document["summary"];
+        assert_eq!((summary["total"].as_u64(), summary["nonCompliant"].as_u64()), (Some(5), Some(3)));
+        assert_eq!(summary["nonCompliantBySeverity"]["CRITICAL"], 1);
+        assert_eq!(summary["pipelines"][0]["pipeline"], "release");
+        assert!(summary["grade"].is_string() && summary["areas"]["accessControl"].is_number());
+    }
+}

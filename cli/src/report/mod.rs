@@ -1,0 +1,270 @@
+//! One report, five formats: a table for people at a terminal, JSON (DESIGN §4), SARIF 2.1.0 for
+//! code scanning, ASFF for Security Hub, and a self-contained HTML page.
+
+mod asff;
+mod html;
+mod json;
+mod sarif;
+mod table;
+
+use std::collections::BTreeMap;
+
+use pipesec_shared::{Compliance, RuleInfo, Severity};
+use serde_json::{Value, json};
+
+use crate::args::{FailOn, Format};
+use crate::error::Result;
+use crate::evaluate::{Entry, Finding, sort};
+use crate::pipelines::{self, PipelineGroup};
+use crate::score::{self, Score};
+
+/// The Well-Architected best practice the pack assesses.
+pub const SEC11_BP07: &str = "SEC11-BP07";
+pub const SEC11_BP07_URL: &str = "https://docs.aws.amazon.com/wellarchitected/latest/security-pillar/sec_appsec_regularly_assess_security_properties_of_pipelines.html";
+
+/// What a run found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `evaluate` or `scan-template`.
+    pub command: &'static str,
+    pub rules: Vec<RuleInfo>,
+    /// By rule, then resource id.
+    pub findings: Vec<Finding>,
+    pub pipelines: Vec<PipelineGroup>,
+    pub overall: Score,
+}
+
+/// Settings some formats need beyond the results.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// For ASFF, when results carry none (templates).
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    /// Table: every result, not only findings.
+    pub all: bool,
+}
+
+impl Report {
+    pub fn new(command: &'static str, rules: Vec<RuleInfo>, entries: &[Entry], mut findings: Vec<Finding>) -> Self {
+        sort(&mut findings);
+        let unscored: Vec<&str> = rules.iter().map(|rule| rule.id).filter(|id| score::area_of(id).is_none()).collect();
+        if !unscored.is_empty() {
+            eprintln!("pipesec: warning: left out of the score (not in the scoring table): {}", unscored.join(", "));
+        }
+        let pipelines = pipelines::groups(entries, &findings);
+        let overall = Score::of(&findings);
+        Report { command, rules, findings, pipelines, overall }
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// Findings (NON_COMPLIANT), most severe first, then by rule and resource.
+    pub fn failures(&self) -> Vec<&Finding> {
+        let mut failures: Vec<&Finding> = self.findings.iter().filter(|finding| finding.is_failure()).collect();
+        failures.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+        failures
+    }
+
+    pub fn count(&self, compliance: Compliance) -> usize {
+        self.findings.iter().filter(|finding| finding.compliance == compliance).count()
+    }
+
+    /// Whether the run fails the gate: a finding at or above `fail_on`, or an overall score
+    /// below `fail_under`.
+    pub fn fails(&self, fail_on: FailOn, fail_under: Option<u8>) -> bool {
+        let severe = fail_on.threshold().is_some_and(|threshold| {
+            self.findings.iter().any(|finding| finding.is_failure() && finding.severity >= threshold)
+        });
+        let low = fail_under.is_some_and(|minimum| self.overall.score.is_some_and(|score| score < f64::from(minimum)));
+        severe || low
+    }
+
+    /// The `summary` object of the JSON output.
+    pub fn summary(&self) -> Value {
+        let mut by_severity: BTreeMap<&str, usize> =
+            [Severity::Critical, Severity::High, Severity::Medium, Severity::Low].map(|s| (s.as_str(), 0)).into();
+        for finding in self.findings.iter().filter(|finding| finding.is_failure()) {
+            *by_severity.entry(finding.severity.as_str()).or_default() += 1;
+        }
+        let pipelines: Vec<Value> = self
+            .pipelines
+            .iter()
+            .map(|group| {
+                json!({
+                    "pipeline": group.name,
+                    "resourceId": group.pipeline.resource_id,
+                    "region": group.pipeline.region,
+                    "score": group.score.score,
+                    "grade": group.score.grade.map(String::from),
+                    "areas": group.score.areas,
+                    "nonCompliant": group.score.failed,
+                    "resources": group.members.iter().map(|member| json!({
+                        "resourceType": member.resource_type,
+                        "resourceId": member.resource_id,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "total": self.findings.len(),
+            "compliant": self.count(Compliance::Compliant),
+            "nonCompliant": self.count(Compliance::NonCompliant),
+            "notApplicable": self.count(Compliance::NotApplicable),
+            "nonCompliantBySeverity": by_severity,
+            "score": self.overall.score,
+            "grade": self.overall.grade.map(String::from),
+            "areas": self.overall.areas,
+            "pipelines": pipelines,
+        })
+    }
+
+    pub fn render(&self, format: Format, options: &Options) -> Result<String> {
+        match format {
+            Format::Table => Ok(table::render(self, options)),
+            Format::Json => Ok(json::render(self)),
+            Format::Sarif => Ok(sarif::render(self)),
+            Format::Asff => asff::render(self, options),
+            Format::Html => Ok(html::render(self)),
+        }
+    }
+}
+
+/// `codebuild-project-not-public` → `CodeBuild project not public`, for titles.
+pub fn title(rule_id: &str) -> String {
+    let words: Vec<String> = rule_id
+        .split('-')
+        .enumerate()
+        .map(|(index, word)| match word {
+            "codebuild" => "CodeBuild".to_owned(),
+            "codepipeline" => "CodePipeline".to_owned(),
+            "cmk" | "vpc" | "s3" => word.to_uppercase(),
+            _ if index == 0 => {
+                let mut chars = word.chars();
+                chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+            }
+            _ => word.to_owned(),
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// Stable, short fingerprint of text (FNV-1a 64), for identifiers that must not change between runs.
+pub fn fingerprint(text: &str) -> String {
+    let hash = text
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    format!("{hash:016x}")
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::evaluate::Location;
+
+    /// A small report: a pipeline with a privileged project (HIGH), a project with a secret
+    /// (CRITICAL), a template finding, and passing and not-applicable results.
+    pub fn sample() -> Report {
+        let catalog = pipesec_rules::catalog();
+        let base = |rule: &'static str, id: &str, compliance: Compliance, annotation: &str| Finding {
+            rule,
+            severity: catalog.iter().find(|r| r.id == rule).unwrap().severity,
+            resource_type: "AWS::CodeBuild::Project".into(),
+            resource_id: id.into(),
+            resource_name: Some(id.into()),
+            arn: Some(format!("arn:aws:codebuild:us-east-1:123456789012:project/{id}")),
+            account_id: Some("123456789012".into()),
+            region: Some("us-east-1".into()),
+            compliance,
+            annotation: Some(annotation.into()),
+            location: None,
+        };
+        let mut template = base(
+            "codebuild-project-cmk-encrypted",
+            "Builder",
+            Compliance::NonCompliant,
+            "no encryptionKey: artifacts use the AWS managed key alias/aws/s3 <script>",
+        );
+        template.arn = None;
+        template.location = Some(Location {
+            file: "templates/build.yaml".into(),
+            logical_id: Some("Builder".into()),
+            property: Some("Properties.EncryptionKey".into()),
+            line: Some(12),
+        });
+        let findings = vec![
+            base(
+                "codebuild-project-privileged-mode-disabled",
+                "images",
+                Compliance::NonCompliant,
+                "privileged mode is enabled",
+            ),
+            base(
+                "codebuild-project-no-plaintext-secrets",
+                "payments",
+                Compliance::NonCompliant,
+                "`DB_PASSWORD` (password)",
+            ),
+            base("codebuild-project-vpc-attached", "images", Compliance::Compliant, "builds run in a VPC"),
+            base("codebuild-project-not-public", "images", Compliance::NotApplicable, "needs live reads"),
+            template,
+        ];
+        let entries = crate::snapshot::items(&json!([
+            {"resourceType": "AWS::CodePipeline::Pipeline", "resourceId": "release", "awsRegion": "us-east-1",
+             "configurationItemCaptureTime": "2026-11-20T09:15:42Z",
+             "configuration": {"pipeline": {"name": "release", "stages": [{"name": "Build", "actions": [{"name": "b",
+                "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+                "configuration": {"ProjectName": "images"}}]}]}}},
+            {"resourceType": "AWS::CodeBuild::Project", "resourceId": "images", "resourceName": "images",
+             "awsRegion": "us-east-1", "configurationItemCaptureTime": "2026-11-20T09:15:42Z", "configuration": {"name": "images"}}
+        ]))
+        .unwrap()
+        .into_iter()
+        .map(|item| Entry { item, origin: crate::evaluate::Origin::Account })
+        .collect::<Vec<_>>();
+        Report::new("evaluate", catalog, &entries, findings)
+    }
+
+    #[test]
+    fn failures_come_most_severe_first() {
+        let report = sample();
+        let order: Vec<&str> = report.failures().iter().map(|f| f.severity.as_str()).collect();
+        assert_eq!(order, ["CRITICAL", "HIGH", "LOW"]);
+    }
+
+    #[test]
+    fn the_gate_follows_fail_on_and_fail_under() {
+        let report = sample();
+        assert!(report.fails(FailOn::Low, None));
+        assert!(report.fails(FailOn::Critical, None));
+        assert!(!report.fails(FailOn::None, None));
+        let score = report.overall.score.unwrap();
+        assert!(report.fails(FailOn::None, Some(100)), "score {score}");
+        assert!(!report.fails(FailOn::None, Some(0)));
+        let mut clean = report.clone();
+        clean.findings.retain(|finding| finding.severity < Severity::High);
+        assert!(!clean.fails(FailOn::High, None) && clean.fails(FailOn::Low, None));
+    }
+
+    #[test]
+    fn pipelines_are_scored_on_their_own_resources() {
+        let report = sample();
+        let [release] = report.pipelines.as_slice() else { panic!("{:?}", report.pipelines) };
+        assert_eq!(release.name, "release");
+        // images: privileged fails (infrastructure 3), VPC passes (infrastructure 2): 40.
+        assert_eq!((release.score.score, release.score.grade), (Some(40.0), Some('F')));
+    }
+
+    #[test]
+    fn titles_read_as_words() {
+        assert_eq!(title("codebuild-project-cmk-encrypted"), "CodeBuild project CMK encrypted");
+        assert_eq!(title("codepipeline-approval-before-deploy"), "CodePipeline approval before deploy");
+    }
+
+    #[test]
+    fn fingerprints_are_stable() {
+        assert_eq!(fingerprint(""), "cbf29ce484222325");
+        assert_eq!(fingerprint("a"), "af63dc4c8601ec8c");
+    }
+}

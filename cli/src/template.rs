@@ -1,0 +1,181 @@
+//! Reading CloudFormation templates: YAML (short-form intrinsics such as `!Ref`, `!Sub`,
+//! `!GetAtt`, `!If` turned into their long form) or JSON, mapped onto configuration items by
+//! [`pipesec_shared::cfn`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use pipesec_shared::cfn::{self, Context};
+use serde_json::{Map, Number, Value};
+use serde_norway::Value as Yaml;
+
+use crate::error::{CliError, Result};
+use crate::evaluate::{Entry, Origin};
+
+/// The resources of one template file, as entries to evaluate.
+pub fn load(path: &Path, context: &Context) -> Result<Vec<Entry>> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| CliError::input(&file, err))?;
+    let document = parse(&text).map_err(|reason| CliError::input(&file, reason))?;
+    let mapped = cfn::map_template(&document, context).map_err(|err| CliError::input(&file, err))?;
+    let text: Arc<str> = Arc::from(text);
+    let account = context.parameters.get("AWS::AccountId").map(String::as_str);
+    let region = context.parameters.get("AWS::Region").map(String::as_str);
+    Ok(mapped
+        .into_iter()
+        .map(|mapped| Entry {
+            item: mapped.item(account, region),
+            origin: Origin::Template { file: file.clone(), text: Arc::clone(&text), mapped },
+        })
+        .collect())
+}
+
+/// A template's text as JSON with long-form intrinsic functions.
+pub fn parse(text: &str) -> std::result::Result<Value, String> {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(text).map_err(|err| format!("invalid JSON: {err}"));
+    }
+    let yaml: Yaml = serde_norway::from_str(text).map_err(|err| format!("invalid YAML: {err}"))?;
+    to_json(yaml)
+}
+
+fn to_json(yaml: Yaml) -> std::result::Result<Value, String> {
+    Ok(match yaml {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(flag) => Value::Bool(flag),
+        Yaml::Number(number) => {
+            if let Some(n) = number.as_u64() {
+                Value::from(n)
+            } else if let Some(n) = number.as_i64() {
+                Value::from(n)
+            } else {
+                number.as_f64().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
+            }
+        }
+        Yaml::String(text) => Value::String(text),
+        Yaml::Sequence(items) => Value::Array(items.into_iter().map(to_json).collect::<std::result::Result<_, _>>()?),
+        Yaml::Mapping(mapping) => {
+            let mut object = Map::new();
+            for (key, value) in mapping {
+                let key = match key {
+                    Yaml::String(text) => text,
+                    Yaml::Number(number) => number.to_string(),
+                    Yaml::Bool(flag) => flag.to_string(),
+                    other => return Err(format!("unsupported mapping key {other:?}")),
+                };
+                object.insert(key, to_json(value)?);
+            }
+            Value::Object(object)
+        }
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let value = to_json(tagged.value)?;
+            let (key, value) = match name {
+                "Ref" | "Condition" => (name.to_owned(), value),
+                // `!GetAtt Resource.Attribute` (the attribute may itself hold dots).
+                "GetAtt" => match value {
+                    Value::String(text) => {
+                        let (resource, attribute) = text.split_once('.').unwrap_or((&text, ""));
+                        ("Fn::GetAtt".to_owned(), Value::from(vec![resource.to_owned(), attribute.to_owned()]))
+                    }
+                    other => ("Fn::GetAtt".to_owned(), other),
+                },
+                _ => (format!("Fn::{name}"), value),
+            };
+            let mut object = Map::new();
+            object.insert(key, value);
+            Value::Object(object)
+        }
+    })
+}
+
+/// The 1-based line of `property` (`Properties.Environment.PrivilegedMode`) of resource
+/// `logical_id` in a template's text, or of the deepest part of it found; `None` when the
+/// resource itself is not found.
+pub fn line_of(text: &str, logical_id: &str, property: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let key_at = |line: &str, key: &str| {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        trimmed.starts_with(&format!("{key}:")) || trimmed.starts_with(&format!("\"{key}\""))
+    };
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let resources = lines.iter().position(|line| key_at(line, "Resources")).unwrap_or(0);
+    let start = resources + lines[resources..].iter().position(|line| key_at(line, logical_id))?;
+    // The resource's block ends where the indentation comes back to its level.
+    let end = lines[start + 1..]
+        .iter()
+        .position(|line| !line.trim().is_empty() && indent(line) <= indent(lines[start]))
+        .map_or(lines.len(), |offset| start + 1 + offset);
+    let mut found = start;
+    for segment in property.split('.') {
+        let key = segment.split('[').next().unwrap_or_default();
+        match lines[found + 1..end].iter().position(|line| key_at(line, key)) {
+            Some(offset) => found += 1 + offset,
+            None => break,
+        }
+    }
+    Some(found + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn short_form_tags_become_long_form_intrinsics() {
+        let yaml = "\
+Resources:
+  P:
+    Type: AWS::CodeBuild::Project
+    Properties:
+      Name: !Ref Name
+      ServiceRole: !GetAtt Role.Arn
+      Key: !GetAtt [Key, Arn]
+      Desc: !Sub '${AWS::StackName}-build'
+      Vpc: !If [HasVpc, !Ref Vpc, !Ref 'AWS::NoValue']
+      Eq: !Equals [!Ref Stage, prod]
+      Joined: !Join ['', [a, !Ref B]]
+      Imported: !ImportValue shared-subnet
+      Cond: !Condition IsProd
+      Flag: true
+      Count: 5
+";
+        let value = parse(yaml).unwrap();
+        let properties = &value["Resources"]["P"]["Properties"];
+        assert_eq!(properties["Name"], json!({"Ref": "Name"}));
+        assert_eq!(properties["ServiceRole"], json!({"Fn::GetAtt": ["Role", "Arn"]}));
+        assert_eq!(properties["Key"], json!({"Fn::GetAtt": ["Key", "Arn"]}));
+        assert_eq!(properties["Desc"], json!({"Fn::Sub": "${AWS::StackName}-build"}));
+        assert_eq!(properties["Vpc"], json!({"Fn::If": ["HasVpc", {"Ref": "Vpc"}, {"Ref": "AWS::NoValue"}]}));
+        assert_eq!(properties["Eq"], json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]}));
+        assert_eq!(properties["Joined"], json!({"Fn::Join": ["", ["a", {"Ref": "B"}]]}));
+        assert_eq!(properties["Imported"], json!({"Fn::ImportValue": "shared-subnet"}));
+        assert_eq!(properties["Cond"], json!({"Condition": "IsProd"}));
+        assert_eq!((properties["Flag"].clone(), properties["Count"].clone()), (json!(true), json!(5)));
+    }
+
+    #[test]
+    fn json_templates_are_read_as_they_are() {
+        let value = parse(r#"{"Resources": {"P": {"Type": "AWS::CodeBuild::Project"}}}"#).unwrap();
+        assert_eq!(value["Resources"]["P"]["Type"], "AWS::CodeBuild::Project");
+    }
+
+    #[test]
+    fn invalid_documents_say_what_is_wrong() {
+        assert!(parse("{\"Resources\": ").unwrap_err().starts_with("invalid JSON"));
+        assert!(parse("Resources:\n  - a\n b: [").unwrap_err().starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn lines_point_at_the_resource_property() {
+        let yaml = "Parameters:\n  Builder:\n    Type: String\nResources:\n  Builder:\n    Type: AWS::CodeBuild::Project\n    Properties:\n      Environment:\n        Type: LINUX_CONTAINER\n        PrivilegedMode: true\n";
+        assert_eq!(line_of(yaml, "Builder", "Properties.Environment.PrivilegedMode"), Some(10));
+        assert_eq!(line_of(yaml, "Builder", "Properties.VpcConfig"), Some(7), "the deepest part found");
+        assert_eq!(line_of(yaml, "Missing", "Properties"), None);
+        let two = "Resources:\n  A:\n    Properties:\n      Name: a\n  B:\n    Properties:\n      EncryptionKey: k\n";
+        assert_eq!(line_of(two, "A", "Properties.EncryptionKey"), Some(3), "never a line of another resource");
+    }
+}
