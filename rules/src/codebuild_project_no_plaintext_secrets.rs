@@ -201,9 +201,7 @@ mod tests {
     }
 
     fn aws_with(codebuild: CodeBuild) -> Aws {
-        let config =
-            aws_sdk_config::Client::from_conf(aws_sdk_config::Config::builder().behavior_version_latest().build());
-        Aws { config, codebuild, principal: "test".to_owned() }
+        Aws { codebuild, principal: "test".to_owned(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
     }
 
     fn live_project(name: &str, variables: &[(&str, &str)]) -> Project {

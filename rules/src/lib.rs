@@ -1,7 +1,9 @@
 //! The pipesec checks. Each rule is one module named after its catalog id, opening with its
 //! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`.
 
+pub mod business_hours;
 pub mod codebuild_live;
+pub mod event_pattern;
 pub mod pipeline;
 pub mod secrets;
 
@@ -22,6 +24,8 @@ pub mod codepipeline_approval_notifications;
 pub mod codepipeline_artifacts_cmk_encrypted;
 pub mod codepipeline_build_isolation;
 pub mod codepipeline_deployment_count_check;
+pub mod codepipeline_execution_anomalies;
+pub mod codepipeline_failure_alerting;
 pub mod codepipeline_region_fanout_check;
 pub mod codepipeline_security_scan_stage;
 pub mod codepipeline_source_authenticated;
@@ -70,6 +74,8 @@ rules![
     codepipeline_build_isolation::BuildIsolation,
     codepipeline_deployment_count_check::DeploymentCountCheck,
     codepipeline_region_fanout_check::RegionFanoutCheck,
+    codepipeline_failure_alerting::FailureAlerting,
+    codepipeline_execution_anomalies::ExecutionAnomalies,
 ];
 
 #[cfg(test)]

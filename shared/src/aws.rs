@@ -41,6 +41,15 @@ pub fn test_sdk_config() -> SdkConfig {
 pub struct Aws {
     pub config: aws_sdk_config::Client,
     pub codebuild: aws_sdk_codebuild::Client,
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    /// CloudTrail event history (LookupEvents), for calls made on pipelines.
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// CloudWatch alarms (DescribeAlarms).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
+    pub notifications: aws_sdk_codestarnotifications::Client,
+    /// EventBridge rules on the default event bus.
+    pub eventbridge: aws_sdk_eventbridge::Client,
     pub principal: String,
 }
 
@@ -49,6 +58,11 @@ impl Aws {
         Aws {
             config: aws_sdk_config::Client::new(sdk_config),
             codebuild: aws_sdk_codebuild::Client::new(sdk_config),
+            codepipeline: aws_sdk_codepipeline::Client::new(sdk_config),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk_config),
+            notifications: aws_sdk_codestarnotifications::Client::new(sdk_config),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk_config),
             principal: "the function's execution role".to_owned(),
         }
     }
