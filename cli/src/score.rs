@@ -76,6 +76,8 @@ pub const RULE_AREAS: &[(&str, Area, u32)] = &[
     ("codepipeline-security-scan-stage", Area::PipelineIntegrity, 4),
     ("codepipeline-artifacts-cmk-encrypted", Area::PipelineIntegrity, 2),
     ("codepipeline-approval-notifications", Area::Monitoring, 1),
+    ("codepipeline-failure-alerting", Area::Monitoring, 3),
+    ("codepipeline-execution-anomalies", Area::Monitoring, 3),
 ];
 
 /// A rule's area and weight.

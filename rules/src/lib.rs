@@ -1,7 +1,9 @@
 //! The pipesec checks. Each rule is one module named after its catalog id, opening with its
 //! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`.
 
+pub mod business_hours;
 pub mod codebuild_live;
+pub mod event_pattern;
 pub mod exemptions;
 pub mod pipeline;
 pub mod secrets;
@@ -24,6 +26,8 @@ pub mod codepipeline_approval_notifications;
 pub mod codepipeline_artifacts_cmk_encrypted;
 pub mod codepipeline_build_isolation;
 pub mod codepipeline_deployment_count_check;
+pub mod codepipeline_execution_anomalies;
+pub mod codepipeline_failure_alerting;
 pub mod codepipeline_no_plaintext_secrets;
 pub mod codepipeline_region_fanout_check;
 pub mod codepipeline_security_scan_stage;
@@ -79,6 +83,8 @@ rules![
     codepipeline_region_fanout_check::RegionFanoutCheck,
     codepipeline_no_plaintext_secrets::NoPlaintextSecrets,
     codepipeline_service_role_least_privilege::ServiceRoleLeastPrivilege,
+    codepipeline_failure_alerting::FailureAlerting,
+    codepipeline_execution_anomalies::ExecutionAnomalies,
 ];
 
 #[cfg(test)]

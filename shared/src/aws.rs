@@ -63,6 +63,15 @@ pub struct Aws {
     pub config: aws_sdk_config::Client,
     pub codebuild: aws_sdk_codebuild::Client,
     pub iam: aws_sdk_iam::Client,
+    pub codepipeline: aws_sdk_codepipeline::Client,
+    /// CloudTrail event history (LookupEvents), for calls made on pipelines.
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+    /// CloudWatch alarms (DescribeAlarms).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
+    pub notifications: aws_sdk_codestarnotifications::Client,
+    /// EventBridge rules on the default event bus.
+    pub eventbridge: aws_sdk_eventbridge::Client,
     pub principal: String,
 }
 
@@ -72,6 +81,11 @@ impl Aws {
             config: aws_sdk_config::Client::new(sdk_config),
             codebuild: aws_sdk_codebuild::Client::new(sdk_config),
             iam: aws_sdk_iam::Client::new(sdk_config),
+            codepipeline: aws_sdk_codepipeline::Client::new(sdk_config),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk_config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk_config),
+            notifications: aws_sdk_codestarnotifications::Client::new(sdk_config),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk_config),
             principal: "the function's execution role".to_owned(),
         }
     }
@@ -106,16 +120,21 @@ impl Aws {
             .region(aws_config::Region::new("us-east-1"))
             .retry_config(RetryConfig::disabled())
             .build();
+        // Every client of `Aws`, each with the interceptor that fails its calls.
+        macro_rules! offline {
+            ($service:ident) => {
+                $service::Client::from_conf($service::config::Builder::from(&sdk_config).interceptor(Offline).build())
+            };
+        }
         Aws {
-            config: aws_sdk_config::Client::from_conf(
-                aws_sdk_config::config::Builder::from(&sdk_config).interceptor(Offline).build(),
-            ),
-            codebuild: aws_sdk_codebuild::Client::from_conf(
-                aws_sdk_codebuild::config::Builder::from(&sdk_config).interceptor(Offline).build(),
-            ),
-            iam: aws_sdk_iam::Client::from_conf(
-                aws_sdk_iam::config::Builder::from(&sdk_config).interceptor(Offline).build(),
-            ),
+            config: offline!(aws_sdk_config),
+            codebuild: offline!(aws_sdk_codebuild),
+            iam: offline!(aws_sdk_iam),
+            codepipeline: offline!(aws_sdk_codepipeline),
+            cloudtrail: offline!(aws_sdk_cloudtrail),
+            cloudwatch: offline!(aws_sdk_cloudwatch),
+            notifications: offline!(aws_sdk_codestarnotifications),
+            eventbridge: offline!(aws_sdk_eventbridge),
             principal: OFFLINE_PRINCIPAL.to_owned(),
         }
     }

@@ -62,6 +62,28 @@ PROJECTS = {
 
 # pipeline -> the CodeBuild project its build stage runs
 PIPELINES = {"web-app": "web-app-build", "payments": "payments-api-build", "images": "docker-image-builder"}
+APPROVAL_TOPIC = "arn:aws:sns:us-east-1:123456789012:release-approvals"
+
+
+def well_built_stages(name: str, project: str) -> list[dict]:
+    """Source, build, a scan before deploying, a notified manual approval, deploy."""
+    source, build, deploy = seeding.default_pipeline_stages(name, project)
+    scan = {"name": "SecurityScan", "runOrder": 1, "configuration": {"ProjectName": project},
+            "actionTypeId": {"category": "Test", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+            "inputArtifacts": [{"name": "SourceOutput"}]}
+    approve = {"name": "Approve", "runOrder": 1, "configuration": {"NotificationArn": APPROVAL_TOPIC},
+               "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"}}
+    return [source, build, {"name": "Test", "actions": [scan]}, {"name": "Approval", "actions": [approve]}, deploy]
+
+
+def alert_on_failures(clients, pipeline: str) -> None:
+    """An EventBridge rule that sends the pipeline's failed executions to an SNS topic."""
+    topic = clients("sns").create_topic(Name=f"{pipeline}-failures")["TopicArn"]
+    events = clients("events")
+    pattern = {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+               "detail": {"state": ["FAILED"], "pipeline": [pipeline]}}
+    events.put_rule(Name=f"{pipeline}-failures", EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule=f"{pipeline}-failures", Targets=[{"Id": "notify", "Arn": topic}])
 
 REPORT_GROUPS = {
     "unit-tests": {"exportConfigType": "S3", "s3Destination": {"bucket": "build-reports", "encryptionDisabled": False}},
@@ -85,7 +107,13 @@ def seed(clients) -> dict:
         seeding.create_report_group(codebuild, name, export_config)
     codepipeline = clients("codepipeline")
     for name, project in PIPELINES.items():
-        seeding.create_pipeline(codepipeline, name, pipeline_role, project_name=project)
+        if name == "web-app":
+            store = {"type": "S3", "location": "web-app-artifacts", "encryptionKey": {"id": KEY_ARN, "type": "KMS"}}
+            seeding.create_pipeline(codepipeline, name, pipeline_role, stages=well_built_stages(name, project),
+                                    artifact_store=store)
+            alert_on_failures(clients, name)
+        else:
+            seeding.create_pipeline(codepipeline, name, pipeline_role, project_name=project)
     return {"projects": list(PROJECTS), "pipelines": PIPELINES, "reportGroups": list(REPORT_GROUPS)}
 
 

@@ -16,7 +16,15 @@ moto's Config backend lacks what pipesec's rules depend on (DESIGN §7). This mo
   and report groups (CreateReportGroup, BatchGetReportGroups, ListReportGroups, UpdateReportGroup,
   DeleteReportGroup);
 - a per-operation API call counter and PutEvaluations fault injection, driven through control routes
-  under /moto-api/pipesec/ (`with_control_routes`).
+  under /moto-api/pipesec/ (`with_control_routes`);
+- for the monitoring rules (tests/test_monitoring_e2e.py), what moto 5.2.5 lacks:
+  - CloudWatch over the Smithy RPC v2 CBOR protocol, the only one the Rust SDK speaks for CloudWatch,
+    translated to and from the awsJson1_0 moto answers (botocore's CBOR codec and service model);
+  - CloudTrail's LookupEvents, over a trail the extension records of the sensitive CodePipeline calls
+    moto answers (UpdatePipeline, DeletePipeline, ...);
+  - a minimal AWS CodeStar Notifications service (CreateNotificationRule, DescribeNotificationRule,
+    ListNotificationRules; every target ACTIVE, no list filters), answered in `with_control_routes`
+    since moto has no response class to add it to.
 
 Operations are methods on moto's response classes named after the operation: moto dispatches the
 X-Amz-Target action to `camelcase_to_underscores(action)`. The extension's state lives in `STATE` and is
@@ -39,10 +47,12 @@ from moto.codebuild.exceptions import (
     ResourceNotFoundException,
 )
 from moto.codebuild.models import codebuild_backends
+from moto.cloudtrail.responses import CloudTrailResponse
 from moto.codebuild.responses import CodeBuildResponse
 from moto.codepipeline.models import codepipeline_backends
 from moto.config.models import config_backends
 from moto.config.responses import ConfigResponse
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.utils import unix_time
@@ -78,6 +88,10 @@ class ExtensionState:
         self.calls: Counter[str] = Counter()
         # (account, region) -> report group ARN -> BatchGetReportGroups-shaped report group
         self.report_groups: dict[tuple[str, str], dict[str, dict]] = {}
+        # (account, region) -> [{"time", "pipeline", "record"}]: CloudTrail records, oldest first
+        self.trail: dict[tuple[str, str], list[dict]] = {}
+        # region -> notification rule ARN -> DescribeNotificationRule-shaped rule
+        self.notification_rules: dict[str, dict[str, dict]] = {}
 
 
 STATE = ExtensionState()
@@ -785,6 +799,195 @@ def delete_report_group(self: CodeBuildResponse) -> ActionResult:
     return EmptyResult()
 
 
+# --- CloudTrail: a trail of sensitive CodePipeline calls, and LookupEvents over it -------------
+
+# The CodePipeline operations recorded, as CloudTrail records them: management write events.
+TRAIL_OPERATIONS = (
+    "DeletePipeline", "UpdatePipeline", "DisableStageTransition", "StopPipelineExecution", "PutApprovalResult",
+)
+LOOKUP_ATTRIBUTES = ("EventName", "EventSource", "ResourceName")
+DEFAULT_LOOKUP_LIMIT = 50
+
+
+def _record_trail_event(response: BaseResponse, action: str, status: int) -> None:
+    """Keeps a CloudTrail record of a sensitive CodePipeline call moto answered successfully."""
+    if response.boto3_service_name != "codepipeline" or action not in TRAIL_OPERATIONS or status >= 400:
+        return
+    account, region, now = response.current_account, response.region, time.time()
+    parameters = _params(response)
+    pipeline = parameters.get("name") or parameters.get("pipelineName") or (parameters.get("pipeline") or {}).get("name")
+    record = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "IAMUser", "arn": f"arn:{get_partition(region)}:iam::{account}:user/emulator",
+                         "accountId": account, "userName": "emulator"},
+        "eventTime": config_items.iso_millis(now),
+        "eventSource": "codepipeline.amazonaws.com",
+        "eventName": action,
+        "awsRegion": region,
+        "sourceIPAddress": getattr(response.normalized_request, "remote_addr", None) or "127.0.0.1",
+        "requestParameters": parameters,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    }
+    with STATE.lock:
+        STATE.trail.setdefault((account, region), []).append({"time": now, "pipeline": pipeline, "record": record})
+
+
+def _trail_entry_matches(entry: dict, key: str, value: str) -> bool:
+    record = entry["record"]
+    return {"EventName": record["eventName"], "EventSource": record["eventSource"],
+            "ResourceName": entry["pipeline"]}[key] == value
+
+
+def lookup_events(self: CloudTrailResponse) -> tuple[int, dict, str]:
+    params = _params(self)
+    attributes = params.get("LookupAttributes") or []
+    if len(attributes) > 1 or any(a.get("AttributeKey") not in LOOKUP_ATTRIBUTES for a in attributes):
+        raise _error("InvalidLookupAttributesException", f"at most one lookup attribute, one of {LOOKUP_ATTRIBUTES}")
+    start = _timestamp(params["StartTime"], "startTime") if params.get("StartTime") is not None else 0.0
+    end = _timestamp(params["EndTime"], "endTime") if params.get("EndTime") is not None else time.time()
+    limit = _page_limit(params.get("MaxResults"), DEFAULT_LOOKUP_LIMIT, "InvalidMaxResultsException")
+    with STATE.lock:
+        entries = list(STATE.trail.get((self.current_account, self.region), []))
+    entries = [
+        entry for entry in entries
+        if start <= entry["time"] <= end
+        and all(_trail_entry_matches(entry, a["AttributeKey"], a.get("AttributeValue")) for a in attributes)
+    ]
+
+    def sort_key(entry: dict) -> list:
+        return [entry["time"], entry["record"]["eventID"]]
+
+    entries.sort(key=sort_key, reverse=True)  # newest first, as CloudTrail answers
+    page, token = _paginate(entries, sort_key, limit, params.get("NextToken"), descending=True)
+    events = [{
+        "EventId": entry["record"]["eventID"],
+        "EventName": entry["record"]["eventName"],
+        "ReadOnly": "false",
+        "EventTime": entry["time"],
+        "EventSource": entry["record"]["eventSource"],
+        "Username": entry["record"]["userIdentity"]["userName"],
+        "Resources": [{"ResourceType": "AWS::CodePipeline::Pipeline", "ResourceName": entry["pipeline"]}]
+        if entry["pipeline"] else [],
+        "CloudTrailEvent": json.dumps(entry["record"]),
+    } for entry in page]
+    return _ok({"Events": events, **({"NextToken": token} if token else {})})
+
+
+# --- AWS CodeStar Notifications (REST-JSON), which moto lacks ----------------------------------
+
+NOTIFICATIONS_SERVICE = "codestar-notifications"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def _signed_for(environ: dict) -> tuple[str, str] | None:
+    """(region, service) of a SigV4-signed request."""
+    found = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return (found.group(1), found.group(2)) if found else None
+
+
+def _notifications(region: str, operation: str, request: dict) -> tuple[int, dict]:
+    """One CodeStar Notifications operation: (HTTP status, JSON answer, or {"__type", "message"})."""
+    with STATE.lock:
+        STATE.calls[f"{NOTIFICATIONS_SERVICE}.{operation}"] += 1
+        rules = STATE.notification_rules.setdefault(region, {})
+        if operation == "CreateNotificationRule":
+            missing = [key for key in ("Name", "EventTypeIds", "Resource", "Targets", "DetailType") if not request.get(key)]
+            if missing:
+                return 400, {"__type": "ValidationException", "message": f"missing {', '.join(missing)}"}
+            arn = f"arn:{get_partition(region)}:codestar-notifications:{region}:{DEFAULT_ACCOUNT_ID}:notificationrule/{uuid.uuid4().hex}"
+            now = time.time()
+            rules[arn] = {
+                "Arn": arn, "Name": request["Name"], "Resource": request["Resource"],
+                "EventTypes": [{"EventTypeId": kind, "ServiceName": "CodePipeline", "EventTypeName": kind,
+                                "ResourceType": "Pipeline"} for kind in request["EventTypeIds"]],
+                "Targets": [{"TargetAddress": target["TargetAddress"], "TargetType": target.get("TargetType", "SNS"),
+                             "TargetStatus": "ACTIVE"} for target in request["Targets"]],
+                "DetailType": request["DetailType"], "Status": request.get("Status", "ENABLED"),
+                "CreatedBy": f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:root", "CreatedTimestamp": now,
+                "LastModifiedTimestamp": now, "Tags": request.get("Tags") or {},
+            }
+            return 200, {"Arn": arn}
+        if operation == "DescribeNotificationRule":
+            rule = rules.get(request.get("Arn"))
+            if rule is None:
+                return 404, {"__type": "ResourceNotFoundException", "message": f"{request.get('Arn')} not found"}
+            return 200, rule
+        if operation == "ListNotificationRules":
+            if request.get("Filters"):
+                return 400, {"__type": "ValidationException", "message": "the test bed does not filter"}
+            limit = request.get("MaxResults") or 100
+            ordered = sorted(rules)
+            try:
+                page, token = _paginate(ordered, lambda arn: [arn], limit, request.get("NextToken"))
+            except JsonRESTError:
+                return 400, {"__type": "InvalidNextTokenException", "message": "invalid NextToken"}
+            summaries = [{"Id": arn.rsplit("/", 1)[-1], "Arn": arn} for arn in page]
+            return 200, {"NotificationRules": summaries, **({"NextToken": token} if token else {})}
+    return 400, {"__type": "ValidationException", "message": f"the test bed does not implement {operation}"}
+
+
+def _json_answer(start_response: Callable, status: int, answer: Any, extra_headers: list | None = None) -> list[bytes]:
+    payload = json.dumps(answer).encode()
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    start_response(f"{status} {reason}", headers + (extra_headers or []))
+    return [payload]
+
+
+# --- CloudWatch over Smithy RPC v2 CBOR, translated to the awsJson1_0 moto speaks ---------------
+
+_CBOR_PATH = re.compile(r"^/service/(GraniteServiceVersion20100801)/operation/(\w+)$")
+
+
+def _cloudwatch_cbor(app: Callable, environ: dict, start_response: Callable, body: bytes) -> list[bytes]:
+    """Answers a CBOR CloudWatch request by asking moto the same in JSON, then encoding its answer in
+    CBOR for the operation's output shape (errors: `{"__type", "message"}`)."""
+    import io
+
+    import botocore.session
+    from botocore.parsers import RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+
+    target, operation = _CBOR_PATH.match(environ["PATH_INFO"]).groups()
+    request = RpcV2CBORParser().parse_data_item(io.BufferedReader(io.BytesIO(body))) if body else {}
+    payload = json.dumps(request, default=lambda value: value.timestamp()).encode()
+    forwarded = {
+        **environ, "PATH_INFO": "/", "CONTENT_TYPE": "application/x-amz-json-1.0",
+        "CONTENT_LENGTH": str(len(payload)), "HTTP_X_AMZ_TARGET": f"{target}.{operation}",
+        "wsgi.input": io.BytesIO(payload),
+    }
+    forwarded.pop("HTTP_SMITHY_PROTOCOL", None)
+    answered: dict = {}
+    chunks = app(forwarded, lambda status, headers, exc_info=None: answered.update(status=status))
+    status = int(answered["status"].split()[0])
+    answer = json.loads(b"".join(chunks) or b"{}")
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    encoded = bytearray()
+    if status == 200:
+        RpcV2CBORSerializer()._serialize_data_item(encoded, answer, model.operation_model(operation).output_shape)
+    else:
+        code = str(answer.get("__type", "InternalFailure")).split("#")[-1]
+        error = {"__type": code, "message": str(answer.get("message") or answer.get("Message") or "")}
+        _cbor_text_map(encoded, error)
+    start_response(answered["status"], [("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+                                        ("Content-Length", str(len(encoded)))])
+    return [bytes(encoded)]
+
+
+def _cbor_text_map(encoded: bytearray, document: dict) -> None:
+    """A CBOR map of short text strings (error answers have no shape to encode them by)."""
+    encoded.append(0xA0 | len(document))
+    for text in (item for pair in document.items() for item in pair):
+        data = text.encode()
+        encoded.extend(bytes([0x78, len(data)]) if len(data) < 256 else bytes([0x79]) + len(data).to_bytes(2, "big"))
+        encoded.extend(data)
+
+
 # --- API call counter and control routes ------------------------------------------------------
 
 
@@ -796,7 +999,9 @@ def _counting_call_action(self: BaseResponse) -> Any:
         action = "Unknown"
     with STATE.lock:
         STATE.calls[f"{self.boto3_service_name}.{action}"] += 1
-    return _MOTO_ORIGINALS["call_action"](self)
+    answer = _MOTO_ORIGINALS["call_action"](self)
+    _record_trail_event(self, action, answer[0] if isinstance(answer, tuple) else 200)
+    return answer
 
 
 def _reset_with_test_bed(self: MotoAPIBackend) -> None:
@@ -844,18 +1049,28 @@ def with_control_routes(app: Callable) -> Callable:
 
     def application(environ: dict, start_response: Callable) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
-        if not path.startswith(CONTROL_PREFIX):
+        signed = _signed_for(environ)
+        cbor = environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor" and _CBOR_PATH.match(path)
+        if not path.startswith(CONTROL_PREFIX) and not (signed and signed[1] == NOTIFICATIONS_SERVICE) and not cbor:
             return app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        status, answer = _control(environ["REQUEST_METHOD"], path, body)
-        payload = json.dumps(answer).encode()
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
-        start_response(
-            f"{status} {reason}",
-            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
-        )
-        return [payload]
+        if cbor:
+            return _cloudwatch_cbor(app, environ, start_response, body)
+        if path.startswith(CONTROL_PREFIX):
+            return _json_answer(start_response, *_control(environ["REQUEST_METHOD"], path, body))
+        # CodeStar Notifications: POST /<operation in lower camel case>, a JSON body.
+        operation = path.strip("/")[:1].upper() + path.strip("/")[1:]
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            return _json_answer(start_response, 400, {"message": "the body is not a JSON object"},
+                                [("x-amzn-ErrorType", "ValidationException")])
+        status, answer = _notifications(signed[0], operation, request)
+        error_type = [("x-amzn-ErrorType", answer.pop("__type"))] if status != 200 else []
+        return _json_answer(start_response, status, answer, error_type)
 
     return application
 
@@ -900,5 +1115,6 @@ def apply() -> None:
         delete_report_group,
     ):
         setattr(CodeBuildResponse, operation.__name__, operation)
+    CloudTrailResponse.lookup_events = lookup_events
     BaseResponse.call_action = _counting_call_action
     MotoAPIBackend.reset = _reset_with_test_bed

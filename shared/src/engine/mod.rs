@@ -73,7 +73,9 @@ pub fn lambda_main<R: Rule>() -> ExitCode {
         let aws = Aws::new(&sdk_config);
         // The engine lives as long as the process; leaking it lets every invocation borrow it.
         let engine: &'static Engine<R> = Box::leak(Box::new(Engine::new(sdk_config, aws, use_execution_role_arn)));
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| engine.handle(event.payload))).await
+        // Boxed: the handler's future nests every SDK call a rule makes, and laid out inline in
+        // the runtime's future it goes past rustc's layout depth limit.
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| Box::pin(engine.handle(event.payload)))).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,126 @@
+"""The monitoring rules end to end: codepipeline-failure-alerting and codepipeline-execution-anomalies,
+the real binaries against the emulator, every verdict read back through Config's API.
+
+The emulator's CodeStar Notifications and CloudTrail LookupEvents come from the test bed's extension
+(moto 5.2.5 has neither); EventBridge rules and targets, CloudWatch alarms and CodePipeline
+executions are moto's own.
+"""
+
+import datetime
+import json
+
+from testbed import events, seed
+from testbed.config_items import CODEPIPELINE_PIPELINE
+from testbed.results import compliance
+
+FAILURE_ALERTING = "codepipeline-failure-alerting"
+EXECUTION_ANOMALIES = "codepipeline-execution-anomalies"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:pipeline-alerts"
+
+
+def _failure_pattern(pipeline=None):
+    detail = {"state": ["FAILED"], **({"pipeline": [pipeline]} if pipeline else {})}
+    return json.dumps({"source": ["aws.codepipeline"],
+                       "detail-type": ["CodePipeline Pipeline Execution State Change"], "detail": detail})
+
+
+def _pipelines(aws, *names):
+    """Pipelines named `names`, as Config recorded them (event-model items)."""
+    role_arn = seed.create_pipeline_role(aws("iam"))["Arn"]
+    for name in names:
+        seed.create_pipeline(aws("codepipeline"), name, role_arn)
+    return {name: seed.recorded_item(aws("config"), name, CODEPIPELINE_PIPELINE) for name in names}
+
+
+def _invoke(function, event):
+    result = function.invoke(event)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+
+
+def test_failure_alerting(rule, aws, emulator):
+    items = _pipelines(aws, "by-notification", "by-event-rule", "by-alarm", "silent")
+    aws("codestar-notifications").create_notification_rule(
+        Name="by-notification-failures", EventTypeIds=["codepipeline-pipeline-pipeline-execution-failed"],
+        Resource=items["by-notification"]["ARN"], Targets=[{"TargetType": "SNS", "TargetAddress": TOPIC}],
+        DetailType="BASIC",
+    )
+    eventbridge = aws("events")
+    eventbridge.put_rule(Name="by-event-rule-failures", EventPattern=_failure_pattern("by-event-rule"), State="ENABLED")
+    eventbridge.put_targets(Rule="by-event-rule-failures", Targets=[{"Id": "alerts", "Arn": TOPIC}])
+    # Matches `silent` too, but nobody hears it.
+    eventbridge.put_rule(Name="all-failures-off", EventPattern=_failure_pattern(), State="DISABLED")
+    eventbridge.put_targets(Rule="all-failures-off", Targets=[{"Id": "alerts", "Arn": TOPIC}])
+    eventbridge.put_rule(Name="nightly", ScheduleExpression="rate(1 day)", State="ENABLED")
+    aws("cloudwatch").put_metric_alarm(
+        AlarmName="by-alarm-failed", Namespace="Pipelines", MetricName="FailedExecutions",
+        Dimensions=[{"Name": "PipelineName", "Value": "by-alarm"}], Statistic="Sum", Period=300,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[TOPIC],
+    )
+    function = rule(FAILURE_ALERTING)
+    config = aws("config")
+
+    for item in items.values():
+        _invoke(function, events.change_event(item, FAILURE_ALERTING))
+    on_change = compliance(config, FAILURE_ALERTING)
+    assert on_change["by-notification"] == ("COMPLIANT", "failures are reported by notification rule `by-notification-failures`")
+    assert on_change["by-event-rule"] == ("COMPLIANT", "failures are reported by EventBridge rule `by-event-rule-failures`")
+    assert on_change["by-alarm"] == ("COMPLIANT", "failures are reported by alarm `by-alarm-failed`")
+    assert on_change["silent"] == (
+        "NON_COMPLIANT",
+        "nothing reports this pipeline's failures (looked at 1 notification rule(s), 3 EventBridge rule(s), "
+        "1 alarm(s)): EventBridge rule `all-failures-off` is disabled",
+    )
+
+    # A sweep: the same verdicts, from one read of the account for all four pipelines.
+    emulator.reset_calls()
+    _invoke(function, events.scheduled_event("failure-alerting-sweep"))
+    assert compliance(config, "failure-alerting-sweep") == on_change
+    calls = emulator.calls()
+    assert calls["codestar-notifications.ListNotificationRules"] == 1
+    assert calls["codestar-notifications.DescribeNotificationRule"] == 1
+    assert calls["events.ListRules"] == 1
+    # Only the enabled rule that can match a pipeline failure has its targets read.
+    assert calls["events.ListTargetsByRule"] == 1
+    assert calls["cloudwatch.DescribeAlarms"] == 1
+
+
+def _day_name_in(days):
+    """The English short name of the UTC weekday `days` from today."""
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=days)).strftime("%a")
+
+
+def test_execution_anomalies(rule, aws, emulator):
+    items = _pipelines(aws, "quiet", "tampered")
+    codepipeline = aws("codepipeline")
+    # moto runs an execution to success at once; it starts now, outside the business hours below.
+    codepipeline.start_pipeline_execution(name="tampered")
+    # The emulator's trail records this call from 127.0.0.1, outside the allowed network.
+    codepipeline.update_pipeline(pipeline=codepipeline.get_pipeline(name="tampered")["pipeline"])
+    params = {"businessHours": f"{_day_name_in(3)} 00:00-24:00 UTC", "allowedCidrs": "10.0.0.0/8"}
+    function = rule(EXECUTION_ANOMALIES)
+    config = aws("config")
+
+    for item in items.values():
+        _invoke(function, events.change_event(item, EXECUTION_ANOMALIES, rule_parameters=params))
+    on_change = compliance(config, EXECUTION_ANOMALIES)
+    assert on_change["quiet"][0] == "COMPLIANT", on_change["quiet"]
+    assert on_change["quiet"][1].startswith("no anomaly: 0 execution(s) in the last 24 h")
+    verdict, annotation = on_change["tampered"]
+    assert verdict == "NON_COMPLIANT", annotation
+    assert "1 of 1 executions started outside business hours" in annotation
+    assert "1 sensitive call(s) from outside the allow-lists: UpdatePipeline ×1 (from 127.0.0.1)" in annotation
+
+    # A sweep: CloudTrail is read once per sensitive operation, executions once per pipeline.
+    emulator.reset_calls()
+    _invoke(function, events.scheduled_event("anomalies-sweep", rule_parameters=params))
+    assert compliance(config, "anomalies-sweep") == on_change
+    calls = emulator.calls()
+    assert calls["cloudtrail.LookupEvents"] == 5
+    assert calls["codepipeline.ListPipelineExecutions"] == 2
+
+    # A bad parameter fails the invocation before any AWS call, naming the parameter.
+    emulator.reset_calls()
+    result = function.invoke(events.scheduled_event("anomalies-sweep", rule_parameters={"businessHours": "9 to 5"}))
+    assert result.error_type == "InvalidParameterValueException"
+    assert "businessHours" in result.error_message
+    assert not emulator.calls()
