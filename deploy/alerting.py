@@ -6,7 +6,7 @@ import json
 import re
 
 from deploy.catalog import PREFIX, Catalog
-from deploy.cfn import equals, get_att, not_, ref, sub
+from deploy.cfn import Commented, equals, get_att, not_, ref, sub
 from deploy.rule_pack import COMPLIANCE_CHANGE_DETAIL_TYPE, policy_document
 
 HEADER = """\
@@ -122,14 +122,14 @@ def template(catalog: Catalog) -> dict:
                                 "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
                                 "kms:CancelKeyDeletion", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
                             ],
-                            "Resource": "*",
+                            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
                         },
                         {
                             "Sid": "EventBridgePublishesToTheTopic",
                             "Effect": "Allow",
                             "Principal": {"Service": "events.amazonaws.com"},
                             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
+                            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
                             "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
                         },
                     ]),
