@@ -181,7 +181,7 @@ def test_conformance_pack_rules_point_at_the_deployed_functions(aws, catalog):
     functions = deploy(template("cloudformation/rules.yaml"), aws, {"CodeBucket": "b", "CreateConfigRules": "false"})
     automation = deploy(template("cloudformation/remediation.yaml"), aws, {"CreateRemediationConfigurations": "false"})
     pack = deploy(template("conformance-pack.yaml"), aws, {
-        "LambdaAccountId": ACCOUNT_ID, "RemediationRoleArn": automation.outputs["AutomationRoleArn"],
+        "LambdaAccountId": ACCOUNT_ID, "RemediationRoleName": "pipesec-remediation",
         "CodebuildProjectPrivilegedModeDisabledExemptedProjects": "docker-builder",
     }, stack_name="awsconfigconforms-pipesec")
     rules = {r["ConfigRuleName"]: r for r in aws("config").describe_config_rules()["ConfigRules"]}
@@ -191,6 +191,10 @@ def test_conformance_pack_rules_point_at_the_deployed_functions(aws, catalog):
     exempted = json.loads(rules["pipesec-codebuild-project-privileged-mode-disabled"]["InputParameters"])
     assert exempted["exemptedProjects"] == "docker-builder"
     assert sum(name.endswith("Remediation") for name in pack.resources) == len(FIXES)
+    configurations = aws("config").describe_remediation_configurations(
+        ConfigRuleNames=[f"pipesec-{fix.rule_id}" for fix in FIXES])["RemediationConfigurations"]
+    roles = {c["Parameters"]["AutomationAssumeRole"]["StaticValue"]["Values"][0] for c in configurations}
+    assert roles == {automation.outputs["AutomationRoleArn"]}
 
 
 def test_an_unknown_resource_type_fails_the_deployment(aws):
