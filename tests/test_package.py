@@ -6,6 +6,7 @@ Lambda's provided.al2023 runtime expects, and listed in the manifest with its sh
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import zipfile
@@ -15,11 +16,17 @@ import pytest
 
 from deploy import package
 from deploy.catalog import SECURITY_HUB_FUNCTION
+from testbed import events, seed
+from testbed.lambda_runtime import LambdaFunction
+from testbed.results import compliance
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = Path(os.environ.get("PIPESEC_LAMBDA_DIR", REPO / "target" / "lambda"))
 GLIBC_FLOOR = "2.34"  # Amazon Linux 2023 (provided.al2023)
 BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
+# arm64 user-mode emulation (Debian qemu-user-static, libc6-arm64-cross), when installed.
+QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+QEMU_LD_PREFIX = Path("/usr/aarch64-linux-gnu")
 
 
 def test_package_builds_every_catalog_rule_and_the_security_hub_function(catalog):
@@ -68,3 +75,21 @@ def test_the_checks_refuse_a_host_binary():
     with pytest.raises(ValueError, match="not an aarch64 ELF"):
         package.check(host, GLIBC_FLOOR)
     assert package.glibc_versions(host), "readelf reads the version needs"
+
+
+@pytest.mark.skipif(not (QEMU and QEMU_LD_PREFIX.is_dir()),
+                    reason="arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, emulator):
+    """The package itself, not a host build: started as Lambda would start bootstrap, through the
+    Runtime API, it evaluates a change notification against the emulator."""
+    name = "codebuild-project-privileged-mode-disabled"
+    if name not in manifest["packages"]:
+        pytest.skip(f"{name} was not packaged")
+    seed.create_project(aws("codebuild"), "image-builder", seed.create_role(aws("iam"))["Arn"], privileged=True)
+    item = seed.recorded_item(aws("config"), "image-builder")
+    function = LambdaFunction(Path(QEMU), name, {"AWS_ENDPOINT_URL": emulator.url},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / name / "bootstrap")])
+    with function.start():
+        result = function.invoke(events.change_event(item, name), timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert compliance(aws("config"), name)[item["resourceId"]][0] == "NON_COMPLIANT"
