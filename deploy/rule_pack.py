@@ -177,7 +177,7 @@ def rule_resources(catalog: Catalog, rule: Rule) -> dict:
     }
 
 
-def compliance_change_pattern(catalog: Catalog) -> dict:
+def compliance_change_pattern() -> dict:
     """EventBridge pattern of Config compliance changes of this pack's rules (names start with
     the prefix, conformance-pack copies included)."""
     return {
@@ -187,7 +187,7 @@ def compliance_change_pattern(catalog: Catalog) -> dict:
     }
 
 
-def security_hub_resources(catalog: Catalog) -> dict:
+def security_hub_resources() -> dict:
     condition = "EnableSecurityHubFindings"
     name = "SecurityHub"
     statements = [
@@ -216,7 +216,7 @@ def security_hub_resources(catalog: Catalog) -> dict:
             "Type": "AWS::Events::Rule",
             "Properties": {
                 "Description": "pipesec: compliance changes of the pack's Config rules -> Security Hub findings",
-                "EventPattern": compliance_change_pattern(catalog),
+                "EventPattern": compliance_change_pattern(),
                 "State": "ENABLED",
                 "Targets": [{"Id": "securityhub-findings", "Arn": get_att(f"{name}Function", "Arn")}],
             },
@@ -291,7 +291,7 @@ def template(catalog: Catalog) -> dict:
     for rule in catalog.rules:
         parameters.update(rule_parameters(rule))
         resources.update(rule_resources(catalog, rule))
-    resources.update(security_hub_resources(catalog))
+    resources.update(security_hub_resources())
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "pipesec: AWS Config custom rules for CI/CD pipeline security (SEC11-BP07)",

@@ -5,7 +5,6 @@ and the conformance pack's rules pointed at the deployed functions. The remediat
 real against the emulator's CodeBuild."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
