@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from deploy.catalog import Catalog
 from testbed.emulator import Emulator
 from testbed.lambda_runtime import LambdaFunction
 
@@ -14,6 +15,15 @@ REGION = "us-east-1"
 REPO = Path(__file__).resolve().parent.parent
 # Where the rule binaries are: scripts/test points this at the cargo target directory.
 BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    """The rule catalog, from the `pipesec-catalog` binary built with the rules."""
+    binary = BIN_DIR / "pipesec-catalog"
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: build the binaries first (cargo build --bins)")
+    return Catalog.from_binary(binary)
 
 
 @pytest.fixture(scope="session")

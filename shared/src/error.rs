@@ -75,7 +75,7 @@ impl Error {
 
     /// Classifies a failed SDK call once, for every service: permission problems name the
     /// principal and the action; everything else keeps the service's code and message.
-    pub(crate) fn from_sdk<E, R>(action: &'static str, principal: &str, err: &SdkError<E, R>) -> Self
+    pub fn from_sdk<E, R>(action: &'static str, principal: &str, err: &SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
         R: std::fmt::Debug,

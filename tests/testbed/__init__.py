@@ -12,4 +12,5 @@ Modules:
   tokens          - result tokens, minted by the test bed the way Config issues them.
   events          - Config rule Lambda events (change, oversized, scheduled).
   lambda_runtime  - a Lambda Runtime API server and `LambdaFunction`, a handle on a rule process.
+  stack           - deploys a CloudFormation template onto the emulator through the service APIs.
 """

@@ -15,6 +15,9 @@ moto's Config backend lacks what pipesec's rules depend on (DESIGN §7). This mo
   UpdateProjectVisibility (stored in the project, shown by BatchGetProjects, not recorded by Config),
   and report groups (CreateReportGroup, BatchGetReportGroups, ListReportGroups, UpdateReportGroup,
   DeleteReportGroup);
+- remediation configurations (PutRemediationConfigurations, DescribeRemediationConfigurations,
+  DeleteRemediationConfiguration), checked against the rule and stored, never run;
+- EventBridge TestEventPattern, answered with moto's own pattern matcher (the one that routes events);
 - a per-operation API call counter and PutEvaluations fault injection, driven through control routes
   under /moto-api/pipesec/ (`with_control_routes`);
 - for the monitoring rules (tests/test_monitoring_e2e.py), what moto 5.2.5 lacks:
@@ -56,6 +59,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.core.utils import unix_time
+from moto.events.models import EventPattern
+from moto.events.responses import EventsHandler
 from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import MotoAPIBackend
 from moto.utilities.utils import get_partition
@@ -92,6 +97,8 @@ class ExtensionState:
         self.trail: dict[tuple[str, str], list[dict]] = {}
         # region -> notification rule ARN -> DescribeNotificationRule-shaped rule
         self.notification_rules: dict[str, dict[str, dict]] = {}
+        # (account, region) -> Config rule name -> remediation configuration
+        self.remediations: dict[tuple[str, str], dict[str, dict]] = {}
 
 
 STATE = ExtensionState()
@@ -986,6 +993,64 @@ def _cbor_text_map(encoded: bytearray, document: dict) -> None:
         data = text.encode()
         encoded.extend(bytes([0x78, len(data)]) if len(data) < 256 else bytes([0x79]) + len(data).to_bytes(2, "big"))
         encoded.extend(data)
+# --- remediation configurations (missing in moto) --------------------------------------------
+
+_REMEDIATION_TARGET_TYPES = ("SSM_DOCUMENT",)
+
+
+def _remediations(response: ConfigResponse) -> dict[str, dict]:
+    return STATE.remediations.setdefault((response.current_account, response.region), {})
+
+
+def put_remediation_configurations(self: ConfigResponse) -> tuple[int, dict, str]:
+    """Stores each configuration whose rule exists; the others come back as FailedBatches."""
+    configurations = _params(self).get("RemediationConfigurations") or []
+    if not 1 <= len(configurations) <= 25:
+        raise _error("ValidationException", "RemediationConfigurations must hold 1 to 25 configurations")
+    rules = config_backends[self.current_account][self.region].config_rules
+    failed = []
+    for configuration in configurations:
+        rule_name = configuration.get("ConfigRuleName")
+        if configuration.get("TargetType") not in _REMEDIATION_TARGET_TYPES or not configuration.get("TargetId"):
+            raise _error("InvalidParameterValueException", "TargetType must be SSM_DOCUMENT, with a TargetId")
+        if rule_name not in rules:
+            failed.append({"FailureMessage": f"The ConfigRule '{rule_name}' provided in the request is invalid.",
+                           "FailedItems": [configuration]})
+            continue
+        stored = dict(configuration, Arn=f"{rules[rule_name].config_rule_arn}/remediation")
+        with STATE.lock:
+            _remediations(self)[rule_name] = stored
+    return _ok({"FailedBatches": failed})
+
+
+def describe_remediation_configurations(self: ConfigResponse) -> tuple[int, dict, str]:
+    names = _params(self).get("ConfigRuleNames") or []
+    with STATE.lock:
+        stored = _remediations(self)
+        found = [stored[name] for name in names if name in stored]
+    return _ok({"RemediationConfigurations": found})
+
+
+def delete_remediation_configuration(self: ConfigResponse) -> tuple[int, dict, str]:
+    name = _params(self).get("ConfigRuleName")
+    with STATE.lock:
+        if _remediations(self).pop(name, None) is None:
+            raise _error("NoSuchRemediationConfigurationException",
+                         f"No RemediationConfiguration for rule {name} exists.")
+    return _ok({})
+
+
+# --- EventBridge TestEventPattern (a stub in moto) ---------------------------------------------
+
+
+def test_event_pattern(self: EventsHandler) -> tuple[int, dict, str]:
+    params = _params(self)
+    try:
+        event = json.loads(params.get("Event") or "")
+        pattern = EventPattern.load(params.get("EventPattern"))
+    except ValueError as problem:
+        raise _error("InvalidEventPatternException", f"Event pattern is not valid: {problem}") from None
+    return _ok({"Result": pattern.matches_event(event)})
 
 
 # --- API call counter and control routes ------------------------------------------------------
@@ -1098,6 +1163,9 @@ def apply() -> None:
         get_resource_config_history,
         batch_get_resource_config,
         select_resource_config,
+        put_remediation_configurations,
+        describe_remediation_configurations,
+        delete_remediation_configuration,
     ):
         setattr(ConfigResponse, operation.__name__, operation)
     for operation in (
@@ -1116,5 +1184,6 @@ def apply() -> None:
     ):
         setattr(CodeBuildResponse, operation.__name__, operation)
     CloudTrailResponse.lookup_events = lookup_events
+    EventsHandler.test_event_pattern = test_event_pattern
     BaseResponse.call_action = _counting_call_action
     MotoAPIBackend.reset = _reset_with_test_bed

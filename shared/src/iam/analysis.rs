@@ -202,7 +202,11 @@ impl Statement {
         if every_role && actions.iter().any(|action| action_matches(action, "iam:PassRole")) {
             return Some(Problem::PassRoleOnEveryRole);
         }
-        let writes: Vec<String> = actions.iter().filter(|action| !is_read_only(action)).cloned().collect();
+        let writes: Vec<String> = actions
+            .iter()
+            .filter(|action| !is_read_only(action) && !has_no_resource_level_permissions(action))
+            .cloned()
+            .collect();
         (everywhere && !writes.is_empty()).then_some(Problem::WriteOnEveryResource { actions: writes })
     }
 }
@@ -240,6 +244,16 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
 /// `*` or `*:*`: every action of every service.
 pub fn matches_every_action(pattern: &str) -> bool {
     matches!(pattern.trim(), "*" | "*:*")
+}
+
+/// Write actions IAM only grants on `*` (they support no resource-level permissions): allowing
+/// them on every resource is the only way to allow them, so it is not over-privilege.
+pub const WITHOUT_RESOURCE_LEVEL_PERMISSIONS: &[&str] =
+    &["config:PutEvaluations", "cloudwatch:PutMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+
+/// Whether an exact action (no wildcard) is one of [`WITHOUT_RESOURCE_LEVEL_PERMISSIONS`].
+pub fn has_no_resource_level_permissions(action: &str) -> bool {
+    WITHOUT_RESOURCE_LEVEL_PERMISSIONS.iter().any(|listed| listed.eq_ignore_ascii_case(action.trim()))
 }
 
 /// Whether every action a pattern can match is read-only: its name (after `service:`) begins,
@@ -415,6 +429,10 @@ mod tests {
         None
     )]
     #[case::reads_everywhere(r#"{"Effect":"Allow","Action":["s3:Get*","ec2:Describe*"],"Resource":"*"}"#, None)]
+    #[case::writes_only_grantable_on_everything(
+        r#"{"Effect":"Allow","Action":["config:PutEvaluations","cloudwatch:PutMetricData"],"Resource":"*"}"#,
+        None
+    )]
     #[case::write_everywhere(
         r#"{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}"#,
         Some(writes(&["s3:PutObject"]))

@@ -1,0 +1,95 @@
+"""The Lambda packages: `scripts/package` builds exactly the catalog's rules and the Security Hub
+function, and every package built (scripts/test builds one when the aarch64 target is installed;
+scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
+Lambda's provided.al2023 runtime expects, and listed in the manifest with its sha256 and size."""
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from deploy import package
+from deploy.catalog import SECURITY_HUB_FUNCTION
+from testbed import events, seed
+from testbed.lambda_runtime import LambdaFunction
+from testbed.results import compliance
+
+REPO = Path(__file__).resolve().parent.parent
+LAMBDA_DIR = Path(os.environ.get("PIPESEC_LAMBDA_DIR", REPO / "target" / "lambda"))
+GLIBC_FLOOR = "2.34"  # Amazon Linux 2023 (provided.al2023)
+BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
+# arm64 user-mode emulation (Debian qemu-user-static, libc6-arm64-cross), when installed.
+QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
+QEMU_LD_PREFIX = Path("/usr/aarch64-linux-gnu")
+
+
+def test_package_builds_every_catalog_rule_and_the_security_hub_function(catalog):
+    listed = subprocess.run([str(REPO / "scripts" / "package"), "--list"], check=True, capture_output=True, text=True,
+                            cwd=REPO).stdout.split()
+    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION]
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    path = LAMBDA_DIR / "manifest.json"
+    if not path.exists():
+        pytest.skip(f"no packages at {LAMBDA_DIR}: scripts/test builds one rule when the aarch64-unknown-linux-gnu "
+                    "target is installed; scripts/package builds them all")
+    return json.loads(path.read_text())
+
+
+def test_manifest_lists_valid_packages(manifest, catalog):
+    assert manifest["glibcFloor"] == GLIBC_FLOOR and manifest["runtime"] == "provided.al2023"
+    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION}
+    assert set(manifest["packages"]) <= names, "a package of no catalog rule"
+    if manifest["complete"]:
+        assert set(manifest["packages"]) == names, "a complete manifest lists every rule"
+    for name, entry in manifest["packages"].items():
+        archive = LAMBDA_DIR / entry["zip"]
+        data = archive.read_bytes()
+        assert (hashlib.sha256(data).hexdigest(), len(data)) == (entry["sha256"], entry["size"]), name
+        with zipfile.ZipFile(archive) as zip_file:
+            [info] = zip_file.infolist()
+            assert info.filename == "bootstrap"
+            assert stat.S_IMODE(info.external_attr >> 16) == 0o755, "Lambda runs bootstrap: it must be executable"
+            assert zip_file.read(info) == (LAMBDA_DIR / name / "bootstrap").read_bytes()
+
+
+def test_every_bootstrap_is_arm64_and_runs_on_amazon_linux_2023(manifest):
+    for name in manifest["packages"]:
+        bootstrap = LAMBDA_DIR / name / "bootstrap"
+        assert package.elf_machine(bootstrap) == package.EM_AARCH64, name
+        versions = package.glibc_versions(bootstrap)
+        assert versions, f"{name}: no GLIBC version needs found (not dynamically linked against glibc?)"
+        assert max(versions) <= tuple(map(int, GLIBC_FLOOR.split("."))), f"{name} needs GLIBC_{max(versions)}"
+
+
+def test_the_checks_refuse_a_host_binary():
+    host = BIN_DIR / "pipesec-catalog"
+    with pytest.raises(ValueError, match="not an aarch64 ELF"):
+        package.check(host, GLIBC_FLOOR)
+    assert package.glibc_versions(host), "readelf reads the version needs"
+
+
+@pytest.mark.skipif(not (QEMU and QEMU_LD_PREFIX.is_dir()),
+                    reason="arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, emulator):
+    """The package itself, not a host build: started as Lambda would start bootstrap, through the
+    Runtime API, it evaluates a change notification against the emulator."""
+    name = "codebuild-project-privileged-mode-disabled"
+    if name not in manifest["packages"]:
+        pytest.skip(f"{name} was not packaged")
+    seed.create_project(aws("codebuild"), "image-builder", seed.create_role(aws("iam"))["Arn"], privileged=True)
+    item = seed.recorded_item(aws("config"), "image-builder")
+    function = LambdaFunction(Path(QEMU), name, {"AWS_ENDPOINT_URL": emulator.url},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / name / "bootstrap")])
+    with function.start():
+        result = function.invoke(events.change_event(item, name), timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert compliance(aws("config"), name)[item["resourceId"]][0] == "NON_COMPLIANT"
