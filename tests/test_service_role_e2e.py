@@ -23,6 +23,7 @@ import pytest
 from testbed import events, seed
 from testbed.emulator import Emulator
 from testbed.lambda_runtime import LambdaFunction
+from testbed.results import compliance
 
 REPO = Path(__file__).resolve().parent.parent
 BIN_DIR = Path(os.environ.get("PIPESEC_BIN_DIR", REPO / "target" / "debug"))
@@ -90,17 +91,7 @@ def rule(emulator):
 
 def results(aws, rule_name):
     """{resource id: (compliance, annotation)} as Config reports it for the rule."""
-    config, found, token = aws("config"), {}, None
-    while True:
-        page = config.get_compliance_details_by_config_rule(
-            ConfigRuleName=rule_name, Limit=100, **({"NextToken": token} if token else {})
-        )
-        for result in page["EvaluationResults"]:
-            qualifier = result["EvaluationResultIdentifier"]["EvaluationResultQualifier"]
-            found[qualifier["ResourceId"]] = (result["ComplianceType"], result.get("Annotation", ""))
-        token = page.get("NextToken")
-        if not token:
-            return found
+    return compliance(aws("config"), rule_name)
 
 
 def create_role(iam, name, managed=(), inline=None):
