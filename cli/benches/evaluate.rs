@@ -2,7 +2,7 @@
 //! Baseline in the same run: parsing the same JSON into a generic `serde_json::Value`, the least
 //! any rule must do with an item.
 //!
-//! Run with `cargo bench -p pipesec-rules`.
+//! Run with `cargo bench -p pipesec-cli --bench evaluate`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ const ROUNDS: usize = 5;
 const ITEMS_PER_ROUND: u32 = 20_000;
 
 fn fixture(rule_id: &str, scenario: &str) -> String {
-    let path = format!("{}/fixtures/{rule_id}/{scenario}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../rules/fixtures/{rule_id}/{scenario}.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
 }
 
