@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::slice;
-use std::sync::Arc;
 
 use pipesec_shared::cfn::{self, MappedResource};
 use pipesec_shared::engine::not_applicable;
@@ -19,7 +18,7 @@ use pipesec_shared::{
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
-use crate::template;
+use crate::template::Block;
 
 /// A configuration item to evaluate and where it came from.
 #[derive(Debug, Clone)]
@@ -35,7 +34,7 @@ pub enum Origin {
     /// Read from a file of configuration items.
     Snapshot { file: String },
     /// A resource of a CloudFormation template.
-    Template { file: String, text: Arc<str>, mapped: MappedResource },
+    Template { file: String, block: Option<Block>, mapped: MappedResource },
 }
 
 /// Where a finding is in a file: a template's property, or a snapshot file.
@@ -288,7 +287,7 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
         Origin::Snapshot { file } => {
             Some(Location { file: file.clone(), logical_id: None, property: None, line: None })
         }
-        Origin::Template { file, text, mapped } => {
+        Origin::Template { file, block, mapped } => {
             let property = property.map_or_else(
                 || cfn::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default()),
                 str::to_owned,
@@ -296,7 +295,7 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
             Some(Location {
                 file: file.clone(),
                 logical_id: Some(mapped.logical_id.clone()),
-                line: template::line_of(text, &mapped.logical_id, &property),
+                line: block.as_ref().map(|block| block.line_of(&property)),
                 property: Some(property),
             })
         }
@@ -318,7 +317,8 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
 
 /// The name inside the configuration, for items that carry no `resourceName`.
 pub fn configured_name(item: &ConfigurationItem) -> Option<String> {
-    let name = item.configuration.get("name").or_else(|| item.configuration.pointer("/pipeline/name"));
+    let configuration = item.configuration.to_value();
+    let name = configuration.get("name").or_else(|| configuration.pointer("/pipeline/name"));
     name.and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_owned)
 }
 
@@ -339,6 +339,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use pipesec_shared::cfn::Context;
+    use pipesec_shared::item::Configuration;
 
     use super::*;
 
@@ -388,10 +389,10 @@ mod tests {
 
     /// Keeps only `inputs` of a configuration; a path goes through lists element by element
     /// (`pipeline.stages.actions.runOrder` keeps every action's run order).
-    fn pruned(configuration: &Value, inputs: &[&str]) -> Value {
+    fn pruned(configuration: &Configuration, inputs: &[&str]) -> Configuration {
         let paths: Vec<Vec<&str>> =
             inputs.iter().map(|input| input.split('.').filter(|segment| !segment.is_empty()).collect()).collect();
-        prune(configuration, &paths)
+        Configuration::from_value(&prune(&configuration.to_value(), &paths))
     }
 
     fn prune(value: &Value, paths: &[Vec<&str>]) -> Value {

@@ -85,7 +85,7 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                 continue;
             }
             members.push(Member::of(&project.item));
-            if let Some(Value::String(role)) = project.item.configuration.get("serviceRole") {
+            if let Some(Value::String(role)) = project.item.configuration.to_value().get("serviceRole") {
                 role_refs.insert(role.clone());
             }
             role_refs.extend(

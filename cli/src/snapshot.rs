@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn the_api_model_configuration_string_is_parsed() {
         let entries = load(&fixture("batch-get-resource-config.json")).unwrap();
-        assert!(entries[0].item.configuration.is_object(), "{:?}", entries[0].item.configuration);
+        assert!(entries[0].item.configuration.to_value().is_object(), "{:?}", entries[0].item.configuration);
         let snapshot = load(&fixture("snapshot.json")).unwrap();
         assert_eq!(entries[0].item.configuration, snapshot[0].item.configuration);
     }

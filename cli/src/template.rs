@@ -2,8 +2,8 @@
 //! `!GetAtt`, `!If` turned into their long form) or JSON, mapped onto configuration items by
 //! [`pipesec_shared::cfn`].
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use pipesec_shared::cfn::{self, Context};
 use serde_json::{Map, Number, Value};
@@ -18,14 +18,14 @@ pub fn load(path: &Path, context: &Context) -> Result<Vec<Entry>> {
     let text = std::fs::read_to_string(path).map_err(|err| CliError::input(&file, err))?;
     let document = parse(&text).map_err(|reason| CliError::input(&file, reason))?;
     let mapped = cfn::map_template(&document, context).map_err(|err| CliError::input(&file, err))?;
-    let text: Arc<str> = Arc::from(text);
+    let mut blocks = blocks(&text);
     let account = context.parameters.get("AWS::AccountId").map(String::as_str);
     let region = context.parameters.get("AWS::Region").map(String::as_str);
     Ok(mapped
         .into_iter()
         .map(|mapped| Entry {
             item: mapped.item(account, region),
-            origin: Origin::Template { file: file.clone(), text: Arc::clone(&text), mapped },
+            origin: Origin::Template { file: file.clone(), block: blocks.remove(&mapped.logical_id), mapped },
         })
         .collect())
 }
@@ -90,32 +90,82 @@ fn to_json(yaml: Yaml) -> std::result::Result<Value, String> {
     })
 }
 
-/// The 1-based line of `property` (`Properties.Environment.PrivilegedMode`) of resource
-/// `logical_id` in a template's text, or of the deepest part of it found; `None` when the
-/// resource itself is not found.
-pub fn line_of(text: &str, logical_id: &str, property: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let key_at = |line: &str, key: &str| {
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        trimmed.starts_with(&format!("{key}:")) || trimmed.starts_with(&format!("\"{key}\""))
-    };
-    let indent = |line: &str| line.len() - line.trim_start().len();
-    let resources = lines.iter().position(|line| key_at(line, "Resources")).unwrap_or(0);
-    let start = resources + lines[resources..].iter().position(|line| key_at(line, logical_id))?;
-    // The resource's block ends where the indentation comes back to its level.
-    let end = lines[start + 1..]
-        .iter()
-        .position(|line| !line.trim().is_empty() && indent(line) <= indent(lines[start]))
-        .map_or(lines.len(), |offset| start + 1 + offset);
-    let mut found = start;
-    for segment in property.split('.') {
-        let key = segment.split('[').next().unwrap_or_default();
-        match lines[found + 1..end].iter().position(|line| key_at(line, key)) {
-            Some(offset) => found += 1 + offset,
-            None => break,
+/// The lines of one resource in its template's text, so findings can point at a property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// 0-based line of the resource's logical id.
+    first_line: usize,
+    /// The logical id's line and the resource's lines below it.
+    lines: Vec<String>,
+}
+
+impl Block {
+    /// The 1-based line of `property` (`Properties.Environment.PrivilegedMode`), or of the
+    /// deepest part of it found.
+    pub fn line_of(&self, property: &str) -> usize {
+        let mut found = 0;
+        for segment in property.split('.') {
+            let key = segment.split('[').next().unwrap_or_default();
+            match self.lines[found + 1..].iter().position(|line| is_key(line, key)) {
+                Some(offset) => found += 1 + offset,
+                None => break,
+            }
         }
+        self.first_line + found + 1
     }
-    Some(found + 1)
+}
+
+/// The block of every resource under `Resources`, by logical id, read in one pass: a resource
+/// starts at a key indented like the first one and ends where the indentation comes back to it.
+pub fn blocks(text: &str) -> HashMap<String, Block> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let significant = |line: &str| !line.trim().is_empty() && !line.trim_start().starts_with('#');
+    let Some(resources) = lines.iter().position(|line| is_key(line, "Resources")) else {
+        return HashMap::new();
+    };
+    let Some(level) = lines[resources + 1..].iter().find(|line| significant(line)).map(|line| indent(line)) else {
+        return HashMap::new();
+    };
+    if level <= indent(lines[resources]) {
+        return HashMap::new();
+    }
+    let mut blocks = HashMap::new();
+    let mut start = resources + 1;
+    while start < lines.len() {
+        let line = lines[start];
+        if significant(line) && indent(line) < level {
+            break;
+        }
+        let Some(logical_id) = key_name(line).filter(|_| indent(line) == level) else {
+            start += 1;
+            continue;
+        };
+        let end = lines[start + 1..]
+            .iter()
+            .position(|line| significant(line) && indent(line) <= level)
+            .map_or(lines.len(), |offset| start + 1 + offset);
+        let block = Block { first_line: start, lines: lines[start..end].iter().map(|line| (*line).to_owned()).collect() };
+        blocks.insert(logical_id.to_owned(), block);
+        start = end;
+    }
+    blocks
+}
+
+/// Whether a YAML or JSON line starts with key `key` (in a list item or not).
+fn is_key(line: &str, key: &str) -> bool {
+    key_name(line) == Some(key)
+}
+
+/// The key a YAML (`Key:`) or JSON (`"Key":`) line starts with.
+fn key_name(line: &str) -> Option<&str> {
+    let trimmed = line.trim_start().trim_start_matches("- ");
+    if let Some(quoted) = trimmed.strip_prefix('"') {
+        let (key, rest) = quoted.split_once('"')?;
+        return rest.trim_start().starts_with(':').then_some(key);
+    }
+    let (key, _) = trimmed.split_once(':')?;
+    (!key.is_empty() && !key.contains(char::is_whitespace)).then_some(key)
 }
 
 #[cfg(test)]
@@ -169,14 +219,22 @@ Resources:
         assert!(parse("Resources:\n  - a\n b: [").unwrap_err().starts_with("invalid YAML"));
     }
 
+    fn line_of(text: &str, logical_id: &str, property: &str) -> Option<usize> {
+        blocks(text).get(logical_id).map(|block| block.line_of(property))
+    }
+
     #[test]
     fn lines_point_at_the_resource_property() {
-        let yaml = "Parameters:\n  Builder:\n    Type: String\nResources:\n  Builder:\n    Type: AWS::CodeBuild::Project\n    Properties:\n      Environment:\n        Type: LINUX_CONTAINER\n        PrivilegedMode: true\n";
-        assert_eq!(line_of(yaml, "Builder", "Properties.Environment.PrivilegedMode"), Some(10));
-        assert_eq!(line_of(yaml, "Builder", "Properties.VpcConfig"), Some(7), "the deepest part found");
+        let yaml = "Parameters:\n  Builder:\n    Type: String\nResources:\n  # the build\n  Builder:\n    Type: AWS::CodeBuild::Project\n    Properties:\n      Environment:\n        Type: LINUX_CONTAINER\n        PrivilegedMode: true\nOutputs:\n  Name:\n    Value: x\n";
+        assert_eq!(line_of(yaml, "Builder", "Properties.Environment.PrivilegedMode"), Some(11));
+        assert_eq!(line_of(yaml, "Builder", "Properties.VpcConfig"), Some(8), "the deepest part found");
         assert_eq!(line_of(yaml, "Missing", "Properties"), None);
+        assert_eq!(line_of(yaml, "Name", "Value"), None, "only resources");
         let two = "Resources:\n  A:\n    Properties:\n      Name: a\n  B:\n    Properties:\n      EncryptionKey: k\n";
         assert_eq!(line_of(two, "A", "Properties.EncryptionKey"), Some(3), "never a line of another resource");
+        assert_eq!(line_of(two, "B", "Properties.EncryptionKey"), Some(7));
+        let json = "{\n  \"Resources\": {\n    \"A\": {\n      \"Properties\": {\"Name\": \"a\"}\n    }\n  }\n}\n";
+        assert_eq!(line_of(json, "A", "Properties"), Some(4));
     }
 }
 

@@ -57,12 +57,19 @@ fn buildspec_source(buildspec: Option<&str>) -> BuildspecSource<'_> {
     {
         return BuildspecSource::S3(object);
     }
-    // A file name is one line with no YAML structure; anything else is the buildspec itself.
-    if buildspec.contains('\n') || buildspec.starts_with("version:") || buildspec.starts_with('{') {
-        BuildspecSource::Inline
-    } else {
-        BuildspecSource::Repository(buildspec)
-    }
+    // A file name is one line with no YAML structure; anything else is the buildspec itself,
+    // which needs a `version` key (`{version: 0.2, ...}` and `--- ...` are one-line buildspecs).
+    let structured = buildspec.starts_with("---")
+        || ["\n", "{", "version:", "\"version\""].iter().any(|marker| buildspec.contains(marker));
+    if structured { BuildspecSource::Inline } else { BuildspecSource::Repository(buildspec) }
+}
+
+/// A repository path as annotations may quote it: only path characters, so a value that was
+/// meant as an inline buildspec (and may hold secrets) is never echoed.
+fn quotable_path(path: &str) -> Option<&str> {
+    let path_like = path.len() <= 200
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_' | '+' | '@'));
+    path_like.then_some(path)
 }
 
 fn is_trusted(object: &str, trusted: &[String]) -> bool {
@@ -97,8 +104,9 @@ impl Rule for BuildspecProtected {
                 "the buildspec comes from S3 object `{object}`, outside trustedBuildspecLocations"
             )),
             BuildspecSource::Repository(path) => Verdict::non_compliant(format!(
-                "the buildspec is read from the source repository (`{path}`): whoever can push to it chooses \
-                 what runs with the project's role; use an inline buildspec or a trusted S3 location"
+                "the buildspec is read from the source repository ({}): whoever can push to it chooses \
+                 what runs with the project's role; use an inline buildspec or a trusted S3 location",
+                quotable_path(path).map_or_else(|| "a file".to_owned(), |path| format!("`{path}`"))
             )),
         }
     }
@@ -129,10 +137,21 @@ mod tests {
     #[rstest]
     #[case::absent(None, BuildspecSource::Repository("buildspec.yml"))]
     #[case::file(Some("ci/buildspec.yml"), BuildspecSource::Repository("ci/buildspec.yml"))]
+    #[case::versioned_file(Some("ci/version-2/spec.yml"), BuildspecSource::Repository("ci/version-2/spec.yml"))]
     #[case::inline_yaml(Some("version: 0.2\nphases:\n  build:\n    commands: [make]"), BuildspecSource::Inline)]
+    #[case::one_line_yaml(Some("--- {version: 0.2, phases: {build: {commands: [make]}}}"), BuildspecSource::Inline)]
+    #[case::one_line_flow(Some("{\"version\": \"0.2\"}"), BuildspecSource::Inline)]
     #[case::gov_cloud_s3(Some("arn:aws-us-gov:s3:::specs/app.yml"), BuildspecSource::S3("specs/app.yml"))]
     fn classifies(#[case] buildspec: Option<&str>, #[case] expected: BuildspecSource<'_>) {
         assert_eq!(buildspec_source(buildspec), expected);
+    }
+
+    #[test]
+    fn only_path_like_values_are_quoted() {
+        assert_eq!(quotable_path("ci/build-spec_2.yml"), Some("ci/build-spec_2.yml"));
+        for value in ["phases: build: DEPLOY_KEY=s3cr3t", "a b.yml", "token=abc;x", &"a".repeat(201)] {
+            assert_eq!(quotable_path(value), None, "{value}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use aws_sdk_config::primitives::DateTime;
 use serde_json::{Map, Value};
 
-use crate::item::{ConfigurationItem, ItemStatus};
+use crate::item::{Configuration, ConfigurationItem, ItemStatus};
 use crate::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfiguration};
 use crate::rule::Resource;
 
@@ -119,7 +119,7 @@ impl MappedResource {
             aws_region: region.map(str::to_owned),
             status: ItemStatus::Ok,
             capture_time: DateTime::from_secs(0),
-            configuration: self.configuration.clone(),
+            configuration: Configuration::from_value(&self.configuration),
             supplementary_configuration: Map::new(),
             tags: BTreeMap::new(),
         }

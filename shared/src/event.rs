@@ -4,6 +4,7 @@ use aws_lambda_events::event::config::ConfigEvent;
 use aws_sdk_config::primitives::DateTime;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::item::{ConfigurationItem, ItemStatus, timestamp};
@@ -93,27 +94,56 @@ impl Invocation {
     }
 }
 
+/// The invoking event: only what selects the trigger is parsed here; the item is read from its
+/// raw JSON by [`ConfigurationItem::from_json`], in one pass.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InvokingEvent<'a> {
+    #[serde(default)]
+    message_type: Option<Value>,
+    #[serde(default, borrow)]
+    configuration_item: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    configuration_item_summary: Option<&'a RawValue>,
+    #[serde(default)]
+    notification_creation_time: Option<Value>,
+}
+
+fn missing(name: &str) -> Error {
+    Error::InvalidEvent(format!("`invokingEvent.{name}` is missing"))
+}
+
+/// The raw JSON of a member that must be present and not null.
+fn present<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<&'a str> {
+    raw.map(RawValue::get).filter(|json| *json != "null").ok_or_else(|| missing(name))
+}
+
 fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
-    let event: Value = serde_json::from_str(invoking_event)
-        .map_err(|err| Error::InvalidEvent(format!("`invokingEvent` is not JSON: {err}")))?;
-    let member = |name: &str| match event.get(name) {
-        Some(value) if !value.is_null() => Ok(value),
-        _ => Err(Error::InvalidEvent(format!("`invokingEvent.{name}` is missing"))),
+    let event: InvokingEvent = serde_json::from_str(invoking_event)
+        .map_err(|err| Error::InvalidEvent(format!("`invokingEvent` is not a JSON object: {err}")))?;
+    let message_type = match event.message_type {
+        Some(Value::Null) | None => return Err(missing("messageType")),
+        Some(Value::String(text)) => text,
+        Some(_) => String::new(),
     };
-    let message_type = member("messageType")?.as_str().unwrap_or_default();
-    match message_type {
+    match message_type.as_str() {
         "ConfigurationItemChangeNotification" => {
-            let item = ConfigurationItem::from_value(member("configurationItem")?)?;
+            let item = ConfigurationItem::from_json(present(event.configuration_item, "configurationItem")?)?;
             Ok(Trigger::Change(Box::new(item)))
         }
         "OversizedConfigurationItemChangeNotification" => {
-            let summary = serde_path_to_error::deserialize(member("configurationItemSummary")?).map_err(|err| {
+            let json = present(event.configuration_item_summary, "configurationItemSummary")?;
+            let summary = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)).map_err(|err| {
                 Error::InvalidEvent(format!("`invokingEvent.configurationItemSummary.{}`: {}", err.path(), err.inner()))
             })?;
             Ok(Trigger::OversizedChange(summary))
         }
         "ScheduledNotification" => {
-            let notification_time = timestamp(member("notificationCreationTime")?)
+            let time = match event.notification_creation_time {
+                Some(Value::Null) | None => return Err(missing("notificationCreationTime")),
+                Some(time) => time,
+            };
+            let notification_time = timestamp(time)
                 .map_err(|err| Error::InvalidEvent(format!("`invokingEvent.notificationCreationTime`: {err}")))?;
             Ok(Trigger::Scheduled { notification_time })
         }

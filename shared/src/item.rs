@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::lenient::{embedded_json, flexible_string, null_as_default};
+use crate::lenient::{flexible_string, null_as_default};
 
 /// `configurationItemStatus`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -56,8 +57,8 @@ pub struct ConfigurationItem {
     pub status: ItemStatus,
     #[serde(rename = "configurationItemCaptureTime", deserialize_with = "timestamp")]
     pub capture_time: DateTime,
-    #[serde(default, deserialize_with = "embedded_json")]
-    pub configuration: Value,
+    #[serde(default)]
+    pub configuration: Configuration,
     #[serde(default, deserialize_with = "supplementary")]
     pub supplementary_configuration: Map<String, Value>,
     #[serde(default, deserialize_with = "tags")]
@@ -65,9 +66,12 @@ pub struct ConfigurationItem {
 }
 
 impl ConfigurationItem {
-    /// Reads an item in the event model, the API model or a SelectResourceConfig result.
-    pub fn from_value(value: &Value) -> Result<Self> {
-        serde_path_to_error::deserialize(value).map_err(|err| {
+    /// Reads an item in the event model, the API model or a SelectResourceConfig result from its
+    /// JSON text, in one pass: `configuration` is kept as raw JSON until [`Self::view`] reads it.
+    pub fn from_json(json: &str) -> Result<Self> {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)).map_err(|err| {
+            // Only a failed item is parsed a second time, loosely, to name it in the error.
+            let value: Value = serde_json::from_str(json).unwrap_or_default();
             let field = |name: &str| value.get(name).and_then(Value::as_str).unwrap_or("?").to_owned();
             Error::InvalidItem {
                 resource_type: field("resourceType"),
@@ -76,6 +80,11 @@ impl ConfigurationItem {
                 reason: err.inner().to_string(),
             }
         })
+    }
+
+    /// [`Self::from_json`] of an item already parsed into a `Value`.
+    pub fn from_value(value: &Value) -> Result<Self> {
+        Self::from_json(&value.to_string())
     }
 
     /// Reads an item returned by GetResourceConfigHistory.
@@ -97,7 +106,8 @@ impl ConfigurationItem {
 
     /// Reads the typed view a rule works on from `configuration`.
     pub fn view<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_path_to_error::deserialize(&self.configuration).map_err(|err| Error::InvalidItem {
+        let mut json = serde_json::Deserializer::from_str(self.configuration.0.get());
+        serde_path_to_error::deserialize(&mut json).map_err(|err| Error::InvalidItem {
             resource_type: self.resource_type.clone(),
             resource_id: self.resource_id.clone(),
             path: match err.path().to_string() {
@@ -112,6 +122,53 @@ impl ConfigurationItem {
     /// has one (its `resourceId` may be an opaque id), else the id.
     pub fn lookup_name(&self) -> &str {
         self.resource_name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&self.resource_id)
+    }
+}
+
+/// `configuration`, kept as raw JSON text: parsed once, by the typed view a rule asks for. Items
+/// in the API model carry it as a JSON string holding the object; that string is unwrapped here.
+#[derive(Debug, Clone)]
+pub struct Configuration(Box<RawValue>);
+
+impl Configuration {
+    /// The configuration from a parsed value (templates, tests).
+    pub fn from_value(value: &Value) -> Self {
+        Configuration(serde_json::value::to_raw_value(value).expect("a Value always serializes"))
+    }
+
+    /// The configuration as a generic JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).expect("raw configuration is valid JSON")
+    }
+
+    /// The raw JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl Default for Configuration {
+    fn default() -> Self {
+        Configuration(RawValue::NULL.to_owned())
+    }
+}
+
+/// Equal when the JSON values are equal, whatever their formatting or key order.
+impl PartialEq for Configuration {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get() || self.to_value() == other.to_value()
+    }
+}
+
+impl<'de> Deserialize<'de> for Configuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if !raw.get().starts_with('"') {
+            return Ok(Configuration(raw));
+        }
+        // The API model: a string holding JSON. A string that is not JSON stays a string.
+        let text: String = serde_json::from_str(raw.get()).map_err(D::Error::custom)?;
+        Ok(Configuration(RawValue::from_string(text).unwrap_or(raw)))
     }
 }
 

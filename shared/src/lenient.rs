@@ -1,6 +1,5 @@
 //! Serde helpers for the quirks of real configuration items: lists that arrive as one object,
-//! nulls where values are expected, numbers as floats or strings, booleans as strings, nested
-//! JSON that arrives as a string.
+//! nulls where values are expected, numbers as floats or strings, booleans as strings.
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -67,15 +66,6 @@ pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
     }
 }
 
-/// A JSON object, or a string holding one (the API model). A string that is not JSON stays a
-/// string.
-pub fn embedded_json<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
-    Ok(match Value::deserialize(deserializer)? {
-        Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        value => value,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -92,8 +82,6 @@ mod tests {
         count: Option<u32>,
         #[serde(default, deserialize_with = "flexible_string")]
         text: Option<String>,
-        #[serde(default, deserialize_with = "embedded_json")]
-        nested: Value,
     }
 
     fn parse(json: &str) -> Result<Sample, serde_json::Error> {
@@ -102,12 +90,11 @@ mod tests {
 
     #[test]
     fn accepts_the_real_world_shapes() {
-        let sample = parse(r#"{"list": 7, "flag": "TRUE", "count": 5.0, "text": 12, "nested": "{\"a\":1}"}"#).unwrap();
+        let sample = parse(r#"{"list": 7, "flag": "TRUE", "count": 5.0, "text": 12}"#).unwrap();
         assert_eq!(sample.list, vec![7]);
         assert!(sample.flag);
         assert_eq!(sample.count, Some(5));
         assert_eq!(sample.text.as_deref(), Some("12"));
-        assert_eq!(sample.nested, serde_json::json!({"a": 1}));
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::ComplianceType;
-use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::error::{Error, Result};
@@ -38,15 +37,7 @@ pub async fn inventory(aws: &Aws, resource_type: &str) -> Result<(Vec<Configurat
             .await
             .map_err(|err| aws.error("config:SelectResourceConfig", err))?;
         for result in page.results() {
-            let item = serde_json::from_str::<Value>(result)
-                .map_err(|err| Error::InvalidItem {
-                    resource_type: resource_type.to_owned(),
-                    resource_id: "?".to_owned(),
-                    path: ".".to_owned(),
-                    reason: format!("SelectResourceConfig returned a result that is not JSON: {err}"),
-                })
-                .and_then(|value| ConfigurationItem::from_value(&value));
-            match item {
+            match ConfigurationItem::from_json(result) {
                 Ok(item) => items.push(item),
                 Err(err) => errors.push(err),
             }
