@@ -22,8 +22,9 @@ parameter name, a secret id), not secrets: AWS shows them to anyone who can read
 report may name them. They are not canaries; the tests check instead that no rule reports them as
 plaintext secrets.
 
-Two leaks in the Rust components are recorded as strict xfail tests at the end of the module (see
-their reasons); the other tests exclude nothing.
+The two tests at the end of the module are regression tests for leaks this test found: a one-line
+inline buildspec quoted by codebuild-project-buildspec-protected, and whole events and response
+bodies logged by the Lambda runtime and the SDK at TRACE.
 
 PYTEST_DONT_REWRITE: pytest's assertion rewriting would show the compared values on failure, and
 those may hold a canary; assertions here say what failed themselves, through `redact`.
@@ -1063,15 +1064,9 @@ def test_no_canary_in_the_demos(demo_runs):
     assert_no_canary(demo_runs.outputs(), {**ALL_CANARIES, **DEMO_CANARIES})
 
 
-# --- leaks found in the Rust components, recorded as strict xfails --------------------------------------------
+# --- leaks this test found in the Rust components, fixed; kept as regression tests ----------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LEAK in codebuild-project-buildspec-protected (rules/src/codebuild_project_buildspec_protected.rs, "
-    "buildspec_source): a one-line inline buildspec that starts with neither `version:` nor `{` (here the "
-    "valid YAML `--- {version: 0.2, ...}`) is taken for a file path in the repository, and the NON_COMPLIANT "
-    "annotation quotes it verbatim, up to 256 characters: the secret reaches Config's annotations, the "
-    "Security Hub finding and every format of `pipesec evaluate` / `scan-template`"))
 def test_a_one_line_inline_buildspec_is_never_quoted(account, tmp_path):
     """An inline buildspec is where a team may paste a secret; whatever the rule makes of it, no
     annotation may quote it. Through the Lambda path, a snapshot and a template."""
@@ -1106,13 +1101,6 @@ def test_a_one_line_inline_buildspec_is_never_quoted(account, tmp_path):
     }, {FLOW_BUILDSPEC.label: FLOW_BUILDSPEC})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LEAK at log level TRACE, an allowed value of the pack's LogLevel parameter (deploy/rule_pack.py): "
-    "pipesec_shared::logging::init (shared/src/logging.rs) applies the level to every crate, and at TRACE "
-    "the lambda_runtime crate logs each event whole ('raw JSON event received from Lambda', field `body`: "
-    "the configuration item with PLAINTEXT values, source URLs, action settings, tags) and aws-smithy-runtime "
-    "logs response bodies and outputs ('read HTTP response body', `output_or_error`: GetResourceConfigHistory, "
-    "SelectResourceConfig, BatchGetProjects); every rule function writes them to CloudWatch Logs"))
 def test_trace_logs_hold_no_canary(account, catalog):
     """One rule per resource type, on every kind of event, with the most verbose level an operator
     can deploy."""
