@@ -1,16 +1,15 @@
-"""Start-up benchmark: a release build of one rule binary against a boto3 baseline, both driven
-through the same Lambda Runtime API harness against the same emulator, in the same run.
+"""Start-up benchmark: release builds of rule binaries against two Python baselines of the same
+check (one written with AWS's rdklib, one with plain boto3), all driven through the same Lambda
+Runtime API harness against the same emulator, in the same run.
 
 Prints, for each: process start to the first Runtime API poll and first-invocation latency
-(medians over RUNS processes), peak RSS, and for the Rust rule the zipped package size. Writes
-the figures as JSON to the path given as the first argument.
+(medians over RUNS processes) and peak RSS, with the ratios to the rdklib rule. Writes the
+figures as JSON: `startup.py OUTPUT.json RDKLIB_PYTHON BINARY...`.
 """
 
-import io
 import json
 import statistics
 import sys
-import zipfile
 from pathlib import Path
 
 import boto3
@@ -40,37 +39,43 @@ def measure(command: list[str], emulator, item) -> dict:
     }
 
 
-def zipped_size(binary: Path) -> int:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.write(binary, "bootstrap")
-    return len(buffer.getvalue())
+TARGETS = {"start_to_first_poll_ms": 30.0, "peak_rss_mib": 4.0}  # rdklib / rust, issue 7
 
 
-def main(binary: Path, output: Path) -> None:
+def main(binaries: list[Path], rdklib_python: str, output: Path) -> None:
+    """Every binary against the two Python baselines, each started RUNS times on the same item."""
+    here = Path(__file__).parent
     with Emulator.start() as emulator:
         client = lambda service: boto3.client(service, endpoint_url=emulator.url, region_name="us-east-1",
                                               aws_access_key_id="bench", aws_secret_access_key="bench")
         role = seed.create_role(client("iam"))
         seed.create_project(client("codebuild"), "bench", role["Arn"], privileged=True)
         item = seed.recorded_item(client("config"), "bench")
-        rust = measure([str(binary)], emulator, item)
-        python = measure([sys.executable, str(Path(__file__).with_name("baseline_rule.py"))], emulator, item)
-    rust["package_bytes"] = binary.stat().st_size
-    rust["package_zipped_bytes"] = zipped_size(binary)
-    figures = {"runs": RUNS, "rust": rust, "python_boto3_baseline": python, "ratios": {
-        "start_to_first_poll": python["start_to_first_poll_ms"] / rust["start_to_first_poll_ms"],
-        "first_invocation": python["first_invocation_ms"] / rust["first_invocation_ms"],
-        "peak_rss": python["peak_rss_mib"] / rust["peak_rss_mib"],
-    }}
+        rdklib = measure([rdklib_python, str(here / "rdklib_rule.py")], emulator, item)
+        boto3_rule = measure([sys.executable, str(here / "baseline_rule.py")], emulator, item)
+        rust = {binary.name: measure([str(binary)], emulator, item) for binary in binaries}
+    for name, figures in rust.items():
+        figures["ratios_vs_rdklib"] = {key: rdklib[key] / figures[key] for key in
+                                       ("start_to_first_poll_ms", "first_invocation_ms", "peak_rss_mib")}
+        figures["meets_targets"] = all(figures["ratios_vs_rdklib"][key] >= target for key, target in TARGETS.items())
+    figures = {"runs": RUNS, "rdklib_baseline": rdklib, "boto3_baseline": boto3_rule, "rust": rust,
+               "targets_rdklib_over_rust": TARGETS}
     output.write_text(json.dumps(figures, indent=2) + "\n")
-    print(f"{'figure (median of ' + str(RUNS) + ' processes)':<36} {'rust':>10} {'boto3':>10} {'boto3/rust':>11}")
-    for key, label, unit in [("start_to_first_poll_ms", "start to first Runtime API poll", "ms"),
-                             ("first_invocation_ms", "first invocation", "ms"),
-                             ("peak_rss_mib", "peak RSS", "MiB")]:
-        print(f"{label + ' (' + unit + ')':<36} {rust[key]:>10.1f} {python[key]:>10.1f} {python[key] / rust[key]:>10.1f}x")
-    print(f"{'package (stripped / zipped, MB)':<36} {rust['package_bytes'] / 1e6:>4.1f} / {rust['package_zipped_bytes'] / 1e6:.1f}")
+    print(f"medians of {RUNS} processes each; ratio = rdklib / rust (targets: start-up >= 30x, peak RSS >= 4x)")
+    print(f"{'':<48} {'first poll ms':>13} {'1st invoke ms':>13} {'peak RSS MiB':>12}")
+    for name, figures in [("baseline: rdklib rule (Python)", rdklib), ("baseline: boto3 rule (Python)", boto3_rule)]:
+        print(f"{name:<48} {figures['start_to_first_poll_ms']:>13.1f} {figures['first_invocation_ms']:>13.1f} "
+              f"{figures['peak_rss_mib']:>12.1f}")
+    for name, figures in rust.items():
+        ratios = figures["ratios_vs_rdklib"]
+        print(f"{name:<48} {figures['start_to_first_poll_ms']:>6.1f} ({ratios['start_to_first_poll_ms']:>4.0f}x) "
+              f"{figures['first_invocation_ms']:>6.1f} ({ratios['first_invocation_ms']:>4.1f}x) "
+              f"{figures['peak_rss_mib']:>5.1f} ({ratios['peak_rss_mib']:>4.1f}x)"
+              f"{'' if figures['meets_targets'] else '  BELOW TARGET'}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    arguments = sys.argv[1:]
+    if len(arguments) < 3:
+        sys.exit("usage: startup.py OUTPUT.json RDKLIB_PYTHON BINARY...")
+    main([Path(binary) for binary in arguments[2:]], arguments[1], Path(arguments[0]))

@@ -79,3 +79,17 @@ def rule(emulator):
     yield start
     for function in started:
         function.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Prints the fault-injection table (tests/test_faults_e2e.py) when those tests ran."""
+    from test_faults_e2e import FAULT_TABLE
+
+    if not FAULT_TABLE:
+        return
+    columns = ("fault", "rule", "trigger", "operation", "fired", "calls", "outcome", "results")
+    widths = {column: max(len(column), *(len(str(row[column])) for row in FAULT_TABLE)) for column in columns}
+    terminalreporter.section("faults injected (fired: answers faulted; calls: fault-free run -> faulted run; results: faulted/fault-free)")
+    terminalreporter.write_line("  ".join(column.ljust(widths[column]) for column in columns))
+    for row in sorted(FAULT_TABLE, key=lambda row: row["fault"]):
+        terminalreporter.write_line("  ".join(str(row[column]).ljust(widths[column]) for column in columns))

@@ -13,7 +13,7 @@ by its label, never its value.
 
 Which canaries the secret detector recognises is part of the seed and is checked: most it should
 (the rules are then NON_COMPLIANT, and the tests check that they are, so a run that reads nothing
-cannot pass), some no rule looks at (buildspecs, tags, descriptions, pipeline variables) or the
+cannot pass), some no rule looks at (buildspecs, tags, descriptions) or the
 detector cannot tell from settings (a hex digest-like value or a short word under an innocuous
 name: the limits stated in `rules/src/secrets.rs`). Recognised or not, no value may be echoed.
 
@@ -122,7 +122,7 @@ C = _canaries(
     ("pipeline build action env SLACK_BOT_TOKEN", _slack("action-slack"), True),
     ("pipeline CloudFormation ParameterOverrides DbPassword", _draw("overrides-password", ALNUM, 26), True),
     ("pipeline Lambda action UserParameters token", _draw("user-parameters", ALNUM, 30), True),
-    ("pipeline variable default", "glpat-" + _draw("variable-default", ALNUM, 20), False),
+    ("pipeline variable default", "glpat-" + _draw("variable-default", ALNUM, 20), True),
     ("pipeline variable description", _draw("variable-description", ALNUM, 28), False),
     ("pipeline tag value", _draw("pipeline-tag", ALNUM, 28), False),
 )
@@ -146,7 +146,7 @@ T = _canaries(
     ("template pipeline GitHub v1 OAuthToken", "ghp_" + _draw("t-oauth", ALNUM, 36), True),
     ("template pipeline build action env NPM_TOKEN", "npm_" + _draw("t-action-npm", ALNUM, 36), True),
     ("template pipeline ParameterOverrides DbPassword", _draw("t-overrides", ALNUM, 26), True),
-    ("template pipeline variable default", "glpat-" + _draw("t-variable", ALNUM, 20), False),
+    ("template pipeline variable default", "glpat-" + _draw("t-variable", ALNUM, 20), True),
     ("template pipeline tag value", _draw("t-pipeline-tag", ALNUM, 28), False),
 )
 
@@ -301,6 +301,7 @@ PIPELINE_NAMES = {
     "SLACK_BOT_TOKEN": "pipeline build action env SLACK_BOT_TOKEN",
     "DbPassword": "pipeline CloudFormation ParameterOverrides DbPassword",
     "UserParameters": "pipeline Lambda action UserParameters token",
+    "DEPLOY_TOKEN": "pipeline variable default",
 }
 # Canaries in source locations: found by the source rule, not by a name.
 SOURCE_CANARIES = {"project source URL password": "the primary source",
@@ -881,6 +882,7 @@ TEMPLATE_NAMES = {
         "OAuthToken": "template pipeline GitHub v1 OAuthToken",
         "NPM_TOKEN": "template pipeline build action env NPM_TOKEN",
         "DbPassword": "template pipeline ParameterOverrides DbPassword",
+        "DEPLOY_TOKEN": "template pipeline variable default",
     },
 }
 

@@ -149,13 +149,13 @@ async fn evaluate_command(args: &EvaluateArgs) -> Result<Report> {
 
 /// The SDK configuration for the account: the standard environment, with a region, endpoint
 /// or credentials given on the command line. Retries: the pack's (throttling included), unless
-/// `AWS_MAX_ATTEMPTS` says otherwise.
+/// `AWS_MAX_ATTEMPTS` says otherwise; timeouts: the pack's.
 pub async fn sdk_config(
     region: Option<&str>,
     endpoint_url: Option<&str>,
     credentials: Option<Credentials>,
 ) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(pipesec_shared::aws::timeout_config());
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(pipesec_shared::aws::retry_config());
     }

@@ -176,3 +176,101 @@ async fn huge_pipelines_are_evaluated() {
     check(&result, &sent, &Expect::Reported(&["NON_COMPLIANT"]));
     assert!(sent[0].annotation().unwrap().ends_with("[…]"), "50 unapproved deploy actions do not fit: cut visibly");
 }
+
+/// Every field of `configuration` in the fixtures of `rule_id` (each path once, from the first
+/// fixture that has it), replaced in turn by null and by a value of another JSON type: the
+/// mutated change events.
+fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
+    let directory = fixture_path(rule_id, "x").parent().unwrap().to_owned();
+    let mut paths = std::fs::read_dir(&directory).unwrap().map(|entry| entry.unwrap().path()).collect::<Vec<_>>();
+    paths.sort();
+    let mut seen = std::collections::HashSet::new();
+    let mut events = Vec::new();
+    for path in paths {
+        let item: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        if item.get("resourceType").is_none() {
+            continue; // not an item (e.g. an IAM account description)
+        }
+        let mut pointers = Vec::new();
+        leaf_pointers(&item["configuration"], "/configuration".to_owned(), &mut pointers);
+        let scenario = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for pointer in pointers.into_iter().filter(|pointer| seen.insert(pointer.clone())) {
+            let original = item.pointer(&pointer).unwrap();
+            let swapped = match original {
+                Value::String(_) => json!(["a list", 1]),
+                Value::Number(_) | Value::Bool(_) => json!({"an": "object"}),
+                Value::Array(_) | Value::Object(_) => json!("a string"),
+                Value::Null => json!(7),
+            };
+            for replacement in [Value::Null, swapped] {
+                let mut mutated = item.clone();
+                *mutated.pointer_mut(&pointer).unwrap() = replacement.clone();
+                events.push((format!("{scenario}: {pointer} = {replacement}"), change_event(&mutated)));
+            }
+        }
+    }
+    events
+}
+
+/// JSON pointers of every member and list element under `value`, containers included.
+fn leaf_pointers(value: &Value, at: String, into: &mut Vec<String>) {
+    let children: Vec<(String, &Value)> = match value {
+        Value::Object(members) => {
+            members.iter().map(|(key, member)| (key.replace('~', "~0").replace('/', "~1"), member)).collect()
+        }
+        Value::Array(items) => items.iter().enumerate().map(|(index, item)| (index.to_string(), item)).collect(),
+        _ => return,
+    };
+    for (key, child) in children {
+        let pointer = format!("{at}/{key}");
+        into.push(pointer.clone());
+        leaf_pointers(child, pointer, into);
+    }
+}
+
+/// Runs every wrong-type event of one rule through the engine, with AWS clients that refuse
+/// every read (a rule that needs one fails with a clear error): the problems found.
+struct WrongTypes;
+
+impl pipesec_shared::RuleVisitor for WrongTypes {
+    type Output = Vec<String>;
+
+    fn visit<R: Rule>(self) -> Vec<String> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (put, sent) = recording_put();
+        let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
+        let engine =
+            Engine::<R>::new(pipesec_shared::aws::test_sdk_config(), Aws { config, ..Aws::offline() }, false);
+        let mut problems = Vec::new();
+        for (label, event) in wrong_type_events(R::ID) {
+            sent.lock().unwrap().clear();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(engine.handle(event))));
+            let sent = sent.lock().unwrap().clone();
+            match outcome {
+                Err(_) => problems.push(format!("{}: {label}: panicked", R::ID)),
+                Ok(Err(err)) if !sent.is_empty() => {
+                    problems.push(format!("{}: {label}: failed ({err}) after reporting {}", R::ID, sent.len()));
+                }
+                Ok(Ok(_)) if sent.len() != 1 => {
+                    problems.push(format!("{}: {label}: reported {} evaluations", R::ID, sent.len()));
+                }
+                Ok(Ok(_)) if sent[0].annotation().is_some_and(|a| a.chars().count() > 256) => {
+                    problems.push(format!("{}: {label}: annotation over 256 characters", R::ID));
+                }
+                Ok(_) => {}
+            }
+        }
+        problems
+    }
+}
+
+/// The wrong-types part of the matrix, generated: every rule, every fixture, every field.
+/// Outcome: exactly one evaluation, or a clear error having reported nothing; never a panic.
+#[test]
+fn every_rule_survives_every_field_of_the_wrong_type() {
+    let problems: Vec<String> = crate::catalog()
+        .iter()
+        .flat_map(|rule| crate::with_rule(rule.id, WrongTypes).unwrap())
+        .collect();
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}

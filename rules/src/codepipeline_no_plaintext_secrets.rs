@@ -1,8 +1,8 @@
 //! # codepipeline-no-plaintext-secrets
 //!
-//! No pipeline action may hold a secret in plain text: action settings (including JSON settings
-//! such as CloudFormation `ParameterOverrides`) and a CodeBuild action's PLAINTEXT
-//! `EnvironmentVariables` are readable by anyone who can read the pipeline
+//! No pipeline may hold a secret in plain text: action settings (including JSON settings such as
+//! CloudFormation `ParameterOverrides`), a CodeBuild action's PLAINTEXT `EnvironmentVariables` and
+//! the default values of pipeline variables (V2 pipelines) are readable by anyone who can read the pipeline
 //! (`codepipeline:GetPipeline`, the console, Config's history). The same detector as
 //! `codebuild-project-no-plaintext-secrets` judges names and values ([`crate::secrets`]); the
 //! annotation names the stage, action and variable or setting, never the value. Values the
@@ -19,6 +19,7 @@
 //! | settings and variables without secrets; PARAMETER_STORE / SECRETS_MANAGER variables | COMPLIANT |
 //! | a CodeBuild action's PLAINTEXT variable holds a token | NON_COMPLIANT, naming action and variable |
 //! | a secret inside a JSON setting (`ParameterOverrides`) | NON_COMPLIANT, naming the setting path |
+//! | a pipeline variable's default value is a secret | NON_COMPLIANT, naming the variable |
 //! | a masked setting (`OAuthToken: ****`) | COMPLIANT |
 //! | the offending name is in `allowedVariableNames` | COMPLIANT |
 
@@ -107,18 +108,27 @@ impl Rule for NoPlaintextSecrets {
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store and reference it \
          (a SECRETS_MANAGER or PARAMETER_STORE variable, or a dynamic reference), then rotate the exposed secret.";
     const INPUTS: &'static [&'static str] =
-        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration"];
+        &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration", "pipeline.variables"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = ();
 
     fn evaluate(subject: &Subject<PipelineConfiguration>, (): &(), params: &Params) -> Verdict {
-        let findings: Vec<String> = pipeline::actions(&subject.resource.pipeline)
+        let allowed = &params.allowed_variable_names;
+        let mut findings: Vec<String> = pipeline::actions(&subject.resource.pipeline)
             .iter()
-            .flat_map(|staged| action_findings(staged, &params.allowed_variable_names))
+            .flat_map(|staged| action_findings(staged, allowed))
             .collect();
+        for variable in &subject.resource.pipeline.variables {
+            let value = variable.default_value.as_deref().filter(|value| !is_masked(value));
+            if !allowed.contains(&variable.name)
+                && let Some(kind) = value.and_then(|value| secrets::detect(&variable.name, Some(value)))
+            {
+                findings.push(format!("pipeline variable `{}` default value ({kind})", variable.name));
+            }
+        }
         if findings.is_empty() {
-            Verdict::compliant("no action setting or PLAINTEXT variable holds a secret")
+            Verdict::compliant("no action setting, PLAINTEXT variable or pipeline variable default holds a secret")
         } else {
             Verdict::non_compliant(format!("plaintext secrets in the pipeline: {}", findings.join("; ")))
         }
@@ -138,6 +148,8 @@ mod tests {
     #[case::masked_oauth_token("compliant-masked-token", &[], Compliance::Compliant)]
     #[case::token_in_build_variables("non-compliant-build-variable", &[], Compliance::NonCompliant)]
     #[case::password_in_parameter_overrides("non-compliant-parameter-overrides", &[], Compliance::NonCompliant)]
+    #[case::token_in_variable_default("non-compliant-variable-default", &[], Compliance::NonCompliant)]
+    #[case::allowed_variable_default("non-compliant-variable-default", &["DEPLOY_TOKEN"], Compliance::Compliant)]
     #[case::allowed_name("non-compliant-build-variable", &["GITHUB_TOKEN"], Compliance::Compliant)]
     fn scenario(#[case] fixture: &str, #[case] allowed: &[&str], #[case] expected: Compliance) {
         let params = Params { allowed_variable_names: list(allowed) };

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_config::config::interceptors::BeforeSerializationInterceptorContextRef;
@@ -14,13 +15,39 @@ use crate::error::{Error, Result};
 
 /// Attempts per AWS call, throttling included; the SDK backs off exponentially with jitter.
 const MAX_ATTEMPTS: u32 = 6;
+/// A connection that takes longer than this to open is retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One attempt of a call that takes longer than this is abandoned and retried: a hung
+/// connection must not eat the function's whole timeout (300 s). Overridden, e.g. by tests, with
+/// `PIPESEC_ATTEMPT_TIMEOUT_SECONDS`.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// All attempts of one call, backoff included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
 /// AWS Config's guidance for rule sessions: short-lived.
 const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 
 /// The SDK configuration of the process: the standard environment (credential chain,
-/// `AWS_REGION`, `AWS_ENDPOINT_URL`) and retries with backoff.
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`), retries with backoff and timeouts.
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).retry_config(retry_config()).load().await
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .load()
+        .await
+}
+
+/// Connect, attempt and operation timeouts: a timed-out attempt is retried like a 5xx.
+pub fn timeout_config() -> TimeoutConfig {
+    let attempt = std::env::var("PIPESEC_ATTEMPT_TIMEOUT_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.trim().parse::<f64>().ok())
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        .map_or(ATTEMPT_TIMEOUT, Duration::from_secs_f64);
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(OPERATION_TIMEOUT.max(attempt))
+        .build()
 }
 
 /// Standard retries: throttling and transient errors, exponential backoff with jitter.

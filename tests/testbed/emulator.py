@@ -140,8 +140,14 @@ class Emulator:
         self._request("POST", "/moto-api/pipesec/calls/reset")
 
     def set_faults(self, faults: dict) -> None:
-        """E.g. {"PutEvaluations": {"failFirst": 2, "times": 1}}; {} clears all faults."""
+        """E.g. {"PutEvaluations": {"failFirst": 2, "times": 1}} (partial FailedEvaluations),
+        {"codebuild.BatchGetProjects": {"error": "throttle", "times": 2}} or
+        {"iam.ListRolePolicies": {"delay": 3, "times": 1}}; {} clears all faults."""
         self._request("POST", "/moto-api/pipesec/faults", faults)
+
+    def faults_fired(self) -> dict[str, int]:
+        """Answers the faults set last replaced or delayed, per `<service>.<Action>`."""
+        return self._request("GET", "/moto-api/pipesec/faults")["fired"]
 
     def stop(self) -> None:
         """Terminates the emulator process (by its PID); safe to call more than once."""

@@ -18,8 +18,9 @@ moto's Config backend lacks what pipesec's rules depend on (DESIGN §7). This mo
 - remediation configurations (PutRemediationConfigurations, DescribeRemediationConfigurations,
   DeleteRemediationConfiguration), checked against the rule and stored, never run;
 - EventBridge TestEventPattern, answered with moto's own pattern matcher (the one that routes events);
-- a per-operation API call counter and PutEvaluations fault injection, driven through control routes
-  under /moto-api/pipesec/ (`with_control_routes`);
+- a per-operation API call counter and fault injection (PutEvaluations answering with partial
+  FailedEvaluations; throttling, 5xx, AccessDenied or a slow answer on any operation), driven through
+  control routes under /moto-api/pipesec/ (`with_control_routes`);
 - for the monitoring rules (tests/test_monitoring_e2e.py), what moto 5.2.5 lacks:
   - CloudWatch over the Smithy RPC v2 CBOR protocol, the only one the Rust SDK speaks for CloudWatch,
     translated to and from the awsJson1_0 moto answers (botocore's CBOR codec and service model);
@@ -87,8 +88,11 @@ class ExtensionState:
     def clear(self) -> None:
         # (account, region) -> rule name -> (resource type, resource id) -> stored evaluation result
         self.evaluations: dict[tuple[str, str], dict[str, dict[tuple[str, str], dict]]] = {}
-        # {"PutEvaluations": {"failFirst": N, "times": K}}: K is decremented per faulted call.
-        self.faults: dict[str, dict[str, int]] = {}
+        # {"PutEvaluations": {"failFirst": N, "times": K}} or {"<service>.<Action>": {"error": kind,
+        # "times": K} | {"delay": seconds, "times": K}}: K is decremented per faulted call.
+        self.faults: dict[str, dict] = {}
+        # "<service>.<Action>" -> how many answers an injected fault replaced or delayed
+        self.faults_fired: Counter[str] = Counter()
         # "<service>.<Action>" -> number of requests answered
         self.calls: Counter[str] = Counter()
         # (account, region) -> report group ARN -> BatchGetReportGroups-shaped report group
@@ -280,6 +284,7 @@ def _injected_failures(count: int) -> int:
     if not fault or fault["times"] <= 0:
         return 0
     fault["times"] -= 1
+    STATE.faults_fired["config.PutEvaluations"] += 1
     return min(fault["failFirst"], count)
 
 
@@ -1057,16 +1062,51 @@ def test_event_pattern(self: EventsHandler) -> tuple[int, dict, str]:
 
 
 def _counting_call_action(self: BaseResponse) -> Any:
-    """Counts every AWS request moto answers, as `<service>.<Action>` (boto3 service names)."""
+    """Counts every AWS request moto answers, as `<service>.<Action>` (boto3 service names), and
+    answers with the fault injected for that operation, if any."""
     try:
         action = self._get_action() or "Unknown"
     except Exception:
         action = "Unknown"
+    operation = f"{self.boto3_service_name}.{action}"
     with STATE.lock:
-        STATE.calls[f"{self.boto3_service_name}.{action}"] += 1
+        STATE.calls[operation] += 1
+        fault = STATE.faults.get(operation)
+        if fault and fault["times"] > 0:
+            fault["times"] -= 1
+            STATE.faults_fired[operation] += 1
+        else:
+            fault = None
+    if fault and "delay" in fault:
+        time.sleep(fault["delay"])  # then answer normally: the work is done even if the caller gave up
+    elif fault:
+        return _fault_answer(self.boto3_service_name, action, fault["error"])
     answer = _MOTO_ORIGINALS["call_action"](self)
     _record_trail_event(self, action, answer[0] if isinstance(answer, tuple) else 200)
     return answer
+
+
+# Injectable errors: kind -> (HTTP status, error code in JSON protocols, error code in IAM/STS's query protocol).
+FAULT_ERRORS = {
+    "throttle": (400, "ThrottlingException", "Throttling"),
+    "server": (500, "InternalFailure", "InternalFailure"),
+    "unavailable": (503, "ServiceUnavailableException", "ServiceUnavailable"),
+    "denied": (400, "AccessDeniedException", "AccessDenied"),
+}
+QUERY_PROTOCOL_SERVICES = {"iam", "sts"}
+
+
+def _fault_answer(service: str, action: str, kind: str) -> tuple[int, dict, str]:
+    """An AWS error answer in the service's own protocol, as the SDKs parse and classify it."""
+    status, json_code, query_code = FAULT_ERRORS[kind]
+    message = f"injected by the test bed: {kind} on {service}.{action}"
+    if service in QUERY_PROTOCOL_SERVICES:
+        body = (f'<ErrorResponse xmlns="https://{service}.amazonaws.com/doc/2010-05-08/"><Error>'
+                f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{query_code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+        return status, {"Content-Type": "text/xml"}, body
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": json_code}
+    return status, headers, json.dumps({"__type": json_code, "message": message})
 
 
 def _reset_with_test_bed(self: MotoAPIBackend) -> None:
@@ -1076,15 +1116,26 @@ def _reset_with_test_bed(self: MotoAPIBackend) -> None:
         STATE.clear()
 
 
-def _parse_faults(document: Any) -> dict[str, dict[str, int]]:
-    if not isinstance(document, dict) or set(document) - {"PutEvaluations"}:
-        raise ValueError('expected {} or {"PutEvaluations": {"failFirst": N, "times": K}}')
+def _parse_faults(document: Any) -> dict[str, dict]:
+    usage = ('expected {"PutEvaluations": {"failFirst": N, "times": K}} and/or {"<service>.<Action>": '
+             f'{{"error": one of {sorted(FAULT_ERRORS)}, "times": K}} or {{"delay": SECONDS, "times": K}}}}')
+    if not isinstance(document, dict):
+        raise ValueError(usage)
     faults = {}
+    count = lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0
     for operation, fault in document.items():
-        fail_first, times = fault.get("failFirst"), fault.get("times", 1)
-        if not isinstance(fail_first, int) or not isinstance(times, int) or fail_first < 0 or times < 0:
-            raise ValueError("failFirst and times must be non-negative integers")
-        faults[operation] = {"failFirst": fail_first, "times": times}
+        if not isinstance(fault, dict) or not count(fault.get("times", 1)):
+            raise ValueError(usage)
+        times = fault.get("times", 1)
+        if operation == "PutEvaluations" and set(fault) <= {"failFirst", "times"} and count(fault.get("failFirst")):
+            faults[operation] = {"failFirst": fault["failFirst"], "times": times}
+        elif "." in operation and set(fault) <= {"error", "times"} and fault.get("error") in FAULT_ERRORS:
+            faults[operation] = {"error": fault["error"], "times": times}
+        elif ("." in operation and set(fault) <= {"delay", "times"} and isinstance(fault.get("delay"), (int, float))
+              and 0 < fault["delay"] <= 60):
+            faults[operation] = {"delay": fault["delay"], "times": times}
+        else:
+            raise ValueError(usage)
     return faults
 
 
@@ -1105,7 +1156,11 @@ def _control(method: str, path: str, body: bytes) -> tuple[int, Any]:
             return 400, {"error": str(problem)}
         with STATE.lock:
             STATE.faults = faults
+            STATE.faults_fired.clear()
         return 200, {"status": "ok"}
+    if route == "faults" and method == "GET":
+        with STATE.lock:
+            return 200, {"fired": dict(STATE.faults_fired)}
     return 404, {"error": f"no control route {method} {path}"}
 
 

@@ -40,6 +40,18 @@ pub struct Pipeline {
     pub artifact_stores: BTreeMap<String, ArtifactStore>,
     #[serde(deserialize_with = "null_as_default")]
     pub stages: Vec<Stage>,
+    /// Pipeline-level variables (V2 pipelines), with the default a run starts from.
+    #[serde(deserialize_with = "null_as_default")]
+    pub variables: Vec<PipelineVariable>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PipelineVariable {
+    #[serde(deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(deserialize_with = "flexible_string")]
+    pub default_value: Option<String>,
 }
 
 impl Pipeline {
