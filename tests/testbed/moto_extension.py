@@ -395,47 +395,63 @@ def _role_id(iam: Any, role_arn: str | None) -> str | None:
         return None
 
 
-def _codebuild_project_items(account: str, region: str) -> list[dict]:
+# A recorded resource: its resource id, and a function that builds its event-model item. Items are
+# built only for the resources a request returns, so that paging through a large inventory costs
+# each page its own items, not the whole inventory's.
+Recorded = tuple[str, Callable[[], dict]]
+
+
+def _codebuild_project_items(account: str, region: str) -> list[Recorded]:
     iam = iam_backends[account][get_partition(region)]
-    return [
-        config_items.codebuild_project_item(
-            project.project_metadata, account, region, _role_id(iam, project.project_metadata.get("serviceRole"))
+
+    def recorded(project: dict) -> Recorded:
+        return config_items.codebuild_resource_id(project["arn"]), lambda: config_items.codebuild_project_item(
+            project, account, region, _role_id(iam, project.get("serviceRole"))
         )
-        for project in codebuild_backends[account][region].codebuild_projects.values()
-    ]
+
+    projects = codebuild_backends[account][region].codebuild_projects.values()
+    return [recorded(project.project_metadata) for project in projects]
 
 
-def _codebuild_report_group_items(account: str, region: str) -> list[dict]:
+def _codebuild_report_group_items(account: str, region: str) -> list[Recorded]:
     with STATE.lock:
         groups = STATE.report_groups.get((account, region), {}).values()
-        return [config_items.codebuild_report_group_item(group, account, region) for group in groups]
+        items = [config_items.codebuild_report_group_item(group, account, region) for group in groups]
+    return [(item["resourceId"], lambda item=item: item) for item in items]
 
 
-def _codepipeline_pipeline_items(account: str, region: str) -> list[dict]:
+def _codepipeline_pipeline_items(account: str, region: str) -> list[Recorded]:
     iam = iam_backends[account][get_partition(region)]
-    return [
-        config_items.codepipeline_pipeline_item(
+
+    def recorded(pipeline: Any) -> Recorded:
+        return pipeline.pipeline["name"], lambda: config_items.codepipeline_pipeline_item(
             pipeline.pipeline, pipeline.metadata, pipeline.tags, account, region,
             _role_id(iam, pipeline.pipeline.get("roleArn")),
         )
-        for pipeline in codepipeline_backends[account][region].pipelines.values()
-    ]
+
+    return [recorded(pipeline) for pipeline in codepipeline_backends[account][region].pipelines.values()]
 
 
-# Resource type -> the event-model items of a region's resources of that type.
-_RECORDERS: dict[str, Callable[[str, str], list[dict]]] = {
+# Resource type -> a region's resources of that type.
+_RECORDERS: dict[str, Callable[[str, str], list[Recorded]]] = {
     config_items.CODEBUILD_PROJECT: _codebuild_project_items,
     config_items.CODEBUILD_REPORT_GROUP: _codebuild_report_group_items,
     config_items.CODEPIPELINE_PIPELINE: _codepipeline_pipeline_items,
 }
 
 
-def _recorded_items(response: BaseResponse, resource_type: str) -> list[dict]:
-    """Event-model items of the region's resources of a recorded type, sorted by resource id. Deleted
-    resources are simply gone (no ResourceDeleted items)."""
-    items = _RECORDERS[resource_type](response.current_account, response.region)
-    items.sort(key=lambda item: item["resourceId"])
-    return items
+def _recorded(response: BaseResponse, resource_type: str) -> list[Recorded]:
+    """The region's resources of a recorded type, sorted by resource id. Deleted resources are simply
+    gone (no ResourceDeleted items)."""
+    recorded = _RECORDERS[resource_type](response.current_account, response.region)
+    recorded.sort(key=lambda entry: entry[0])
+    return recorded
+
+
+def _recorded_items(response: BaseResponse, resource_type: str, resource_ids: set[str]) -> list[dict]:
+    """Event-model items of the region's resources of a recorded type among `resource_ids`, sorted
+    by resource id."""
+    return [build() for resource_id, build in _recorded(response, resource_type) if resource_id in resource_ids]
 
 
 def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] | str:
@@ -445,7 +461,7 @@ def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] |
         return _MOTO_ORIGINALS["get_resource_config_history"](self)
     _page_limit(params.get("limit"), 10, "InvalidLimitException")
     resource_id = params.get("resourceId")
-    item = next((i for i in _recorded_items(self, resource_type) if i["resourceId"] == resource_id), None)
+    item = next(iter(_recorded_items(self, resource_type, {resource_id})), None)
     if item is None:
         raise _error(
             "ResourceNotDiscoveredException",
@@ -480,8 +496,7 @@ def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
     found = [
         config_items.event_item_to_base_item(item)
         for resource_type, ids in wanted.items()
-        for item in _recorded_items(self, resource_type)
-        if item["resourceId"] in ids
+        for item in _recorded_items(self, resource_type, ids)
     ]
     # Keys of unknown resources are left out, as Config does (unprocessedResourceKeys is for throttling).
     if other_keys:
@@ -518,10 +533,11 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
         raise _error("InvalidExpressionException", "The test bed supports named fields only.")
     limit = _page_limit(params.get("Limit"), DEFAULT_SELECT_LIMIT, "InvalidLimitException")
 
-    rows = [config_items.event_item_to_query_row(item) for item in _recorded_items(self, match["type"])]
-    page, next_token = _paginate(rows, lambda row: [row["resourceId"]], limit, params.get("NextToken"))
+    recorded, next_token = _paginate(_recorded(self, match["type"]), lambda entry: [entry[0]], limit,
+                                     params.get("NextToken"))
+    rows = [config_items.event_item_to_query_row(build()) for _, build in recorded]
     body: dict[str, Any] = {
-        "Results": [json.dumps(_select_fields(row, fields)) for row in page],
+        "Results": [json.dumps(_select_fields(row, fields)) for row in rows],
         "QueryInfo": {"SelectFields": [{"Name": field} for field in fields]},
     }
     if next_token:
