@@ -22,8 +22,8 @@ Every figure is printed as a table and written as JSON. Run (from the repository
 """
 
 import argparse
+import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -41,7 +41,6 @@ from sweep_minimum import (
     CODEBUILD_REPORT_GROUP,
     CODEPIPELINE_PIPELINE,
     minimum_calls,
-    resource_count,
 )
 from testbed import events
 from testbed.config_items import codebuild_resource_id
@@ -492,7 +491,8 @@ def main(argv: list[str]) -> int:
                     "ratio": "-"})
     figures_table(figures)
     document = {"sizes": sizes, "comparison": _without_results(comparison), "figures": figures,
-                "binDir": str(args.bin_dir), "pipesec": str(args.pipesec), "totalSeconds": total}
+                "binDir": str(args.bin_dir), "pipesec": str(args.pipesec),
+                "pipesecSha256": hashlib.sha256(args.pipesec.read_bytes()).hexdigest(), "totalSeconds": total}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
     print(f"\nwritten to {args.output}")

@@ -240,6 +240,10 @@ def _stages(j: int, name: str, project: str, action_role: str | None) -> list:
             [{"name": "API_TOKEN", "value": fake_github_token(name + "-env"), "type": "PLAINTEXT"}])
     if action_role:
         deploy["actions"][0]["roleArn"] = role_arn(action_role)
+    if j % 13 == 0:  # the first deployment stage deploys twice
+        second = json.loads(json.dumps(deploy["actions"][0]))
+        second["name"], second["configuration"]["StackName"] = "DeployReplica", f"{name}-replica"
+        deploy["actions"].append(second)
     stages = [source, build]
     if j % 3 == 0:
         scan = {"name": "SecurityScan", "runOrder": 1, "configuration": {"ProjectName": project},
@@ -257,7 +261,8 @@ def _stages(j: int, name: str, project: str, action_role: str | None) -> list:
 
 def _pipeline(j: int, n: int) -> Pipeline:
     name = f"pipeline-{j:05d}"
-    project = f"retired-build-{j:05d}" if j % 53 == 0 else f"build-{(j * 4) % n:05d}"
+    # Projects 4j+1: never in a VPC, privileged one time in seven (codepipeline-build-isolation).
+    project = f"retired-build-{j:05d}" if j % 53 == 0 else f"build-{(j * 4 + 1) % n:05d}"
     action_role = None
     if j % 50 == 0:
         action_role = MISSING_DEPLOY_ROLE
