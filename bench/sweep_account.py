@@ -267,7 +267,7 @@ def _pipeline(j: int, n: int) -> Pipeline:
     if j % 50 == 0:
         action_role = MISSING_DEPLOY_ROLE
     elif j % 5 == 0:
-        action_role = f"pipeline-deploy-{j % DEPLOY_ROLES}"
+        action_role = f"pipeline-deploy-{(j // 5) % DEPLOY_ROLES}"
     return Pipeline(name, f"codepipeline-service-{j % PIPELINE_ROLES:02d}", project, action_role,
                     _stages(j, name, project, action_role))
 
