@@ -18,6 +18,7 @@ tests use `api_item_to_event_item` client-side.
 
 import copy
 import datetime
+import functools
 import json
 import uuid
 from typing import Any
@@ -138,6 +139,7 @@ def codebuild_configuration(project: dict) -> dict:
     return configuration
 
 
+@functools.cache  # the recorder asks for every project's id on each page of a listing
 def codebuild_resource_id(project_arn: str) -> str:
     """A stable resource id that is deliberately not the project name (real items may carry an id)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, project_arn))

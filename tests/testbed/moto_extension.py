@@ -317,8 +317,9 @@ def get_compliance_details_by_config_rule(self: ConfigResponse) -> tuple[int, di
 
     # A rule with no stored results answers an empty list (the test bed does not require the rule to
     # exist in moto; real Config would raise NoSuchConfigRuleException for an unknown rule).
+    # Stored results are replaced, never changed, so the page can be built from them outside the lock.
     with STATE.lock:
-        results = [dict(r) for r in _evaluations_of_region(self).get(rule_name, {}).values()]
+        results = list(_evaluations_of_region(self).get(rule_name, {}).values())
     if wanted:
         results = [r for r in results if r["ComplianceType"] in wanted]
 
@@ -400,47 +401,67 @@ def _role_id(iam: Any, role_arn: str | None) -> str | None:
         return None
 
 
-def _codebuild_project_items(account: str, region: str) -> list[dict]:
+# The recorder lists a region's resources of a type by resource id (what moto holds for each), and
+# builds event-model items only for the resources a request returns: paging through a large
+# inventory costs each page its own items, not the whole inventory's. The listing allocates no
+# object per resource, or every page of a large inventory would pay for garbage collections of
+# moto's whole heap.
+
+
+def _codebuild_projects(account: str, region: str) -> dict[str, Any]:
+    projects = codebuild_backends[account][region].codebuild_projects.values()
+    return {config_items.codebuild_resource_id(project.arn): project.project_metadata for project in projects}
+
+
+def _codebuild_project_item(account: str, region: str, project: dict) -> dict:
     iam = iam_backends[account][get_partition(region)]
-    return [
-        config_items.codebuild_project_item(
-            project.project_metadata, account, region, _role_id(iam, project.project_metadata.get("serviceRole"))
-        )
-        for project in codebuild_backends[account][region].codebuild_projects.values()
-    ]
+    return config_items.codebuild_project_item(project, account, region, _role_id(iam, project.get("serviceRole")))
 
 
-def _codebuild_report_group_items(account: str, region: str) -> list[dict]:
+def _codebuild_report_groups(account: str, region: str) -> dict[str, Any]:
+    # Few, and changed by the extension itself: their items are built at once, under the lock.
     with STATE.lock:
         groups = STATE.report_groups.get((account, region), {}).values()
-        return [config_items.codebuild_report_group_item(group, account, region) for group in groups]
+        items = [config_items.codebuild_report_group_item(group, account, region) for group in groups]
+    return {item["resourceId"]: item for item in items}
 
 
-def _codepipeline_pipeline_items(account: str, region: str) -> list[dict]:
+def _codepipeline_pipelines(account: str, region: str) -> dict[str, Any]:
+    pipelines = codepipeline_backends[account][region].pipelines.values()
+    return {pipeline.pipeline["name"]: pipeline for pipeline in pipelines}
+
+
+def _codepipeline_pipeline_item(account: str, region: str, pipeline: Any) -> dict:
     iam = iam_backends[account][get_partition(region)]
-    return [
-        config_items.codepipeline_pipeline_item(
-            pipeline.pipeline, pipeline.metadata, pipeline.tags, account, region,
-            _role_id(iam, pipeline.pipeline.get("roleArn")),
-        )
-        for pipeline in codepipeline_backends[account][region].pipelines.values()
-    ]
+    return config_items.codepipeline_pipeline_item(
+        pipeline.pipeline, pipeline.metadata, pipeline.tags, account, region,
+        _role_id(iam, pipeline.pipeline.get("roleArn")),
+    )
 
 
-# Resource type -> the event-model items of a region's resources of that type.
-_RECORDERS: dict[str, Callable[[str, str], list[dict]]] = {
-    config_items.CODEBUILD_PROJECT: _codebuild_project_items,
-    config_items.CODEBUILD_REPORT_GROUP: _codebuild_report_group_items,
-    config_items.CODEPIPELINE_PIPELINE: _codepipeline_pipeline_items,
+# Resource type -> (the region's resources of that type by resource id, the item of one of them).
+_RECORDERS: dict[str, tuple[Callable[[str, str], dict[str, Any]], Callable[[str, str, Any], dict]]] = {
+    config_items.CODEBUILD_PROJECT: (_codebuild_projects, _codebuild_project_item),
+    config_items.CODEBUILD_REPORT_GROUP: (_codebuild_report_groups, lambda account, region, item: item),
+    config_items.CODEPIPELINE_PIPELINE: (_codepipeline_pipelines, _codepipeline_pipeline_item),
 }
 
 
-def _recorded_items(response: BaseResponse, resource_type: str) -> list[dict]:
-    """Event-model items of the region's resources of a recorded type, sorted by resource id. Deleted
-    resources are simply gone (no ResourceDeleted items)."""
-    items = _RECORDERS[resource_type](response.current_account, response.region)
-    items.sort(key=lambda item: item["resourceId"])
-    return items
+def _recorded(response: BaseResponse, resource_type: str) -> dict[str, Any]:
+    """The region's resources of a recorded type by resource id. Deleted resources are simply gone
+    (no ResourceDeleted items)."""
+    return _RECORDERS[resource_type][0](response.current_account, response.region)
+
+
+def _recorded_items(
+    response: BaseResponse, resource_type: str, resource_ids: Any, recorded: dict[str, Any] | None = None
+) -> list[dict]:
+    """Event-model items of the region's resources of a recorded type among `resource_ids`, sorted
+    by resource id (`recorded`: the type's resources by id, when the caller has them already)."""
+    recorded = _recorded(response, resource_type) if recorded is None else recorded
+    build = _RECORDERS[resource_type][1]
+    return [build(response.current_account, response.region, recorded[resource_id])
+            for resource_id in sorted(set(resource_ids) & recorded.keys())]
 
 
 def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] | str:
@@ -450,7 +471,7 @@ def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] |
         return _MOTO_ORIGINALS["get_resource_config_history"](self)
     _page_limit(params.get("limit"), 10, "InvalidLimitException")
     resource_id = params.get("resourceId")
-    item = next((i for i in _recorded_items(self, resource_type) if i["resourceId"] == resource_id), None)
+    item = next(iter(_recorded_items(self, resource_type, {resource_id})), None)
     if item is None:
         raise _error(
             "ResourceNotDiscoveredException",
@@ -485,8 +506,7 @@ def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
     found = [
         config_items.event_item_to_base_item(item)
         for resource_type, ids in wanted.items()
-        for item in _recorded_items(self, resource_type)
-        if item["resourceId"] in ids
+        for item in _recorded_items(self, resource_type, ids)
     ]
     # Keys of unknown resources are left out, as Config does (unprocessedResourceKeys is for throttling).
     if other_keys:
@@ -523,10 +543,13 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
         raise _error("InvalidExpressionException", "The test bed supports named fields only.")
     limit = _page_limit(params.get("Limit"), DEFAULT_SELECT_LIMIT, "InvalidLimitException")
 
-    rows = [config_items.event_item_to_query_row(item) for item in _recorded_items(self, match["type"])]
-    page, next_token = _paginate(rows, lambda row: [row["resourceId"]], limit, params.get("NextToken"))
+    recorded = _recorded(self, match["type"])
+    resource_ids, next_token = _paginate(sorted(recorded), lambda resource_id: [resource_id], limit,
+                                         params.get("NextToken"))
+    items = _recorded_items(self, match["type"], resource_ids, recorded)
+    rows = [config_items.event_item_to_query_row(item) for item in items]
     body: dict[str, Any] = {
-        "Results": [json.dumps(_select_fields(row, fields)) for row in page],
+        "Results": [json.dumps(_select_fields(row, fields)) for row in rows],
         "QueryInfo": {"SelectFields": [{"Name": field} for field in fields]},
     }
     if next_token:
