@@ -15,10 +15,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
-use pipesec_rules::codebuild_project_no_plaintext_secrets::{self as project_secrets, LiveVariables, NoPlaintextSecrets};
+use pipesec_rules::codebuild_project_no_plaintext_secrets::{
+    self as project_secrets, LiveVariables, NoPlaintextSecrets,
+};
 use pipesec_rules::codebuild_project_privileged_mode_disabled::{self as privileged, PrivilegedModeDisabled};
 use pipesec_rules::codepipeline_approval_before_deploy::{self as approval, ApprovalBeforeDeploy};
-use pipesec_rules::codepipeline_no_plaintext_secrets::{self as pipeline_secrets, NoPlaintextSecrets as PipelineSecrets};
+use pipesec_rules::codepipeline_no_plaintext_secrets::{
+    self as pipeline_secrets, NoPlaintextSecrets as PipelineSecrets,
+};
 use pipesec_shared::rule::Subject;
 use pipesec_shared::{ConfigurationItem, Resource, Rule};
 
@@ -60,7 +64,9 @@ fn parse_only(json: &str) -> f64 {
 /// A large template: projects of mixed quality with intrinsic functions, and pipelines whose
 /// build actions name them.
 fn large_template() -> String {
-    let mut text = String::from("AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Env:\n    Type: String\n    Default: prod\nResources:\n  BuildRole:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: codebuild.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AWSCodeBuildDeveloperAccess]\n");
+    let mut text = String::from(
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  Env:\n    Type: String\n    Default: prod\nResources:\n  BuildRole:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: Allow, Principal: {Service: codebuild.amazonaws.com}, Action: 'sts:AssumeRole'}]}\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AWSCodeBuildDeveloperAccess]\n",
+    );
     for index in 0..TEMPLATE_PROJECTS {
         let privileged = index % 3 == 0;
         let _ = write!(
@@ -172,8 +178,14 @@ fn scan_template(template: &Path, report: &Path) {
 
 fn print_and_save(rows: &[Row], project_baseline: f64, pipeline_baseline: f64, output: &Path) {
     println!("{:<90} {:>8} {:>14} {:>10}", "one core", "bytes", "rate", "vs base");
-    println!("{:<90} {:>8} {:>14.0} {:>9.2}x", "baseline: serde_json::Value parse, project item", "", project_baseline, 1.0);
-    println!("{:<90} {:>8} {:>14.0} {:>9.2}x", "baseline: serde_json::Value parse, pipeline item", "", pipeline_baseline, 1.0);
+    println!(
+        "{:<90} {:>8} {:>14.0} {:>9.2}x",
+        "baseline: serde_json::Value parse, project item", "", project_baseline, 1.0
+    );
+    println!(
+        "{:<90} {:>8} {:>14.0} {:>9.2}x",
+        "baseline: serde_json::Value parse, pipeline item", "", pipeline_baseline, 1.0
+    );
     let mut figures = Vec::new();
     for row in rows {
         println!(

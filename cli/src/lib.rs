@@ -155,7 +155,8 @@ pub async fn sdk_config(
     endpoint_url: Option<&str>,
     credentials: Option<Credentials>,
 ) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(pipesec_shared::aws::timeout_config());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(pipesec_shared::aws::timeout_config());
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(pipesec_shared::aws::retry_config());
     }

@@ -1,11 +1,11 @@
 //! Which resources make up each pipeline: the pipeline, the CodeBuild projects its CodeBuild
 //! actions run (`ProjectName`), and the roles of the pipeline, its actions and those projects.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use pipesec_shared::resources::{CodeBuildProject, PipelineConfiguration};
 use pipesec_shared::{ConfigurationItem, Resource};
-use serde_json::Value;
+use serde::Deserialize;
 
 use crate::evaluate::{Entry, Finding, Origin, configured_name};
 use crate::score::Score;
@@ -52,13 +52,21 @@ impl PipelineGroup {
     }
 }
 
-/// Every pipeline among `entries`, with its members and score, by name.
+/// Every pipeline among `entries`, with its members and score, by name. Projects, roles and
+/// findings are indexed once, so the cost grows with the number of resources, not its square.
 pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
-    let of_type = |resource_type: &'static str| {
+    let live = |resource_type: &'static str| {
         entries.iter().filter(move |entry| entry.item.resource_type == resource_type && !entry.item.status.is_gone())
     };
+    let projects = Index::of(live(CodeBuildProject::RESOURCE_TYPE));
+    let roles = Index::of(live(ROLE));
+    let mut findings_of: HashMap<(Option<&str>, &str, &str), Vec<&Finding>> = HashMap::new();
+    for finding in findings {
+        let key = (finding.region.as_deref(), finding.resource_type.as_str(), finding.resource_id.as_str());
+        findings_of.entry(key).or_default().push(finding);
+    }
     let mut groups = Vec::new();
-    for entry in of_type(PipelineConfiguration::RESOURCE_TYPE) {
+    for entry in live(PipelineConfiguration::RESOURCE_TYPE) {
         let Ok(view) = entry.item.view::<PipelineConfiguration>() else { continue };
         let pipeline = &view.pipeline;
         let mut project_refs: BTreeSet<String> = BTreeSet::new();
@@ -78,15 +86,12 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                 role_refs.insert(reference.1);
             }
         }
-        let same_region = |other: &&Entry| other.item.aws_region == entry.item.aws_region;
+        let region = entry.item.aws_region.as_deref();
         let mut members = vec![Member::of(&entry.item)];
-        for project in of_type(CodeBuildProject::RESOURCE_TYPE).filter(same_region) {
-            if !known_as(&project.item, &project_refs) {
-                continue;
-            }
+        for project in projects.known_as(region, &project_refs) {
             members.push(Member::of(&project.item));
-            if let Some(Value::String(role)) = project.item.configuration.to_value().get("serviceRole") {
-                role_refs.insert(role.clone());
+            if let Ok(ServiceRole { service_role: Some(role) }) = project.item.view::<ServiceRole>() {
+                role_refs.insert(role);
             }
             role_refs.extend(
                 template_references(project)
@@ -94,17 +99,62 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                     .map(|(_, logical_id)| logical_id),
             );
         }
-        for role in of_type(ROLE).filter(same_region) {
-            if known_as(&role.item, &role_refs) {
-                members.push(Member::of(&role.item));
-            }
-        }
-        let score = Score::of(findings.iter().filter(|finding| members.iter().any(|member| member.holds(finding))));
+        members.extend(roles.known_as(region, &role_refs).map(|role| Member::of(&role.item)));
+        let score = Score::of(members.iter().flat_map(|member| {
+            let key = (member.region.as_deref(), member.resource_type.as_str(), member.resource_id.as_str());
+            findings_of.get(&key).into_iter().flatten().copied()
+        }));
         let name = pipeline.name.clone().unwrap_or_else(|| entry.item.lookup_name().to_owned());
         groups.push(PipelineGroup { name, pipeline: members[0].clone(), members, score });
     }
     groups.sort_by(|a, b| (&a.name, &a.pipeline).cmp(&(&b.name, &b.pipeline)));
     groups
+}
+
+/// Only the project's role: a project whose other fields are unreadable still has one.
+#[derive(Deserialize)]
+struct ServiceRole {
+    #[serde(rename = "serviceRole")]
+    service_role: Option<String>,
+}
+
+/// Resources of one type by every name a reference may use (id, name, ARN, the ARN's last part,
+/// the configured name, a template logical id), per region.
+struct Index<'a> {
+    entries: Vec<&'a Entry>,
+    by_name: HashMap<(Option<&'a str>, String), Vec<usize>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(entries: impl Iterator<Item = &'a Entry>) -> Self {
+        let entries: Vec<&Entry> = entries.collect();
+        let mut by_name: HashMap<(Option<&str>, String), Vec<usize>> = HashMap::new();
+        for (position, entry) in entries.iter().enumerate() {
+            let item = &entry.item;
+            let arn_name = item.arn.as_deref().and_then(|arn| arn.rsplit('/').next());
+            let names: BTreeSet<String> = [
+                Some(item.resource_id.clone()),
+                item.resource_name.clone(),
+                item.arn.clone(),
+                arn_name.map(str::to_owned),
+                configured_name(item),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            for name in names {
+                by_name.entry((item.aws_region.as_deref(), name)).or_default().push(position);
+            }
+        }
+        Index { entries, by_name }
+    }
+
+    /// The resources in `region` that one of `refs` designates, each once, in entry order.
+    fn known_as(&self, region: Option<&'a str>, refs: &BTreeSet<String>) -> impl Iterator<Item = &'a Entry> + '_ {
+        let positions: BTreeSet<usize> =
+            refs.iter().filter_map(|name| self.by_name.get(&(region, name.clone()))).flatten().copied().collect();
+        positions.into_iter().map(|position| self.entries[position])
+    }
 }
 
 /// `(configuration path, logical id)` of the resources a template resource refers to.
@@ -114,22 +164,6 @@ fn template_references(entry: &Entry) -> impl Iterator<Item = (String, String)> 
         _ => &[],
     };
     references.iter().map(|reference| (reference.path.clone(), reference.logical_id.clone()))
-}
-
-/// Whether one of `refs` (names, ARNs, template logical ids) designates the item.
-fn known_as(item: &ConfigurationItem, refs: &BTreeSet<String>) -> bool {
-    let arn_name = item.arn.as_deref().and_then(|arn| arn.rsplit('/').next());
-    let configured = configured_name(item);
-    [
-        Some(item.resource_id.as_str()),
-        item.resource_name.as_deref(),
-        item.arn.as_deref(),
-        arn_name,
-        configured.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|name| refs.contains(name))
 }
 
 #[cfg(test)]

@@ -145,7 +145,8 @@ pub fn blocks(text: &str) -> HashMap<String, Block> {
             .iter()
             .position(|line| significant(line) && indent(line) <= level)
             .map_or(lines.len(), |offset| start + 1 + offset);
-        let block = Block { first_line: start, lines: lines[start..end].iter().map(|line| (*line).to_owned()).collect() };
+        let block =
+            Block { first_line: start, lines: lines[start..end].iter().map(|line| (*line).to_owned()).collect() };
         blocks.insert(logical_id.to_owned(), block);
         start = end;
     }

@@ -192,7 +192,7 @@ fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
             continue; // not an item (e.g. an IAM account description)
         }
         let mut pointers = Vec::new();
-        leaf_pointers(&item["configuration"], "/configuration".to_owned(), &mut pointers);
+        leaf_pointers(&item["configuration"], "/configuration", &mut pointers);
         let scenario = path.file_stem().unwrap().to_string_lossy().into_owned();
         for pointer in pointers.into_iter().filter(|pointer| seen.insert(pointer.clone())) {
             let original = item.pointer(&pointer).unwrap();
@@ -213,7 +213,7 @@ fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
 }
 
 /// JSON pointers of every member and list element under `value`, containers included.
-fn leaf_pointers(value: &Value, at: String, into: &mut Vec<String>) {
+fn leaf_pointers(value: &Value, at: &str, into: &mut Vec<String>) {
     let children: Vec<(String, &Value)> = match value {
         Value::Object(members) => {
             members.iter().map(|(key, member)| (key.replace('~', "~0").replace('/', "~1"), member)).collect()
@@ -224,7 +224,7 @@ fn leaf_pointers(value: &Value, at: String, into: &mut Vec<String>) {
     for (key, child) in children {
         let pointer = format!("{at}/{key}");
         into.push(pointer.clone());
-        leaf_pointers(child, pointer, into);
+        leaf_pointers(child, &pointer, into);
     }
 }
 
@@ -239,12 +239,12 @@ impl pipesec_shared::RuleVisitor for WrongTypes {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (put, sent) = recording_put();
         let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-        let engine =
-            Engine::<R>::new(pipesec_shared::aws::test_sdk_config(), Aws { config, ..Aws::offline() }, false);
+        let engine = Engine::<R>::new(pipesec_shared::aws::test_sdk_config(), Aws { config, ..Aws::offline() }, false);
         let mut problems = Vec::new();
         for (label, event) in wrong_type_events(R::ID) {
             sent.lock().unwrap().clear();
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(engine.handle(event))));
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(engine.handle(event))));
             let sent = sent.lock().unwrap().clone();
             match outcome {
                 Err(_) => problems.push(format!("{}: {label}: panicked", R::ID)),
@@ -268,9 +268,7 @@ impl pipesec_shared::RuleVisitor for WrongTypes {
 /// Outcome: exactly one evaluation, or a clear error having reported nothing; never a panic.
 #[test]
 fn every_rule_survives_every_field_of_the_wrong_type() {
-    let problems: Vec<String> = crate::catalog()
-        .iter()
-        .flat_map(|rule| crate::with_rule(rule.id, WrongTypes).unwrap())
-        .collect();
+    let problems: Vec<String> =
+        crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, WrongTypes).unwrap()).collect();
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }

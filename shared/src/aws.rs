@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_config::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_config::config::{ConfigBag, Intercept, ProvideCredentials, SharedCredentialsProvider};
@@ -22,7 +22,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `PIPESEC_ATTEMPT_TIMEOUT_SECONDS`.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
 /// All attempts of one call, backoff included.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(120);
+const OPERATION_TIMEOUT: Duration = Duration::from_mins(2);
 /// AWS Config's guidance for rule sessions: short-lived.
 const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 

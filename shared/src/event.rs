@@ -133,9 +133,14 @@ fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
         }
         "OversizedConfigurationItemChangeNotification" => {
             let json = present(event.configuration_item_summary, "configurationItemSummary")?;
-            let summary = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)).map_err(|err| {
-                Error::InvalidEvent(format!("`invokingEvent.configurationItemSummary.{}`: {}", err.path(), err.inner()))
-            })?;
+            let summary =
+                serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)).map_err(|err| {
+                    Error::InvalidEvent(format!(
+                        "`invokingEvent.configurationItemSummary.{}`: {}",
+                        err.path(),
+                        err.inner()
+                    ))
+                })?;
             Ok(Trigger::OversizedChange(summary))
         }
         "ScheduledNotification" => {

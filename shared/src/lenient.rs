@@ -1,7 +1,9 @@
 //! Serde helpers for the quirks of real configuration items: lists that arrive as one object,
 //! nulls where values are expected, numbers as floats or strings, booleans as strings.
 
-use serde::de::{DeserializeOwned, Error as _};
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, Error as _, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -30,23 +32,69 @@ where
 
 /// `true`, `"true"` (any case) or anything else as false; null and absent are false.
 pub fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Bool(flag) => Ok(flag),
-        Value::String(text) => Ok(text.trim().eq_ignore_ascii_case("true")),
-        Value::Null => Ok(false),
-        other => Err(D::Error::custom(format!("expected a boolean, found {other}"))),
+    struct Flexible;
+    impl<'de> Visitor<'de> for Flexible {
+        type Value = bool;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a boolean")
+        }
+        fn visit_bool<E: de::Error>(self, flag: bool) -> Result<bool, E> {
+            Ok(flag)
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<bool, E> {
+            Ok(text.trim().eq_ignore_ascii_case("true"))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+            deserializer.deserialize_any(self)
+        }
     }
+    deserializer.deserialize_any(Flexible)
 }
 
 /// A string, or a number or boolean written as one; null is absent.
 pub fn flexible_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Null => Ok(None),
-        Value::String(text) => Ok(Some(text)),
-        Value::Number(number) => Ok(Some(number.to_string())),
-        Value::Bool(flag) => Ok(Some(flag.to_string())),
-        other => Err(D::Error::custom(format!("expected a string, found {other}"))),
+    struct Flexible;
+    impl<'de> Visitor<'de> for Flexible {
+        type Value = Option<String>;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(text.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+            Ok(Some(text))
+        }
+        fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
+            Ok(Some(number.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
+            Ok(Some(number.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
+            // As serde_json writes it (5.0 stays "5.0").
+            Ok(Some(serde_json::Number::from_f64(number).map_or_else(|| number.to_string(), |n| n.to_string())))
+        }
+        fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Self::Value, E> {
+            Ok(Some(flag.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
     }
+    deserializer.deserialize_any(Flexible)
 }
 
 /// A whole number given as an integer, a float with no fraction (`5.0`) or a string; null is
