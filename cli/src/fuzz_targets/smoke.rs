@@ -74,7 +74,14 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             seeds
         }
         "item" => {
-            let mut seeds: Vec<Vec<u8>> = fixture_items().iter().map(bytes).collect();
+            let mut seeds = Vec::new();
+            for item in fixture_items() {
+                seeds.push(bytes(&item));
+                // The API model: `configuration` as a JSON string.
+                let mut api = item.clone();
+                api["configuration"] = Value::String(item["configuration"].to_string());
+                seeds.push(bytes(&api));
+            }
             seeds.push(read(&root().join("shared/fixtures/select-row.json")));
             seeds.extend(files("cli/fixtures/snapshots", "json").iter().map(read));
             seeds
