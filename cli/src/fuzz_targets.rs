@@ -195,12 +195,34 @@ pub fn iam(data: &[u8]) {
     }
 }
 
-/// `NAME=VALUE`: the detector on its own, then both plaintext-secret rules on a project and
-/// a pipeline holding the variable. No verdict may repeat the value.
+/// `NAME=VALUE`: the detector on its own, then every rule on a project and a pipeline holding
+/// the variable (a PLAINTEXT variable, an action setting). No verdict may repeat the value.
 pub fn secrets(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (name, value) = text.split_once('=').unwrap_or((&text, ""));
-    let _ = (detect(name, Some(value)), detect(name, None));
+    let kinds = [detect(name, Some(value)), detect(name, None)];
+    let verdicts = secret_verdicts(name, value);
+    let value = value.trim();
+    // A short value can be in any sentence by chance (`a`, `secret`).
+    if value.chars().count() < 8 {
+        return;
+    }
+    for verdict in &verdicts {
+        if verdict.reason.contains(value)
+            // Not a repeat: the value is also in the rule's own wording, the variable's name or
+            // the kind, as the verdict on a reference secret under the same name shows.
+            && !kinds.iter().flatten().any(|kind| kind.to_string().contains(value))
+            && !secret_verdicts(name, REFERENCE_SECRET).iter().any(|reference| reference.reason.contains(value))
+        {
+            panic!("the verdict repeats the value: {}", verdict.reason);
+        }
+    }
+}
+
+/// A GitHub token, for the wording of a verdict on a secret.
+const REFERENCE_SECRET: &str = "ghp_R8xK2mQ9vT4nW7pL1sD6fH3jB5cZ0aY8eU2i";
+
+fn secret_verdicts(name: &str, value: &str) -> Vec<Verdict> {
     let variables = json!([{"name": name, "value": value, "type": "PLAINTEXT"}]);
     let project = json!({
         "resourceType": CodeBuildProject::RESOURCE_TYPE, "resourceId": "fuzz", "resourceName": "fuzz-project",
@@ -216,18 +238,9 @@ pub fn secrets(data: &[u8]) {
             "configuration": {"ProjectName": "fuzz-project", "EnvironmentVariables": variables.to_string(), name: value},
         }]}]}},
     });
-    let value = value.trim();
-    // Short values can appear in a sentence by chance (`a`, `secret`); a name may be the value.
-    let must_not_repeat = value.chars().count() >= 8 && !name.contains(value) && !"fuzz-project".contains(value);
-    for item in [project, pipeline] {
-        let item = ConfigurationItem::from_value(&item).expect("a variable is always readable");
-        let verdicts = evaluate_all(&item, None, false, None);
-        for verdict in verdicts {
-            if must_not_repeat {
-                assert!(!verdict.reason.contains(value), "the verdict repeats the value: {}", verdict.reason);
-            }
-        }
-    }
+    let project = ConfigurationItem::from_value(&project).expect("a variable is always readable");
+    let pipeline = ConfigurationItem::from_value(&pipeline).expect("a setting is always readable");
+    evaluate_each(&[&project, &pipeline], None, false, None)
 }
 
 /// A CloudFormation template, YAML or JSON, read as `pipesec scan` reads it.
