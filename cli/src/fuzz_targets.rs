@@ -13,7 +13,7 @@
 //! | [`item`] | configuration items in the event model, the API model (`configuration` as a JSON string, and through [`ConfigurationItem::from_history`]) and the snapshot / Select / BatchGet documents, then the typed views and every rule |
 //! | [`params`] | `ruleParameters` text for every rule's parameter type, the CLI's `--param` list, then evaluation with the parameters that were accepted |
 //! | [`iam`] | a policy document (URL-encoded or JSON) and the least-privilege analysis; an optional first line is a policy ARN judged by name |
-//! | [`secrets`] | `NAME=VALUE` through the secret detector and both plaintext-secret rules |
+//! | [`secrets`] | `NAME=VALUE` through the secret detector, then every rule on a project and a pipeline holding it; no verdict may repeat the value |
 //! | [`cfn`] | CloudFormation template text (YAML or JSON) → mapped resources → items, lines and every rule |
 //!
 //! Rules run with `Facts::default()`: `gather` calls AWS and is not fuzzed. Invariants checked
