@@ -10,6 +10,7 @@ pub mod args;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod fuzz_targets;
 pub mod pipelines;
 pub mod report;
 pub mod score;
