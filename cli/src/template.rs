@@ -153,6 +153,13 @@ pub fn blocks(text: &str) -> HashMap<String, Block> {
     blocks
 }
 
+/// The 1-based line of `property` of resource `logical_id` in a template's text (see
+/// [`Block::line_of`]); `None` when the resource is not found. Reads the whole text: for many
+/// lookups in one template, use [`blocks`] once.
+pub fn line_of(text: &str, logical_id: &str, property: &str) -> Option<usize> {
+    blocks(text).get(logical_id).map(|block| block.line_of(property))
+}
+
 /// Whether a YAML or JSON line starts with key `key` (in a list item or not).
 fn is_key(line: &str, key: &str) -> bool {
     key_name(line) == Some(key)
@@ -218,10 +225,6 @@ Resources:
     fn invalid_documents_say_what_is_wrong() {
         assert!(parse("{\"Resources\": ").unwrap_err().starts_with("invalid JSON"));
         assert!(parse("Resources:\n  - a\n b: [").unwrap_err().starts_with("invalid YAML"));
-    }
-
-    fn line_of(text: &str, logical_id: &str, property: &str) -> Option<usize> {
-        blocks(text).get(logical_id).map(|block| block.line_of(property))
     }
 
     #[test]
