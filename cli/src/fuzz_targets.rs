@@ -1,7 +1,7 @@
 //! Fuzz target bodies: one function per target, taking the fuzzer's bytes. Each must return on
 //! any input (an error is a fine answer) and panics where an invariant breaks, which libFuzzer
 //! reports as a crash. `fuzz/fuzz_targets/<name>.rs` calls them under libFuzzer (`scripts/fuzz`,
-//! nightly); [`smoke`] runs them on stable inside `cargo test`.
+//! nightly); `smoke` runs them on stable inside `cargo test`.
 //!
 //! They live in the CLI crate because it reaches every subject: the Lambda event and the
 //! configuration items (`pipesec_shared`), the rules and their secret detector
@@ -11,10 +11,10 @@
 //! |---|---|
 //! | [`event`] | Lambda payload → [`Invocation`] (envelope and invoking event), then every rule's parameters and, for a change, its pure `evaluate` |
 //! | [`item`] | configuration items in the event model, the API model (`configuration` as a JSON string, and through [`ConfigurationItem::from_history`]) and the snapshot / Select / BatchGet documents, then the typed views and every rule |
-//! | [`params`] | `ruleParameters` text for every rule's parameter type, the CLI's `--param` list, then evaluation with the parameters that were accepted |
+//! | [`params()`] | `ruleParameters` text for every rule's parameter type, the CLI's `--param` list, then evaluation with the parameters that were accepted |
 //! | [`iam`] | a policy document (URL-encoded or JSON) and the least-privilege analysis; an optional first line is a policy ARN judged by name |
 //! | [`secrets`] | `NAME=VALUE` through the secret detector, then every rule on a project and a pipeline holding it; no verdict may repeat the value |
-//! | [`cfn`] | CloudFormation template text (YAML or JSON) → mapped resources → items, lines and every rule |
+//! | [`cfn()`] | CloudFormation template text (YAML or JSON) → mapped resources → items, lines and every rule |
 //!
 //! Rules run with `Facts::default()`: `gather` calls AWS and is not fuzzed. Invariants checked
 //! on every verdict: its annotation is within AWS Config's 256 characters and never empty, and
