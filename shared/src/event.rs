@@ -120,7 +120,7 @@ fn present<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<&'a str> {
 
 fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
     let event: InvokingEvent = serde_json::from_str(invoking_event)
-        .map_err(|err| Error::InvalidEvent(format!("`invokingEvent` is not a JSON object: {err}")))?;
+        .map_err(|err| Error::InvalidEvent(format!("`invokingEvent` is not JSON (an object): {err}")))?;
     let message_type = match event.message_type {
         Some(Value::Null) | None => return Err(missing("messageType")),
         Some(Value::String(text)) => text,
