@@ -317,9 +317,20 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
 
 /// The name inside the configuration, for items that carry no `resourceName`.
 pub fn configured_name(item: &ConfigurationItem) -> Option<String> {
-    let configuration = item.configuration.to_value();
-    let name = configuration.get("name").or_else(|| configuration.pointer("/pipeline/name"));
-    name.and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_owned)
+    /// Only the two members a name can be in; the rest of the configuration is skipped unread.
+    #[derive(serde::Deserialize)]
+    struct Names {
+        // Present (even as null) means the pipeline's name is not looked at.
+        #[serde(default, deserialize_with = "present")]
+        name: Option<Value>,
+        pipeline: Option<Value>,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Option<Value>, D::Error> {
+        serde::Deserialize::deserialize(deserializer).map(Some)
+    }
+    let Names { name, pipeline } = item.view::<Names>().ok()?;
+    let name = name.or_else(|| pipeline.and_then(|pipeline| pipeline.get("name").cloned()));
+    name.as_ref().and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_owned)
 }
 
 /// Results in the order of DESIGN §4: by rule, then resource id.
