@@ -35,6 +35,9 @@ def measure(command: list[str], emulator, item) -> dict:
     return {
         "start_to_first_poll_ms": statistics.median(polls) * 1000,
         "first_invocation_ms": statistics.median(latencies) * 1000,
+        # Work can move between init and the first event (e.g. opening the TLS connector): the
+        # sum per process is what a cold event waits for.
+        "cold_start_ms": statistics.median(poll + latency for poll, latency in zip(polls, latencies)) * 1000,
         "peak_rss_mib": max(peaks) / 1024,
     }
 
@@ -56,20 +59,21 @@ def main(binaries: list[Path], rdklib_python: str, output: Path) -> None:
         rust = {binary.name: measure([str(binary)], emulator, item) for binary in binaries}
     for name, figures in rust.items():
         figures["ratios_vs_rdklib"] = {key: rdklib[key] / figures[key] for key in
-                                       ("start_to_first_poll_ms", "first_invocation_ms", "peak_rss_mib")}
+                                       ("start_to_first_poll_ms", "first_invocation_ms", "cold_start_ms", "peak_rss_mib")}
         figures["meets_targets"] = all(figures["ratios_vs_rdklib"][key] >= target for key, target in TARGETS.items())
     figures = {"runs": RUNS, "rdklib_baseline": rdklib, "boto3_baseline": boto3_rule, "rust": rust,
                "targets_rdklib_over_rust": TARGETS}
     output.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"medians of {RUNS} processes each; ratio = rdklib / rust (targets: start-up >= 30x, peak RSS >= 4x)")
-    print(f"{'':<48} {'first poll ms':>13} {'1st invoke ms':>13} {'peak RSS MiB':>12}")
+    print(f"{'':<48} {'first poll ms':>13} {'1st invoke ms':>13} {'cold start ms':>13} {'peak RSS MiB':>12}")
     for name, figures in [("baseline: rdklib rule (Python)", rdklib), ("baseline: boto3 rule (Python)", boto3_rule)]:
         print(f"{name:<48} {figures['start_to_first_poll_ms']:>13.1f} {figures['first_invocation_ms']:>13.1f} "
-              f"{figures['peak_rss_mib']:>12.1f}")
+              f"{figures['cold_start_ms']:>13.1f} {figures['peak_rss_mib']:>12.1f}")
     for name, figures in rust.items():
         ratios = figures["ratios_vs_rdklib"]
         print(f"{name:<48} {figures['start_to_first_poll_ms']:>6.1f} ({ratios['start_to_first_poll_ms']:>4.0f}x) "
               f"{figures['first_invocation_ms']:>6.1f} ({ratios['first_invocation_ms']:>4.1f}x) "
+              f"{figures['cold_start_ms']:>6.1f} ({ratios['cold_start_ms']:>4.1f}x) "
               f"{figures['peak_rss_mib']:>5.1f} ({ratios['peak_rss_mib']:>4.1f}x)"
               f"{'' if figures['meets_targets'] else '  BELOW TARGET'}")
 

@@ -10,6 +10,15 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_config::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_config::config::{ConfigBag, Intercept, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_config::error::{BoxError, ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::Provider;
+use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
+use aws_smithy_http_client::{self as http_client};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 
 use crate::error::{Error, Result};
 
@@ -27,13 +36,46 @@ const OPERATION_TIMEOUT: Duration = Duration::from_mins(2);
 const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 
 /// The SDK configuration of the process: the standard environment (credential chain,
-/// `AWS_REGION`, `AWS_ENDPOINT_URL`), retries with backoff and timeouts.
+/// `AWS_REGION`, `AWS_ENDPOINT_URL`), retries with backoff and timeouts, and an HTTPS client
+/// that opens its TLS connector on the first call ([`ConnectOnFirstCall`]).
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
         .timeout_config(timeout_config())
+        .http_client(ConnectOnFirstCall::new())
         .load()
         .await
+}
+
+/// The SDK's default HTTPS client (hyper, rustls with aws-lc, proxy from the environment) without
+/// its start-up check. That check builds a TLS connector, trust store and all, for every service
+/// client and drops it, so a rule process built eight before polling for its first event and then
+/// the one it uses on its first call. Calls still share one connector per connection setting.
+#[derive(Debug)]
+struct ConnectOnFirstCall(SharedHttpClient);
+
+impl ConnectOnFirstCall {
+    fn new() -> Self {
+        ConnectOnFirstCall(http_client::Builder::new().build_with_connector_fn(|settings, components| {
+            let mut connector = http_client::Connector::builder().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        }))
+    }
+}
+
+impl HttpClient for ConnectOnFirstCall {
+    fn http_connector(&self, settings: &HttpConnectorSettings, components: &RuntimeComponents) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Connect, attempt and operation timeouts: a timed-out attempt is retried like a 5xx.

@@ -66,7 +66,10 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.function_arn = function_arn
         self.pending: queue.Queue[_Invocation] = queue.Queue()
         self.in_flight: dict[str, _Invocation] = {}
-        self.first_poll_at: float | None = None  # time.monotonic() of the first /next
+        # time.monotonic() of the first /next, taken when its connection was accepted: the
+        # handler thread's start and request parsing are the harness's time, not the function's.
+        self.first_poll_at: float | None = None
+        self._accepted_at: dict[object, float] = {}  # open connection -> time it was accepted
         self.init_error: dict | None = None
         self.stopping = threading.Event()
 
@@ -79,10 +82,19 @@ class RuntimeApiServer(ThreadingHTTPServer):
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 
-    def next_invocation(self) -> _Invocation | None:
+    def get_request(self):
+        connection, address = super().get_request()
+        self._accepted_at[connection] = time.monotonic()
+        return connection, address
+
+    def shutdown_request(self, request) -> None:
+        self._accepted_at.pop(request, None)
+        super().shutdown_request(request)
+
+    def next_invocation(self, connection) -> _Invocation | None:
         """Blocks until an invocation is queued; None once the server is stopping."""
         if self.first_poll_at is None:
-            self.first_poll_at = time.monotonic()
+            self.first_poll_at = self._accepted_at.get(connection, time.monotonic())
         while not self.stopping.is_set():
             try:
                 invocation = self.pending.get(timeout=0.2)
@@ -118,7 +130,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         if self.path != "/2018-06-01/runtime/invocation/next":
             self._send(404, {"errorType": "NotFound", "errorMessage": self.path})
             return
-        invocation = self.server.next_invocation()
+        invocation = self.server.next_invocation(self.connection)
         if invocation is None:
             self._send(500, {"errorType": "ServiceUnavailable", "errorMessage": "harness stopping"})
             return
