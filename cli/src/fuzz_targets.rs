@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::{ConfigurationItem as SdkItem, ConfigurationItemStatus, ResourceType};
-use pipesec_rules::secrets::detect;
+use pipesec_rules::secrets::{anchors_hide_no_format, detect};
 use pipesec_shared::cfn::{self, Context, MappedResource};
 use pipesec_shared::engine::not_applicable;
 use pipesec_shared::evaluation::Evaluation;
@@ -201,6 +201,7 @@ pub fn secrets(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (name, value) = text.split_once('=').unwrap_or((&text, ""));
     let kinds = [detect(name, Some(value)), detect(name, None)];
+    assert!(anchors_hide_no_format(value), "the anchor prefilter hid a secret format");
     let verdicts = secret_verdicts(name, value);
     let value = value.trim();
     // A short value can be in any sentence by chance (`a`, `secret`).

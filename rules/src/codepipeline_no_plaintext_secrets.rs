@@ -51,22 +51,28 @@ struct ActionVariable {
     kind: Option<String>,
 }
 
-/// Findings for one setting: the value itself, or every string inside it when it is JSON.
-fn check_setting(path: &str, name: &str, value: &Value, allowed: &[String], findings: &mut Vec<String>) {
+/// The finding for a setting's text, if it is a secret.
+fn check_text(path: &str, name: &str, text: &str, allowed: &[String], findings: &mut Vec<String>) {
+    if !is_masked(text)
+        && !allowed.iter().any(|a| a == name)
+        && let Some(kind) = secrets::detect(name, Some(text))
+    {
+        findings.push(format!("setting `{path}` ({kind})"));
+    }
+}
+
+/// Findings for every string inside a JSON setting.
+fn check_json(path: &str, name: &str, value: &Value, allowed: &[String], findings: &mut Vec<String>) {
     match value {
-        Value::String(text) if !is_masked(text) && !allowed.iter().any(|a| a == name) => {
-            if let Some(kind) = secrets::detect(name, Some(text)) {
-                findings.push(format!("setting `{path}` ({kind})"));
-            }
-        }
+        Value::String(text) => check_text(path, name, text, allowed, findings),
         Value::Object(members) => {
             for (key, member) in members {
-                check_setting(&format!("{path}.{key}"), key, member, allowed, findings);
+                check_json(&format!("{path}.{key}"), key, member, allowed, findings);
             }
         }
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
-                check_setting(&format!("{path}[{index}]"), name, item, allowed, findings);
+                check_json(&format!("{path}[{index}]"), name, item, allowed, findings);
             }
         }
         _ => {}
@@ -93,11 +99,11 @@ fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String>
             continue;
         }
         // JSON settings (ParameterOverrides, UserParameters…) are checked member by member.
-        let value = match serde_json::from_str::<Value>(raw) {
-            Ok(json @ (Value::Object(_) | Value::Array(_))) => json,
-            _ => Value::String(raw.clone()),
-        };
-        check_setting(key, key, &value, allowed, &mut findings);
+        let json = raw.trim_start().starts_with(['{', '[']).then(|| serde_json::from_str::<Value>(raw).ok()).flatten();
+        match json {
+            Some(json @ (Value::Object(_) | Value::Array(_))) => check_json(key, key, &json, allowed, &mut findings),
+            _ => check_text(key, key, raw, allowed, &mut findings),
+        }
     }
     findings.into_iter().map(|finding| format!("{} {finding}", staged.describe())).collect()
 }

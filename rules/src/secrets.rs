@@ -145,6 +145,13 @@ pub fn detect(name: &str, value: Option<&str>) -> Option<SecretKind> {
     }
 }
 
+/// The value formats' anchor prefilter admits every format their patterns alone would find in
+/// `value`. Checked by the fuzzer's `secrets` target and on the labelled corpus.
+#[doc(hidden)]
+pub fn anchors_hide_no_format(value: &str) -> bool {
+    value::secret_format(value) == value::formats_matching(value, |_| true)
+}
+
 /// The names AWS Config's managed rule (`codebuild-project-envvar-awscred-check`) flags.
 fn is_aws_credential_name(name: &str) -> bool {
     ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"].iter().any(|n| name.eq_ignore_ascii_case(n))

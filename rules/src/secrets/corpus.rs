@@ -38,6 +38,17 @@ fn ratio(hits: usize, total: usize) -> f64 {
 }
 
 #[test]
+fn the_anchor_prefilter_hides_no_format_in_the_corpus() {
+    let corpus = corpus();
+    // Each value as it is and inside a longer text, where formats must be found mid-string.
+    for entry in &corpus {
+        for value in [entry.value.clone(), format!("x={} y", entry.value), entry.value.to_lowercase()] {
+            assert!(super::anchors_hide_no_format(&value), "{}: the prefilter hid a format", entry.name);
+        }
+    }
+}
+
+#[test]
 fn precision_and_recall_on_the_labelled_corpus() {
     let entries = corpus();
     let tagged =

@@ -197,16 +197,18 @@ pub(super) struct Name {
 }
 
 pub(super) fn classify(name: &str) -> Name {
-    let last = words(name).last().unwrap_or_default();
+    // Split once: a name is classified for every setting of every item.
+    let words: Vec<&str> = words(name).collect();
+    let last = words.last().copied().unwrap_or_default();
     let identifier = is_one_of(last, IDENTIFIER_SUFFIXES);
-    let class = if words(name).any(|word| is_one_of(word, SWITCH_WORDS)) {
+    let class = if words.iter().any(|word| is_one_of(word, SWITCH_WORDS)) {
         NameClass::Setting
-    } else if words(name).any(|word| is_one_of(word, PUBLIC_WORDS)) || has_pair(name, PUBLIC_PAIRS) {
+    } else if words.iter().any(|word| is_one_of(word, PUBLIC_WORDS)) || has_pair(&words, PUBLIC_PAIRS) {
         NameClass::Public
     } else if is_bundler_credentials(name) {
         NameClass::Secret
-    } else if let Some(end) = last_secret_word(name) {
-        if words(name).skip(end + 1).all(is_qualifier) {
+    } else if let Some(end) = last_secret_word(&words) {
+        if words[end + 1..].iter().all(|word| is_qualifier(word)) {
             NameClass::Secret
         } else if identifier || is_one_of(last, SETTING_SUFFIXES) {
             NameClass::Setting
@@ -228,10 +230,10 @@ fn is_bundler_credentials(name: &str) -> bool {
 }
 
 /// The index of the last word that ends a secret word or pair.
-fn last_secret_word(name: &str) -> Option<usize> {
+fn last_secret_word(words: &[&str]) -> Option<usize> {
     let mut previous = "";
     let mut found = None;
-    for (index, word) in words(name).enumerate() {
+    for (index, &word) in words.iter().enumerate() {
         if is_secret_word(word)
             || SECRET_PAIRS.iter().any(|(a, b)| previous.eq_ignore_ascii_case(a) && word.eq_ignore_ascii_case(b))
         {
@@ -258,10 +260,10 @@ fn is_qualifier(word: &str) -> bool {
             && word.bytes().skip(1).all(|b| b.is_ascii_digit()))
 }
 
-fn has_pair(name: &str, pairs: &[(&str, &str)]) -> bool {
-    words(name)
-        .zip(words(name).skip(1))
-        .any(|(a, b)| pairs.iter().any(|(x, y)| a.eq_ignore_ascii_case(x) && b.eq_ignore_ascii_case(y)))
+fn has_pair(words: &[&str], pairs: &[(&str, &str)]) -> bool {
+    words
+        .windows(2)
+        .any(|pair| pairs.iter().any(|(x, y)| pair[0].eq_ignore_ascii_case(x) && pair[1].eq_ignore_ascii_case(y)))
 }
 
 fn is_one_of(word: &str, list: &[&str]) -> bool {

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::SecretKind;
@@ -32,10 +33,11 @@ enum Confirm {
 struct Format {
     kind: SecretKind,
     confirm: Confirm,
-    /// A cheap gate before the regex: the shortest value the pattern can match, and bytes of
-    /// which the value must hold at least one (none: no such byte).
+    /// The shortest value the pattern can match.
     min_len: usize,
-    needs: &'static [u8],
+    /// Every match of the pattern holds one of these: the regex runs only on values that do
+    /// (compared ignoring ASCII case, so a superset).
+    anchors: &'static [&'static str],
     pattern: &'static str,
 }
 
@@ -48,21 +50,21 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::PrivateKey,
         confirm: Confirm::Always,
         min_len: 27,
-        needs: b"-",
+        anchors: &["-----BEGIN "],
         pattern: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
     },
     Format {
         kind: SecretKind::PrivateKey,
         confirm: Confirm::Base64PrivateKey,
         min_len: 74,
-        needs: b"",
+        anchors: &["LS0tLS1CRUdJTi"],
         pattern: r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{60}",
     },
     Format {
         kind: SecretKind::AwsAccessKeyId,
         confirm: Confirm::Always,
         min_len: 20,
-        needs: b"",
+        anchors: &["AKIA", "ASIA", "ABIA", "ACCA"],
         pattern: r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b",
     },
     // STS session tokens open with the base64 of their fixed header.
@@ -70,35 +72,35 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::AwsSessionToken,
         confirm: Confirm::Always,
         min_len: 113,
-        needs: b"",
+        anchors: &["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE"],
         pattern: r"(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9+/=]{100,}",
     },
     Format {
         kind: SecretKind::GitHubToken,
         confirm: Confirm::Always,
         min_len: 33,
-        needs: b"_",
+        anchors: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
         pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b",
     },
     Format {
         kind: SecretKind::GitLabToken,
         confirm: Confirm::Always,
         min_len: 25,
-        needs: b"-",
+        anchors: &["glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "glft-", "glsoat-"],
         pattern: r"\bgl(?:pat|dt|rt|cbt|ptt|ft|soat)-[A-Za-z0-9_-]{20,}",
     },
     Format {
         kind: SecretKind::SlackToken,
         confirm: Confirm::Always,
         min_len: 15,
-        needs: b"-/",
+        anchors: &["xox", "xapp-", "hooks.slack.com/"],
         pattern: r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})|hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Za-z0-9_/]+",
     },
     Format {
         kind: SecretKind::NpmToken,
         confirm: Confirm::Always,
         min_len: 40,
-        needs: b"_",
+        anchors: &["npm_"],
         pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
     },
     // Macaroons whose first caveat names pypi.org or test.pypi.org.
@@ -106,7 +108,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::PyPiToken,
         confirm: Confirm::Always,
         min_len: 70,
-        needs: b"-",
+        anchors: &["pypi-Ag"],
         pattern: r"\bpypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}",
     },
     // Secret and restricted keys, live or test (both reach the account's API), and webhook
@@ -115,28 +117,28 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::StripeKey,
         confirm: Confirm::Always,
         min_len: 28,
-        needs: b"_",
+        anchors: &["k_live_", "k_test_", "whsec_"],
         pattern: r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/=]{24,})",
     },
     Format {
         kind: SecretKind::SendGridKey,
         confirm: Confirm::Always,
         min_len: 69,
-        needs: b".",
+        anchors: &["SG."],
         pattern: r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
     },
     Format {
         kind: SecretKind::SentryToken,
         confirm: Confirm::Always,
         min_len: 47,
-        needs: b"_",
+        anchors: &["sntrys_", "sntryu_"],
         pattern: r"\bsntry[su]_[A-Za-z0-9+/=_]{40,}",
     },
     Format {
         kind: SecretKind::DockerHubToken,
         confirm: Confirm::Always,
         min_len: 29,
-        needs: b"_",
+        anchors: &["dckr_pat_"],
         pattern: r"\bdckr_pat_[A-Za-z0-9_-]{20,}",
     },
     // Terraform Cloud/Enterprise API tokens and Vault tokens.
@@ -144,14 +146,14 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::HashiCorpToken,
         confirm: Confirm::Always,
         min_len: 28,
-        needs: b".",
+        anchors: &[".atlasv1.", "hvs.", "hvb.", "hvr."],
         pattern: r"\b(?:[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,}|hv[sbr]\.[A-Za-z0-9_-]{24,})",
     },
     Format {
         kind: SecretKind::SonarToken,
         confirm: Confirm::Always,
         min_len: 44,
-        needs: b"_",
+        anchors: &["sqp_", "sqa_", "squ_"],
         pattern: r"\bsq[pau]_[0-9a-f]{40}\b",
     },
     // No boundary after the key: it may end in `-` or `_`.
@@ -159,14 +161,14 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::GoogleApiKey,
         confirm: Confirm::Always,
         min_len: 39,
-        needs: b"",
+        anchors: &["AIza"],
         pattern: r"\bAIza[0-9A-Za-z_-]{35}",
     },
     Format {
         kind: SecretKind::JsonWebToken,
         confirm: Confirm::Always,
         min_len: 30,
-        needs: b".",
+        anchors: &[".eyJ"],
         pattern: r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     },
     // scheme://user:password@host (the user may be empty: `redis://:password@host`), where the
@@ -175,7 +177,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::UrlWithCredentials,
         confirm: Confirm::Always,
         min_len: 10,
-        needs: b"@",
+        anchors: &["://"],
         pattern: r"\b[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@$]{3,}@[^\s]",
     },
     // Chat webhooks whose path is the credential.
@@ -183,7 +185,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::WebhookUrl,
         confirm: Confirm::Always,
         min_len: 20,
-        needs: b"/",
+        anchors: &[".com/api/webhooks/", ".webhook.office.com/webhookb2/", "chat.googleapis.com/v1/spaces/"],
         pattern: r"discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]{20,}|\.webhook\.office\.com/webhookb2/\S+|chat\.googleapis\.com/v1/spaces/\S+[?&]token=",
     },
     // `Authorization: Basic …` / `Bearer …` followed by a credential (prose is not: "Basic
@@ -192,7 +194,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::HttpCredentials,
         confirm: Confirm::CredentialValue,
         min_len: 22,
-        needs: b" ",
+        anchors: &["Basic ", "Bearer "],
         pattern: r"\b(?:Basic|Bearer) ([A-Za-z0-9._~+/-]{16,}=*)",
     },
     // A credential assigned inside the value: `password=…` (query strings, connection
@@ -203,7 +205,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::CredentialAssignment,
         confirm: Confirm::CredentialValue,
         min_len: 10,
-        needs: b"=:",
+        anchors: &["passw", "pwd", "secret", "token", "key", "auth"],
         pattern: ASSIGNMENT,
     },
     // Command-line flags: `--password …`, `--token=…`.
@@ -211,7 +213,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::CredentialAssignment,
         confirm: Confirm::CredentialValue,
         min_len: 10,
-        needs: b"-",
+        anchors: &["--"],
         pattern: r#"(?:^|\s)--[a-z-]*(?:password|passwd|token|secret|api-key)(?:=|\s+)["']?([^\s"']+)"#,
     },
     // Azure shared access signatures: `sv=<version>&…&sig=<signature>`.
@@ -219,7 +221,7 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::CredentialAssignment,
         confirm: Confirm::Always,
         min_len: 30,
-        needs: b"=",
+        anchors: &["sv="],
         pattern: r"\bsv=\d{4}-\d{2}-\d{2}&\S*sig=[A-Za-z0-9%+/=]{20,}",
     },
     // A bare `key=` parameter is a credential only when it looks generated (`?key=Zx81…`);
@@ -228,13 +230,28 @@ const FORMATS: &[Format] = &[
         kind: SecretKind::CredentialAssignment,
         confirm: Confirm::RandomValue,
         min_len: 24,
-        needs: b"=",
+        anchors: &["key="],
         pattern: r"(?i)key=([A-Za-z0-9_-]{20,})",
     },
 ];
 
 static PATTERNS: LazyLock<Vec<Regex>> =
     LazyLock::new(|| FORMATS.iter().map(|format| compile(format.pattern)).collect());
+/// The anchors of every format in one automaton, and the format each anchor belongs to: one
+/// pass over a value names the few formats worth a regex (most values: none).
+static ANCHORS: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
+    let (owners, anchors): (Vec<usize>, Vec<&str>) = FORMATS
+        .iter()
+        .enumerate()
+        .flat_map(|(index, format)| format.anchors.iter().map(move |anchor| (index, *anchor)))
+        .unzip();
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(anchors)
+        .expect("secret anchors are valid");
+    (automaton, owners)
+});
 static ASSIGNMENTS: LazyLock<Regex> = LazyLock::new(|| compile(ASSIGNMENT));
 
 fn compile(pattern: &str) -> Regex {
@@ -247,12 +264,24 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// The formats whose anchors `value` holds, one bit per index in `FORMATS`.
+fn candidates(value: &str) -> u32 {
+    let (automaton, owners) = &*ANCHORS;
+    automaton.find_overlapping_iter(value).fold(0, |bits, found| bits | 1 << owners[found.pattern().as_usize()])
+}
+
 /// The secret format a value holds, if any.
 pub(super) fn secret_format(value: &str) -> Option<SecretKind> {
+    let candidates = candidates(value);
+    formats_matching(value, |index| candidates & (1 << index) != 0)
+}
+
+/// The first format, in order of precedence, among those `candidate` admits, whose pattern
+/// confirms a secret in `value`.
+pub(super) fn formats_matching(value: &str, candidate: impl Fn(usize) -> bool) -> Option<SecretKind> {
     let value = value.as_bytes();
-    FORMATS.iter().zip(PATTERNS.iter()).find_map(|(format, pattern)| {
-        if value.len() < format.min_len || !(format.needs.is_empty() || value.iter().any(|b| format.needs.contains(b)))
-        {
+    FORMATS.iter().zip(PATTERNS.iter()).enumerate().find_map(|(index, (format, pattern))| {
+        if value.len() < format.min_len || !candidate(index) {
             return None;
         }
         let confirmed = match format.confirm {
@@ -270,6 +299,12 @@ pub(super) fn secret_format(value: &str) -> Option<SecretKind> {
 /// The value names a credential in an assignment, but every such credential is a placeholder
 /// or reference (`Password=${DB_PASSWORD};Host=db`): the structure is a setting.
 fn credentials_are_placeholders(value: &str) -> bool {
+    static ASSIGNMENT_FORMAT: LazyLock<usize> = LazyLock::new(|| {
+        FORMATS.iter().position(|format| format.pattern == ASSIGNMENT).expect("ASSIGNMENT is a format")
+    });
+    if candidates(value) & (1 << *ASSIGNMENT_FORMAT) == 0 {
+        return false;
+    }
     let mut captures = ASSIGNMENTS.captures_iter(value.as_bytes()).peekable();
     captures.peek().is_some() && captures.all(|captures| is_harmless(&text(&captures[1])))
 }
@@ -498,5 +533,7 @@ mod tests {
     #[test]
     fn every_format_compiles() {
         assert_eq!(PATTERNS.len(), FORMATS.len());
+        assert!(FORMATS.len() <= 32, "secret_format keeps its candidates in a u32");
+        assert!(FORMATS.iter().all(|format| !format.anchors.is_empty()));
     }
 }

@@ -1,8 +1,10 @@
 //! `AWS::CodePipeline::Pipeline`.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use crate::lenient::{flexible_string, flexible_u32, null_as_default};
 use crate::rule::Resource;
@@ -135,12 +137,37 @@ pub struct ActionTypeId {
     pub version: Option<String>,
 }
 
-/// A map whose values are strings, or numbers and booleans that mean one.
-fn string_map<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+/// A map whose values are strings, or numbers and booleans that mean one; null entries and a
+/// null map are left out. Built in place: it runs for every action of every pipeline.
+fn string_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
     #[derive(Deserialize)]
     struct Text(#[serde(deserialize_with = "flexible_string")] Option<String>);
-    let entries: Option<BTreeMap<String, Text>> = Option::deserialize(deserializer)?;
-    Ok(entries.unwrap_or_default().into_iter().filter_map(|(key, Text(value))| Some((key, value?))).collect())
+    struct Entries;
+    impl<'de> Visitor<'de> for Entries {
+        type Value = BTreeMap<String, String>;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("an object of strings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+            let mut map = BTreeMap::new();
+            while let Some((key, Text(value))) = entries.next_entry::<String, Text>()? {
+                if let Some(value) = value {
+                    map.insert(key, value);
+                }
+            }
+            Ok(map)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_map(self)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(BTreeMap::new())
+        }
+    }
+    deserializer.deserialize_option(Entries)
 }
 
 #[cfg(test)]
