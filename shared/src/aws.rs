@@ -49,6 +49,8 @@ pub async fn load_sdk_config() -> SdkConfig {
 /// its start-up check. That check builds a TLS connector, trust store and all, for every service
 /// client and drops it, so a rule process built eight before polling for its first event and then
 /// the one it uses on its first call. Calls still share one connector per connection setting.
+/// Built as the SDK builds its own default (`build_with_connector_fn`, hidden from the SDK's docs;
+/// the version is pinned by Cargo.lock). Measured by bench/startup.py: first poll 9.9 → 4.7 ms.
 #[derive(Debug)]
 struct ConnectOnFirstCall(SharedHttpClient);
 

@@ -1,11 +1,12 @@
 //! What a value says: known secret formats, harmless settings, generated-looking strings.
 //!
 //! All patterns are compiled once, ASCII-only over bytes: Unicode classes and case folding
-//! would multiply the automata for nothing, every format is ASCII. Each format is its own regex
-//! so that each keeps its literal prefilter (`ghp_`, `://`, `PRIVATE KEY`…); most values are
-//! rejected by a few substring searches. (One `RegexSet` over all formats was tried: on long
-//! base64 values its combined automaton outgrows the lazy DFA's cache and it falls back to a
-//! much slower engine.)
+//! would multiply the automata for nothing, every format is ASCII. Each format is its own regex,
+//! run only when the value holds one of the format's anchors (`ghp_`, `://`, `-----BEGIN `…):
+//! one Aho-Corasick pass over the value finds them all, and most values hold none. (Calling
+//! every regex, each with its own literal prefilter, cost ~1.5 µs per value; one `RegexSet` over
+//! all formats was tried too: on long base64 values its combined automaton outgrows the lazy
+//! DFA's cache and it falls back to a much slower engine.)
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
