@@ -35,7 +35,7 @@ const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 
 /// The SDK configuration of the process: the standard environment (credential chain,
 /// `AWS_REGION`, `AWS_ENDPOINT_URL`), retries with backoff and timeouts, and an HTTPS client
-/// that opens its TLS connector on the first call ([`ConnectOnFirstCall`]).
+/// that opens its TLS connector on the first call (`ConnectOnFirstCall`).
 pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(retry_config())
