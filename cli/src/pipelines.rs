@@ -75,7 +75,7 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
             if action.action_type_id.provider == "CodeBuild"
                 && let Some(project) = action.configuration.get("ProjectName")
             {
-                project_refs.insert(project.clone());
+                project_refs.insert(project.to_owned());
             }
             role_refs.extend(action.role_arn.iter().cloned());
         }

@@ -45,9 +45,13 @@ pub enum BuildProject {
 pub type BuildProjects = HashMap<String, BuildProject>;
 
 fn build_project_names(pipeline: &PipelineConfiguration) -> impl Iterator<Item = &str> {
-    pipeline.pipeline.stages.iter().flat_map(|stage| &stage.actions).filter(|action| is_codebuild(action)).filter_map(
-        |action| action.configuration.get("ProjectName").map(String::as_str).filter(|name| !name.is_empty()),
-    )
+    pipeline
+        .pipeline
+        .stages
+        .iter()
+        .flat_map(|stage| &stage.actions)
+        .filter(|action| is_codebuild(action))
+        .filter_map(|action| action.configuration.get("ProjectName").filter(|name| !name.is_empty()))
 }
 
 fn isolation(project: &Project) -> BuildProject {

@@ -23,6 +23,8 @@
 //! | a masked setting (`OAuthToken: ****`) | COMPLIANT |
 //! | the offending name is in `allowedVariableNames` | COMPLIANT |
 
+use std::fmt::Write as _;
+
 use pipesec_shared::resources::PipelineConfiguration;
 use pipesec_shared::resources::codebuild::is_masked;
 use pipesec_shared::rule::Subject;
@@ -61,18 +63,25 @@ fn check_text(path: &str, name: &str, text: &str, allowed: &[String], findings: 
     }
 }
 
-/// Findings for every string inside a JSON setting.
-fn check_json(path: &str, name: &str, value: &Value, allowed: &[String], findings: &mut Vec<String>) {
+/// Findings for every string inside a JSON setting; `path` names the member at hand and is
+/// grown and cut back in place, as most members hold no secret.
+fn check_json(path: &mut String, name: &str, value: &Value, allowed: &[String], findings: &mut Vec<String>) {
+    let parent = path.len();
     match value {
         Value::String(text) => check_text(path, name, text, allowed, findings),
         Value::Object(members) => {
             for (key, member) in members {
-                check_json(&format!("{path}.{key}"), key, member, allowed, findings);
+                path.push('.');
+                path.push_str(key);
+                check_json(path, key, member, allowed, findings);
+                path.truncate(parent);
             }
         }
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
-                check_json(&format!("{path}[{index}]"), name, item, allowed, findings);
+                let _ = write!(path, "[{index}]");
+                check_json(path, name, item, allowed, findings);
+                path.truncate(parent);
             }
         }
         _ => {}
@@ -81,7 +90,7 @@ fn check_json(path: &str, name: &str, value: &Value, allowed: &[String], finding
 
 fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String> {
     let mut findings = Vec::new();
-    for (key, raw) in &staged.action.configuration {
+    for (key, raw) in staged.action.configuration.iter() {
         let variables = (key == "EnvironmentVariables" && pipeline::is_codebuild(staged.action))
             .then(|| serde_json::from_str::<Vec<ActionVariable>>(raw).ok())
             .flatten();
@@ -101,7 +110,9 @@ fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String>
         // JSON settings (ParameterOverrides, UserParameters…) are checked member by member.
         let json = raw.trim_start().starts_with(['{', '[']).then(|| serde_json::from_str::<Value>(raw).ok()).flatten();
         match json {
-            Some(json @ (Value::Object(_) | Value::Array(_))) => check_json(key, key, &json, allowed, &mut findings),
+            Some(json @ (Value::Object(_) | Value::Array(_))) => {
+                check_json(&mut key.to_owned(), key, &json, allowed, &mut findings);
+            }
             _ => check_text(key, key, raw, allowed, &mut findings),
         }
     }

@@ -58,7 +58,7 @@ impl Rule for SourceAuthenticated {
                 }
                 CREDENTIAL_KEYS
                     .iter()
-                    .find(|key| staged.action.configuration.contains_key(**key))
+                    .find(|key| staged.action.configuration.contains_key(key))
                     .map(|key| format!("{} keeps a credential in its `{key}` setting", staged.describe()))
             })
             .collect();

@@ -129,13 +129,14 @@ pub fn detect(name: &str, value: Option<&str>) -> Option<SecretKind> {
     if aws_credential_name && !value.is_empty() {
         return Some(SecretKind::SecretName);
     }
-    let harmless = value::is_harmless(value);
+    // The cheaper tests first: most settings are plain names with short plain values.
+    let harmless = || value::is_harmless(value);
     match name.class {
-        NameClass::Secret if !harmless => return Some(SecretKind::SecretName),
-        NameClass::Qualified if !harmless && value::looks_generated(value) => return Some(SecretKind::SecretName),
+        NameClass::Secret if !harmless() => return Some(SecretKind::SecretName),
+        NameClass::Qualified if value::looks_generated(value) && !harmless() => return Some(SecretKind::SecretName),
         _ => {}
     }
-    if public || name.identifier || harmless || !value::is_random_looking(value) {
+    if public || name.identifier || !value::is_random_looking(value) || harmless() {
         return None;
     }
     match value::decode_text(value) {

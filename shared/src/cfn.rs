@@ -1010,10 +1010,10 @@ mod tests {
             (source.action_type_id.provider.as_str(), source.action_type_id.version.as_deref()),
             ("GitHub", Some("1"))
         );
-        assert_eq!(source.configuration["PollForSourceChanges"], "false", "configuration keys are kept");
+        assert_eq!(source.configuration.get("PollForSourceChanges"), Some("false"), "configuration keys are kept");
         let build = &pipeline.stages[1].actions[0];
         assert_eq!(build.run_order(), 2);
-        assert_eq!(build.configuration["EnvironmentVariables"], r#"[{"name":"A","value":"1"}]"#);
+        assert_eq!(build.configuration.get("EnvironmentVariables"), Some(r#"[{"name":"A","value":"1"}]"#));
         assert!(!build.configuration.contains_key("ProjectName"), "a Ref to a resource is unknown");
         let references: Vec<(&str, &str)> =
             mapped.references.iter().map(|r| (r.path.as_str(), r.logical_id.as_str())).collect();

@@ -100,18 +100,52 @@ pub fn flexible_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
 /// A whole number given as an integer, a float with no fraction (`5.0`) or a string; null is
 /// absent.
 pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    let value = Value::deserialize(deserializer)?;
-    let number = match &value {
-        Value::Null => return Ok(None),
-        Value::Number(number) => number.as_f64(),
-        Value::String(text) => text.trim().parse::<f64>().ok(),
-        _ => None,
-    };
-    match number {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range and fraction checked
-        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => Ok(Some(n as u32)),
-        _ => Err(D::Error::custom(format!("expected a whole number, found {value}"))),
+    struct Flexible;
+    impl Flexible {
+        fn whole<E: de::Error>(number: f64, found: &dyn fmt::Display) -> Result<Option<u32>, E> {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range and fraction checked
+            if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
+                Ok(Some(number as u32))
+            } else {
+                Err(E::custom(format!("expected a whole number, found {found}")))
+            }
+        }
     }
+    impl<'de> Visitor<'de> for Flexible {
+        type Value = Option<u32>;
+        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+            formatter.write_str("a whole number")
+        }
+        fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
+            u32::try_from(number).map(Some).map_err(|_| E::custom(format!("expected a whole number, found {number}")))
+        }
+        fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
+            u32::try_from(number).map(Some).map_err(|_| E::custom(format!("expected a whole number, found {number}")))
+        }
+        fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
+            Flexible::whole(number, &number)
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            let found = format_args!("\"{text}\"");
+            match text.trim().parse::<f64>() {
+                Ok(number) => Flexible::whole(number, &found),
+                Err(_) => Err(E::custom(format!("expected a whole number, found {found}"))),
+            }
+        }
+        fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Self::Value, E> {
+            Err(E::custom(format!("expected a whole number, found {flag}")))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+    deserializer.deserialize_any(Flexible)
 }
 
 #[cfg(test)]
@@ -150,6 +184,15 @@ mod tests {
         let sample = parse(r#"{"list": null, "flag": null, "count": null, "text": null}"#).unwrap();
         assert_eq!(sample, parse("{}").unwrap());
         assert!(sample.list.is_empty() && !sample.flag && sample.count.is_none() && sample.text.is_none());
+    }
+
+    #[test]
+    fn counts_may_be_strings() {
+        assert_eq!(parse(r#"{"count": " 4 "}"#).unwrap().count, Some(4));
+        assert_eq!(parse(r#"{"count": "3.0"}"#).unwrap().count, Some(3));
+        let err = parse(r#"{"count": "three"}"#).unwrap_err().to_string();
+        assert!(err.contains(r#"expected a whole number, found "three""#), "{err}");
+        assert!(parse(r#"{"count": 4294967296}"#).is_err());
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! Names are split into words on separators and lower→upper case changes (`dbPassword` →
 //! `db`, `Password`) without allocating, and compared ignoring ASCII case.
 
+use smallvec::SmallVec;
+
 /// Words that make a variable secret (`DB_PASSWORD`, `GITHUB_TOKEN`, `REDIS_AUTH`). A word that
 /// merely *contains* `PASSWORD`/`PASSWD` (`PGPASSWORD`) or *ends* with `TOKEN`/`SECRET`
 /// (`AUTHTOKEN`, `CLIENTSECRET`) counts too.
@@ -197,8 +199,8 @@ pub(super) struct Name {
 }
 
 pub(super) fn classify(name: &str) -> Name {
-    // Split once: a name is classified for every setting of every item.
-    let words: Vec<&str> = words(name).collect();
+    // Split once, on the stack: a name is classified for every setting of every item.
+    let words: SmallVec<[&str; 8]> = words(name).collect();
     let last = words.last().copied().unwrap_or_default();
     let identifier = is_one_of(last, IDENTIFIER_SUFFIXES);
     let class = if words.iter().any(|word| is_one_of(word, SWITCH_WORDS)) {
@@ -235,7 +237,7 @@ fn last_secret_word(words: &[&str]) -> Option<usize> {
     let mut found = None;
     for (index, &word) in words.iter().enumerate() {
         if is_secret_word(word)
-            || SECRET_PAIRS.iter().any(|(a, b)| previous.eq_ignore_ascii_case(a) && word.eq_ignore_ascii_case(b))
+            || SECRET_PAIRS.iter().any(|(a, b)| word.eq_ignore_ascii_case(b) && previous.eq_ignore_ascii_case(a))
         {
             found = Some(index);
         }

@@ -271,8 +271,25 @@ fn candidates(value: &str) -> u32 {
     automaton.find_overlapping_iter(value).fold(0, |bits, found| bits | 1 << owners[found.pattern().as_usize()])
 }
 
+/// The length of the shortest value any format accepts.
+const SHORTEST_FORMAT: usize = {
+    let mut shortest = usize::MAX;
+    let mut index = 0;
+    while index < FORMATS.len() {
+        if FORMATS[index].min_len < shortest {
+            shortest = FORMATS[index].min_len;
+        }
+        index += 1;
+    }
+    shortest
+};
+
 /// The secret format a value holds, if any.
 pub(super) fn secret_format(value: &str) -> Option<SecretKind> {
+    // Short settings (`main`, `CODE_ZIP`) are most of a pipeline's: no scan for them.
+    if value.len() < SHORTEST_FORMAT {
+        return None;
+    }
     let candidates = candidates(value);
     formats_matching(value, |index| candidates & (1 << index) != 0)
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::lenient::{flexible_string, flexible_u32, null_as_default};
@@ -107,8 +107,8 @@ pub struct Action {
     #[serde(deserialize_with = "null_as_default")]
     pub action_type_id: ActionTypeId,
     /// Values are strings (a CodeBuild action's `EnvironmentVariables` is a JSON string).
-    #[serde(deserialize_with = "string_map")]
-    pub configuration: BTreeMap<String, String>,
+    #[serde(deserialize_with = "null_as_default")]
+    pub configuration: Settings,
     /// Actions of a stage run in ascending `runOrder` (1 when absent); equal ones in parallel.
     #[serde(deserialize_with = "flexible_u32")]
     pub run_order: Option<u32>,
@@ -137,37 +137,56 @@ pub struct ActionTypeId {
     pub version: Option<String>,
 }
 
-/// A map whose values are strings, or numbers and booleans that mean one; null entries and a
-/// null map are left out. Built in place: it runs for every action of every pipeline.
-fn string_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
-    #[derive(Deserialize)]
-    struct Text(#[serde(deserialize_with = "flexible_string")] Option<String>);
-    struct Entries;
-    impl<'de> Visitor<'de> for Entries {
-        type Value = BTreeMap<String, String>;
-        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-            formatter.write_str("an object of strings")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
-            let mut map = BTreeMap::new();
-            while let Some((key, Text(value))) = entries.next_entry::<String, Text>()? {
-                if let Some(value) = value {
-                    map.insert(key, value);
-                }
-            }
-            Ok(map)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-            deserializer.deserialize_map(self)
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(BTreeMap::new())
-        }
+/// An action's settings by name, in name order. A sorted list rather than a map: an action has
+/// a handful, and one is read for every action of every pipeline.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings(Vec<(String, String)>);
+
+impl Settings {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let index = self.0.binary_search_by(|(key, _)| key.as_str().cmp(name)).ok()?;
+        Some(&self.0[index].1)
     }
-    deserializer.deserialize_option(Entries)
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// `(name, value)` pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+    }
+}
+
+/// An object whose values are strings, or numbers and booleans that mean one; null entries are
+/// left out and, as in a map, the last of duplicate names wins.
+impl<'de> Deserialize<'de> for Settings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Text(#[serde(deserialize_with = "flexible_string")] Option<String>);
+        struct Entries;
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Settings;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an object of strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Settings, A::Error> {
+                let mut settings = Vec::with_capacity(entries.size_hint().unwrap_or(8));
+                while let Some((key, Text(value))) = entries.next_entry::<String, Text>()? {
+                    if let Some(value) = value {
+                        settings.push((key, value));
+                    }
+                }
+                // The sort is stable, so reversed, the last of equal names comes first and is kept.
+                settings.sort_by(|(a, _), (b, _)| a.cmp(b));
+                settings.reverse();
+                settings.dedup_by(|(name, _), (kept, _)| name == kept);
+                settings.reverse();
+                Ok(Settings(settings))
+            }
+        }
+        deserializer.deserialize_map(Entries)
+    }
 }
 
 #[cfg(test)]
@@ -194,8 +213,16 @@ mod tests {
         let pipeline = &config.pipeline;
         assert_eq!(pipeline.version, Some(3));
         assert_eq!(pipeline.artifact_stores().count(), 2);
-        assert_eq!(pipeline.stages[0].actions[0].configuration["PollForSourceChanges"], "false");
+        assert_eq!(pipeline.stages[0].actions[0].configuration.get("PollForSourceChanges"), Some("false"));
         assert!(pipeline.stages[1].actions.is_empty());
         assert_eq!(config.metadata.pipeline_arn.as_deref(), Some("arn:aws:codepipeline:us-east-1:1:release"));
+    }
+
+    #[test]
+    fn settings_are_sorted_strings_the_last_of_a_name_kept() {
+        let settings: Settings = serde_json::from_str(r#"{"b": "1", "a": true, "c": null, "b": 2.5, "d": 7}"#).unwrap();
+        assert_eq!(settings.iter().collect::<Vec<_>>(), [("a", "true"), ("b", "2.5"), ("d", "7")]);
+        assert_eq!((settings.get("b"), settings.get("c"), settings.contains_key("d")), (Some("2.5"), None, true));
+        assert!(serde_json::from_str::<Settings>(r#"["a"]"#).is_err());
     }
 }
