@@ -24,7 +24,7 @@ use pipesec_rules::codepipeline_no_plaintext_secrets::{
     self as pipeline_secrets, NoPlaintextSecrets as PipelineSecrets,
 };
 use pipesec_shared::rule::Subject;
-use pipesec_shared::{ConfigurationItem, Resource, Rule};
+use pipesec_shared::{Resource, Rule};
 
 const ROUNDS: usize = 5;
 const TEMPLATE_PROJECTS: usize = 400;
@@ -37,9 +37,9 @@ fn fixture(rule_id: &str, scenario: &str) -> String {
     serde_json::from_str::<serde_json::Value>(&text).expect("fixture is JSON").to_string()
 }
 
-/// What a rule's Lambda does with an item: one pass over the JSON, then the typed view.
+/// What a rule's sweep does with an inventory item: the item and its typed view in one pass.
 fn subject<T: Resource>(json: &str) -> Subject<T> {
-    Subject::from_item(ConfigurationItem::from_json(json).expect("fixture is an item")).expect("fixture has the view")
+    Subject::read_in_one_pass(json).expect("fixture is an item with the view")
 }
 
 /// Units of work per second: the best of `ROUNDS` rounds of `per_round` calls.

@@ -106,6 +106,10 @@ pub fn item(data: &[u8]) {
         }
         Err(err) => check_error(&err),
     }
+    let json = value.to_string();
+    one_pass_read_agrees::<CodeBuildProject>(&json);
+    one_pass_read_agrees::<PipelineConfiguration>(&json);
+    one_pass_read_agrees::<CodeBuildReportGroup>(&json);
     history(&value);
     match snapshot::items(&value) {
         Ok(items) => items.iter().for_each(check_item),
@@ -461,6 +465,15 @@ fn check_item_views(item: &ConfigurationItem) {
     view::<CodeBuildProject>(item);
     view::<PipelineConfiguration>(item);
     view::<CodeBuildReportGroup>(item);
+}
+
+/// The sweep's one-pass read gives the subject the two steps give, or leaves the item to them.
+fn one_pass_read_agrees<T: Resource>(json: &str) {
+    if let Some(one) = Subject::<T>::read_in_one_pass(json) {
+        let two = ConfigurationItem::from_json(json).and_then(Subject::<T>::from_item);
+        let two = two.expect("what one pass reads, two steps read");
+        assert_eq!(format!("{one:?}"), format!("{two:?}"), "one pass and two steps read the same");
+    }
 }
 
 /// An error says what it is and what went wrong.

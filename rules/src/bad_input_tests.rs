@@ -9,7 +9,8 @@ use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
 use aws_sdk_config::types::Evaluation as SdkEvaluation;
 use aws_smithy_mocks::{Rule as MockRule, RuleMode, mock, mock_client};
 use pipesec_shared::engine::Engine;
-use pipesec_shared::{Aws, Rule};
+use pipesec_shared::rule::Subject;
+use pipesec_shared::{Aws, ConfigurationItem, Rule};
 use rstest::rstest;
 use serde_json::{Value, json};
 
@@ -177,15 +178,15 @@ async fn huge_pipelines_are_evaluated() {
     assert!(sent[0].annotation().unwrap().ends_with("[…]"), "50 unapproved deploy actions do not fit: cut visibly");
 }
 
-/// Every field of `configuration` in the fixtures of `rule_id` (each path once, from the first
-/// fixture that has it), replaced in turn by null and by a value of another JSON type: the
-/// mutated change events.
-fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
+/// The fixtures of `rule_id` as they are, then every field of their `configuration` (each path
+/// once, from the first fixture that has it) replaced in turn by null and by a value of another
+/// JSON type: the items, labelled.
+fn wrong_type_items(rule_id: &str) -> Vec<(String, Value)> {
     let directory = fixture_path(rule_id, "x").parent().unwrap().to_owned();
     let mut paths = std::fs::read_dir(&directory).unwrap().map(|entry| entry.unwrap().path()).collect::<Vec<_>>();
     paths.sort();
     let mut seen = std::collections::HashSet::new();
-    let mut events = Vec::new();
+    let mut items = Vec::new();
     for path in paths {
         let item: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         if item.get("resourceType").is_none() {
@@ -194,6 +195,7 @@ fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
         let mut pointers = Vec::new();
         leaf_pointers(&item["configuration"], "/configuration", &mut pointers);
         let scenario = path.file_stem().unwrap().to_string_lossy().into_owned();
+        items.push((scenario.clone(), item.clone()));
         for pointer in pointers.into_iter().filter(|pointer| seen.insert(pointer.clone())) {
             let original = item.pointer(&pointer).unwrap();
             let swapped = match original {
@@ -205,11 +207,21 @@ fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
             for replacement in [Value::Null, swapped] {
                 let mut mutated = item.clone();
                 *mutated.pointer_mut(&pointer).unwrap() = replacement.clone();
-                events.push((format!("{scenario}: {pointer} = {replacement}"), change_event(&mutated)));
+                items.push((format!("{scenario}: {pointer} = {replacement}"), mutated));
             }
         }
     }
-    events
+    items
+}
+
+/// [`wrong_type_items`] in change events (the unmutated fixtures are left out: their verdicts
+/// are the rules' own tests).
+fn wrong_type_events(rule_id: &str) -> Vec<(String, Value)> {
+    wrong_type_items(rule_id)
+        .into_iter()
+        .filter(|(label, _)| label.contains(" = "))
+        .map(|(label, item)| (label, change_event(&item)))
+        .collect()
 }
 
 /// JSON pointers of every member and list element under `value`, containers included.
@@ -270,5 +282,42 @@ impl pipesec_shared::RuleVisitor for WrongTypes {
 fn every_rule_survives_every_field_of_the_wrong_type() {
     let problems: Vec<String> =
         crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, WrongTypes).unwrap()).collect();
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+}
+
+/// The sweep reads an item in one pass, or leaves it to the two steps of a change event
+/// (`from_json`, `from_item`): the subject must be the same either way, and every fixture as it
+/// is must be read in one pass.
+struct OnePassRead;
+
+impl pipesec_shared::RuleVisitor for OnePassRead {
+    type Output = Vec<String>;
+
+    fn visit<R: Rule>(self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (label, item) in wrong_type_items(R::ID) {
+            let json = item.to_string();
+            let two_steps = ConfigurationItem::from_json(&json).and_then(Subject::<R::Resource>::from_item);
+            match (Subject::<R::Resource>::read_in_one_pass(&json), two_steps) {
+                (Some(one), Ok(two)) if format!("{one:?}") != format!("{two:?}") => {
+                    problems.push(format!("{}: {label}: one pass read {one:?}, two steps {two:?}", R::ID));
+                }
+                (Some(_), Err(err)) => {
+                    problems.push(format!("{}: {label}: one pass read what two steps reject: {err}", R::ID));
+                }
+                (None, Ok(_)) if !label.contains(" = ") => {
+                    problems.push(format!("{}: {label}: not read in one pass", R::ID));
+                }
+                _ => {}
+            }
+        }
+        problems
+    }
+}
+
+#[test]
+fn one_pass_and_two_step_reads_agree() {
+    let problems: Vec<String> =
+        crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, OnePassRead).unwrap()).collect();
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }

@@ -38,10 +38,12 @@ impl ItemStatus {
     }
 }
 
-/// One configuration item, in whichever model it arrived.
+/// One configuration item, in whichever model it arrived. Its `configuration` is raw JSON until
+/// a typed view reads it ([`Self::view`]); a [`crate::rule::Subject`] keeps the item without it
+/// (`C = ()`), as the view holds what a rule reads.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConfigurationItem {
+pub struct ConfigurationItem<C = Configuration> {
     pub resource_type: String,
     #[serde(deserialize_with = "required_string")]
     pub resource_id: String,
@@ -58,7 +60,7 @@ pub struct ConfigurationItem {
     #[serde(rename = "configurationItemCaptureTime", deserialize_with = "timestamp")]
     pub capture_time: DateTime,
     #[serde(default)]
-    pub configuration: Configuration,
+    pub configuration: C,
     #[serde(default, deserialize_with = "supplementary")]
     pub supplementary_configuration: Map<String, Value>,
     #[serde(default, deserialize_with = "tags")]
@@ -116,11 +118,30 @@ impl ConfigurationItem {
             reason: err.inner().to_string(),
         })
     }
+}
 
+impl<C> ConfigurationItem<C> {
     /// The name to look the resource up by in its own service: the resource name when the item
     /// has one (its `resourceId` may be an opaque id), else the id.
     pub fn lookup_name(&self) -> &str {
         self.resource_name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&self.resource_id)
+    }
+
+    /// The same item with another configuration (its typed view, or none).
+    pub fn with_configuration<D>(self, configuration: D) -> ConfigurationItem<D> {
+        ConfigurationItem {
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            resource_name: self.resource_name,
+            arn: self.arn,
+            account_id: self.account_id,
+            aws_region: self.aws_region,
+            status: self.status,
+            capture_time: self.capture_time,
+            configuration,
+            supplementary_configuration: self.supplementary_configuration,
+            tags: self.tags,
+        }
     }
 }
 

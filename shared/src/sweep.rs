@@ -10,6 +10,7 @@ use crate::aws::Aws;
 use crate::error::{Error, Result};
 use crate::evaluation::Evaluation;
 use crate::item::ConfigurationItem;
+use crate::rule::{Resource, Subject};
 use crate::verdict::Verdict;
 
 /// SelectResourceConfig's page size limit.
@@ -22,9 +23,64 @@ const SELECTED_FIELDS: &str = "resourceId, resourceName, resourceType, arn, acco
 /// Every recorded item of `resource_type`, read from Config's inventory (100 per call), plus the
 /// errors of those that could not be read (the sweep reports the rest).
 pub async fn inventory(aws: &Aws, resource_type: &str) -> Result<(Vec<ConfigurationItem>, Vec<Error>)> {
+    let (mut items, mut errors) = (Vec::new(), Vec::new());
+    select_each(aws, resource_type, |result| match ConfigurationItem::from_json(result) {
+        Ok(item) => items.push(item),
+        Err(err) => errors.push(err),
+    })
+    .await?;
+    Ok((items, errors))
+}
+
+/// What a rule's sweep reads from Config's inventory.
+#[derive(Debug)]
+pub struct Subjects<R> {
+    /// The resources that exist, readable or not, as (type, id): the stale-result clean-up
+    /// keeps their results.
+    pub current: HashSet<(String, String)>,
+    /// Those to evaluate: recorded and readable.
+    pub subjects: Vec<Subject<R>>,
+    /// Why the others could not be read.
+    pub unreadable: Vec<Error>,
+}
+
+/// Every recorded resource of the rule's type, read from Config's inventory (100 per call) into
+/// the rule's view.
+pub async fn subjects<R: Resource>(aws: &Aws) -> Result<Subjects<R>> {
+    let mut read = Subjects { current: HashSet::new(), subjects: Vec::new(), unreadable: Vec::new() };
+    select_each(aws, R::RESOURCE_TYPE, |result| read.add(result)).await?;
+    Ok(read)
+}
+
+impl<R: Resource> Subjects<R> {
+    fn add(&mut self, json: &str) {
+        // Most items in one pass; the rest (deleted resources, errors) in two, which say why.
+        let subject = match Subject::<R>::read_in_one_pass(json) {
+            Some(subject) if subject.item.status.is_gone() => return,
+            Some(subject) => Ok(subject),
+            None => match ConfigurationItem::from_json(json) {
+                Ok(item) if item.status.is_gone() => return,
+                Ok(item) => {
+                    self.current.insert((item.resource_type.clone(), item.resource_id.clone()));
+                    Subject::from_item(item)
+                }
+                Err(err) => Err(err),
+            },
+        };
+        match subject {
+            Ok(subject) => {
+                self.current.insert((subject.item.resource_type.clone(), subject.item.resource_id.clone()));
+                self.subjects.push(subject);
+            }
+            Err(err) => self.unreadable.push(err),
+        }
+    }
+}
+
+/// Calls `each` with the JSON text of every recorded item of `resource_type`, page by page.
+async fn select_each(aws: &Aws, resource_type: &str, mut each: impl FnMut(&str)) -> Result<()> {
     // Resource types are constants of the rules, never user input, so quoting is not an issue.
     let expression = format!("SELECT {SELECTED_FIELDS} WHERE resourceType = '{resource_type}'");
-    let (mut items, mut errors) = (Vec::new(), Vec::new());
     let mut next_token = None;
     loop {
         let page = aws
@@ -37,14 +93,11 @@ pub async fn inventory(aws: &Aws, resource_type: &str) -> Result<(Vec<Configurat
             .await
             .map_err(|err| aws.error("config:SelectResourceConfig", err))?;
         for result in page.results() {
-            match ConfigurationItem::from_json(result) {
-                Ok(item) => items.push(item),
-                Err(err) => errors.push(err),
-            }
+            each(result);
         }
         next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
         if next_token.is_none() {
-            return Ok((items, errors));
+            return Ok(());
         }
     }
 }

@@ -1,6 +1,5 @@
 //! The handler every rule binary runs: event in, evaluations reported, outcome out.
 
-use std::collections::HashSet;
 use std::marker::PhantomData;
 use std::process::ExitCode;
 use std::slice;
@@ -210,16 +209,7 @@ impl<R: Rule> Engine<R> {
         rule_name: &str,
         notification_time: DateTime,
     ) -> Result<(Vec<Evaluation>, Vec<Error>)> {
-        let (items, mut unreadable) = sweep::inventory(aws, R::Resource::RESOURCE_TYPE).await?;
-        let mut current = HashSet::new();
-        let mut subjects = Vec::new();
-        for item in items.into_iter().filter(|item| !item.status.is_gone()) {
-            current.insert((item.resource_type.clone(), item.resource_id.clone()));
-            match Subject::<R::Resource>::from_item(item) {
-                Ok(subject) => subjects.push(subject),
-                Err(err) => unreadable.push(err),
-            }
-        }
+        let sweep::Subjects { current, subjects, unreadable } = sweep::subjects::<R::Resource>(aws).await?;
         let facts = gathered::<R>(aws, params, &subjects).await?;
         assert_eq!(facts.len(), subjects.len(), "{}::gather must return one Facts per subject", R::ID);
         let mut evaluations: Vec<Evaluation> = subjects

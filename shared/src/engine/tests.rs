@@ -250,6 +250,40 @@ async fn unreadable_sweep_item_is_reported_after_the_others_and_skips_clean_up()
     assert_eq!(previous.num_calls(), 0);
 }
 
+/// Items the one-pass read leaves to the two-step one: a deleted resource without configuration
+/// (skipped, and its old result cleared) and a configuration in the API model's JSON string.
+#[tokio::test]
+async fn sweep_reads_deleted_and_api_model_items_the_usual_way() {
+    let select = mock!(Config::select_resource_config).then_output(|| {
+        let mut rows = select_rows(0..2);
+        let mut deleted = fixture("select-row.json");
+        deleted["resourceId"] = Value::from("deleted-project");
+        deleted["configurationItemStatus"] = Value::from("ResourceDeleted");
+        deleted["configuration"] = Value::Null;
+        let mut api_model = fixture("select-row.json");
+        api_model["resourceId"] = Value::from("api-model-project");
+        api_model["configuration"] = Value::from(api_model["configuration"].to_string());
+        rows.extend([deleted.to_string(), api_model.to_string()]);
+        SelectResourceConfigOutput::builder().set_results(Some(rows)).build()
+    });
+    let previous = mock!(Config::get_compliance_details_by_config_rule).then_output(|| {
+        GetComplianceDetailsByConfigRuleOutput::builder()
+            .evaluation_results(compliance_result("deleted-project", ComplianceType::NonCompliant))
+            .evaluation_results(compliance_result("api-model-project", ComplianceType::NonCompliant))
+            .build()
+    });
+    let (put, sent) = recording_put();
+    let outcome = engine(&[&select, &previous, &put]).handle(fixture("scheduled-event.json")).await.unwrap();
+    let sent = sent.lock().unwrap();
+    let compliance =
+        |id: &str| sent.iter().find(|e| e.compliance_resource_id() == id).map(|e| e.compliance_type().clone());
+    assert_eq!(outcome.evaluations, 4, "{sent:?}");
+    assert_eq!(compliance("deleted-project"), Some(ComplianceType::NotApplicable), "the stale result is cleared");
+    let privileged = fixture("select-row.json")["configuration"]["environment"]["privilegedMode"].as_bool().unwrap();
+    let expected = if privileged { ComplianceType::NonCompliant } else { ComplianceType::Compliant };
+    assert_eq!(compliance("api-model-project"), Some(expected), "evaluated from the configuration string");
+}
+
 #[tokio::test]
 async fn rejected_evaluations_are_sent_again() {
     let put = mock!(Config::put_evaluations)
