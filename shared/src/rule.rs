@@ -33,10 +33,11 @@ impl<R: Resource> Subject<R> {
     }
 
     /// Reads an item's JSON text and its view in one pass, as a sweep does for thousands of
-    /// items: ~40% less time than [`ConfigurationItem::from_json`] then [`Self::from_item`] on a
-    /// pipeline, as the configuration is neither scanned twice nor copied. `None` when the item
-    /// has no configuration the view reads (a deleted resource, the API model's JSON string, an
-    /// error): the caller then reads it those two steps, which say why.
+    /// items: a quarter less time than [`ConfigurationItem::from_json`] then [`Self::from_item`]
+    /// on a 3 KB pipeline item (6.4 against 8.8 µs), as the configuration is neither scanned
+    /// twice nor copied. `None` when the item has no configuration the view reads (a deleted
+    /// resource, the API model's JSON string, an error): the caller then reads it in those two
+    /// steps, which say why.
     pub fn read_in_one_pass(json: &str) -> Option<Self> {
         let mut item: ConfigurationItem<Option<R>> = serde_json::from_str(json).ok()?;
         let resource = item.configuration.take()?;
