@@ -242,6 +242,7 @@ fn leaf_pointers(value: &Value, at: &str, into: &mut Vec<String>) {
 
 /// Runs every wrong-type event of one rule through the engine, with AWS clients that refuse
 /// every read (a rule that needs one fails with a clear error): the problems found.
+#[derive(Clone, Copy)]
 struct WrongTypes;
 
 impl pipesec_shared::RuleVisitor for WrongTypes {
@@ -280,14 +281,20 @@ impl pipesec_shared::RuleVisitor for WrongTypes {
 /// Outcome: exactly one evaluation, or a clear error having reported nothing; never a panic.
 #[test]
 fn every_rule_survives_every_field_of_the_wrong_type() {
+    assert_no_problems_in_any_rule(WrongTypes);
+}
+
+/// Runs a check on every rule of the catalog; fails listing every problem found.
+fn assert_no_problems_in_any_rule<V: pipesec_shared::RuleVisitor<Output = Vec<String>> + Copy>(check: V) {
     let problems: Vec<String> =
-        crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, WrongTypes).unwrap()).collect();
+        crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, check).unwrap()).collect();
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
 
 /// The sweep reads an item in one pass, or leaves it to the two steps of a change event
 /// (`from_json`, `from_item`): the subject must be the same either way, and every fixture as it
 /// is must be read in one pass.
+#[derive(Clone, Copy)]
 struct OnePassRead;
 
 impl pipesec_shared::RuleVisitor for OnePassRead {
@@ -317,7 +324,5 @@ impl pipesec_shared::RuleVisitor for OnePassRead {
 
 #[test]
 fn one_pass_and_two_step_reads_agree() {
-    let problems: Vec<String> =
-        crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, OnePassRead).unwrap()).collect();
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert_no_problems_in_any_rule(OnePassRead);
 }

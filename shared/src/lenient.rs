@@ -102,12 +102,15 @@ pub fn flexible_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Opt
 pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     struct Flexible;
     impl Flexible {
+        fn not_whole<E: de::Error>(found: &dyn fmt::Display) -> E {
+            E::custom(format!("expected a whole number, found {found}"))
+        }
         fn whole<E: de::Error>(number: f64, found: &dyn fmt::Display) -> Result<Option<u32>, E> {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range and fraction checked
             if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
                 Ok(Some(number as u32))
             } else {
-                Err(E::custom(format!("expected a whole number, found {found}")))
+                Err(Flexible::not_whole(found))
             }
         }
     }
@@ -117,10 +120,10 @@ pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
             formatter.write_str("a whole number")
         }
         fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
-            u32::try_from(number).map(Some).map_err(|_| E::custom(format!("expected a whole number, found {number}")))
+            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole(&number))
         }
         fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
-            u32::try_from(number).map(Some).map_err(|_| E::custom(format!("expected a whole number, found {number}")))
+            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole(&number))
         }
         fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
             Flexible::whole(number, &number)
@@ -129,11 +132,11 @@ pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
             let found = format_args!("\"{text}\"");
             match text.trim().parse::<f64>() {
                 Ok(number) => Flexible::whole(number, &found),
-                Err(_) => Err(E::custom(format!("expected a whole number, found {found}"))),
+                Err(_) => Err(Flexible::not_whole(&found)),
             }
         }
         fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Self::Value, E> {
-            Err(E::custom(format!("expected a whole number, found {flag}")))
+            Err(Flexible::not_whole(&flag))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)

@@ -55,25 +55,30 @@ pub async fn subjects<R: Resource>(aws: &Aws) -> Result<Subjects<R>> {
 impl<R: Resource> Subjects<R> {
     fn add(&mut self, json: &str) {
         // Most items in one pass; the rest (deleted resources, errors) in two, which say why.
-        let subject = match Subject::<R>::read_in_one_pass(json) {
-            Some(subject) if subject.item.status.is_gone() => return,
-            Some(subject) => Ok(subject),
-            None => match ConfigurationItem::from_json(json) {
-                Ok(item) if item.status.is_gone() => return,
-                Ok(item) => {
-                    self.current.insert((item.resource_type.clone(), item.resource_id.clone()));
-                    Subject::from_item(item)
-                }
-                Err(err) => Err(err),
-            },
+        let Some(subject) = Subject::<R>::read_in_one_pass(json).or_else(|| self.read_in_two_steps(json)) else {
+            return;
         };
-        match subject {
-            Ok(subject) => {
-                self.current.insert((subject.item.resource_type.clone(), subject.item.resource_id.clone()));
-                self.subjects.push(subject);
-            }
-            Err(err) => self.unreadable.push(err),
+        // A deleted resource may still come with its last configuration.
+        if !subject.item.status.is_gone() {
+            self.current.insert((subject.item.resource_type.clone(), subject.item.resource_id.clone()));
+            self.subjects.push(subject);
         }
+    }
+
+    /// The subject, unless the resource is gone or cannot be read: then the error is kept (and a
+    /// resource whose view cannot be read still exists).
+    fn read_in_two_steps(&mut self, json: &str) -> Option<Subject<R>> {
+        let item = ConfigurationItem::from_json(json).map_err(|err| self.unreadable.push(err)).ok()?;
+        if item.status.is_gone() {
+            return None;
+        }
+        let key = (item.resource_type.clone(), item.resource_id.clone());
+        Subject::from_item(item)
+            .map_err(|err| {
+                self.current.insert(key);
+                self.unreadable.push(err);
+            })
+            .ok()
     }
 }
 
