@@ -72,7 +72,7 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
         let mut project_refs: BTreeSet<String> = BTreeSet::new();
         let mut role_refs: BTreeSet<String> = pipeline.role_arn.iter().cloned().collect();
         for action in pipeline.stages.iter().flat_map(|stage| &stage.actions) {
-            if action.action_type_id.provider == "CodeBuild"
+            if action.action_type_id.provider() == "CodeBuild"
                 && let Some(project) = action.configuration.get("ProjectName")
             {
                 project_refs.insert(project.to_owned());

@@ -70,7 +70,7 @@ impl Rule for SecurityScanStage {
         };
         let is_scan = |staged: &&pipeline::StagedAction<'_>| {
             let action = staged.action;
-            action.action_type_id.category.eq_ignore_ascii_case("Test")
+            action.action_type_id.category().eq_ignore_ascii_case("Test")
                 || pattern.is_match(&action.name)
                 || (is_codebuild(action)
                     && action.configuration.get("ProjectName").is_some_and(|p| pattern.is_match(p)))

@@ -50,10 +50,10 @@ impl Rule for SourceAuthenticated {
     fn evaluate(subject: &Subject<PipelineConfiguration>, (): &(), _: &NoParameters) -> Verdict {
         let findings: Vec<String> = pipeline::actions(&subject.resource.pipeline)
             .into_iter()
-            .filter(|staged| staged.action.action_type_id.category.eq_ignore_ascii_case("Source"))
+            .filter(|staged| staged.action.action_type_id.category().eq_ignore_ascii_case("Source"))
             .filter_map(|staged| {
                 let kind = &staged.action.action_type_id;
-                if kind.owner == "ThirdParty" && kind.provider == "GitHub" {
+                if kind.owner() == "ThirdParty" && kind.provider() == "GitHub" {
                     return Some(format!("{} uses GitHub version 1 with an OAuth token", staged.describe()));
                 }
                 CREDENTIAL_KEYS

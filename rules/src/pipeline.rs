@@ -51,17 +51,17 @@ pub fn actions(pipeline: &Pipeline) -> Vec<StagedAction<'_>> {
 }
 
 pub fn is_deploy(action: &Action) -> bool {
-    action.action_type_id.category.eq_ignore_ascii_case("Deploy")
+    action.action_type_id.category().eq_ignore_ascii_case("Deploy")
 }
 
 pub fn is_manual_approval(action: &Action) -> bool {
     let kind = &action.action_type_id;
-    kind.category.eq_ignore_ascii_case("Approval") && kind.owner == "AWS" && kind.provider == "Manual"
+    kind.category().eq_ignore_ascii_case("Approval") && kind.owner() == "AWS" && kind.provider() == "Manual"
 }
 
 pub fn is_codebuild(action: &Action) -> bool {
     let kind = &action.action_type_id;
-    kind.owner == "AWS" && kind.provider == "CodeBuild"
+    kind.owner() == "AWS" && kind.provider() == "CodeBuild"
 }
 
 /// The region an action runs in: its own `region`, else the pipeline's.

@@ -1006,10 +1006,7 @@ mod tests {
         assert_eq!(pipeline.artifact_stores().count(), 2);
         assert_eq!(pipeline.artifact_stores["us-east-1"].encryption_key.as_ref().unwrap().id.as_deref(), Some("k"));
         let source = &pipeline.stages[0].actions[0];
-        assert_eq!(
-            (source.action_type_id.provider.as_str(), source.action_type_id.version.as_deref()),
-            ("GitHub", Some("1"))
-        );
+        assert_eq!((source.action_type_id.provider(), source.action_type_id.version()), ("GitHub", Some("1")));
         assert_eq!(source.configuration.get("PollForSourceChanges"), Some("false"), "configuration keys are kept");
         let build = &pipeline.stages[1].actions[0];
         assert_eq!(build.run_order(), 2);

@@ -1,6 +1,7 @@
 //! Serde helpers for the quirks of real configuration items: lists that arrive as one object,
 //! nulls where values are expected, numbers as floats or strings, booleans as strings.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, Error as _, Visitor};
@@ -59,30 +60,40 @@ pub fn flexible_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool,
 
 /// A string, or a number or boolean written as one; null is absent.
 pub fn flexible_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(flexible_str(deserializer)?.map(Cow::into_owned))
+}
+
+/// [`flexible_string`] borrowing the text from the input where it can (a JSON string without
+/// escapes), so that reading it allocates nothing.
+pub fn flexible_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     struct Flexible;
     impl<'de> Visitor<'de> for Flexible {
-        type Value = Option<String>;
+        type Value = Option<Cow<'de, str>>;
         fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
             formatter.write_str("a string")
         }
+        fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(text)))
+        }
         fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            Ok(Some(text.to_owned()))
+            Ok(Some(Cow::Owned(text.to_owned())))
         }
         fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
-            Ok(Some(text))
+            Ok(Some(Cow::Owned(text)))
         }
         fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
-            Ok(Some(number.to_string()))
+            Ok(Some(Cow::Owned(number.to_string())))
         }
         fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
-            Ok(Some(number.to_string()))
+            Ok(Some(Cow::Owned(number.to_string())))
         }
         fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
             // As serde_json writes it (5.0 stays "5.0").
-            Ok(Some(serde_json::Number::from_f64(number).map_or_else(|| number.to_string(), |n| n.to_string())))
+            let text = serde_json::Number::from_f64(number).map_or_else(|| number.to_string(), |n| n.to_string());
+            Ok(Some(Cow::Owned(text)))
         }
         fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Self::Value, E> {
-            Ok(Some(flag.to_string()))
+            Ok(Some(Cow::Owned(flag.to_string())))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -203,5 +214,15 @@ mod tests {
         assert!(parse(r#"{"count": 5.5}"#).is_err());
         assert!(parse(r#"{"count": -1}"#).is_err());
         assert!(parse(r#"{"flag": []}"#).is_err());
+    }
+
+    #[test]
+    fn flexible_str_borrows_text_without_escapes() {
+        let read = |json: &'static str| flexible_str(&mut serde_json::Deserializer::from_str(json)).unwrap();
+        assert!(matches!(read(r#""main""#), Some(Cow::Borrowed("main"))));
+        assert!(matches!(read(r#""a\"b""#), Some(Cow::Owned(text)) if text == "a\"b"));
+        assert!(matches!(read("5.0"), Some(Cow::Owned(text)) if text == "5.0"));
+        assert!(matches!(read("true"), Some(Cow::Owned(text)) if text == "true"));
+        assert_eq!(read("null"), None);
     }
 }

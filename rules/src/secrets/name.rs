@@ -3,11 +3,12 @@
 //! Names are split into words on separators and lower→upper case changes (`dbPassword` →
 //! `db`, `Password`) without allocating, and compared ignoring ASCII case.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use smallvec::SmallVec;
 
-/// Words that make a variable secret (`DB_PASSWORD`, `GITHUB_TOKEN`, `REDIS_AUTH`). A word that
-/// merely *contains* `PASSWORD`/`PASSWD` (`PGPASSWORD`) or *ends* with `TOKEN`/`SECRET`
-/// (`AUTHTOKEN`, `CLIENTSECRET`) counts too.
+/// Words that make a variable secret (`DB_PASSWORD`, `GITHUB_TOKEN`, `REDIS_AUTH`).
 const SECRET_WORDS: &[&str] = &[
     "PASSWORD",
     "PASSWD",
@@ -27,6 +28,10 @@ const SECRET_WORDS: &[&str] = &[
     "AUTH",
     "HMAC",
 ];
+/// A word that merely *contains* one of these is secret too (`PGPASSWORD`)...
+const SECRET_INSIDE: &[&str] = &["PASSWORD", "PASSWD"];
+/// ...and so is one that *ends* with one of these (`AUTHTOKEN`, `CLIENTSECRET`).
+const SECRET_ENDINGS: &[&str] = &["TOKEN", "SECRET"];
 /// Adjacent words that make a variable secret (`API_KEY`, `DD_APP_KEY`, `CYPRESS_RECORD_KEY`).
 /// `KEY` alone does not: KMS, cache, S3 object, partition and GPG "keys" are identifiers.
 const SECRET_PAIRS: &[(&str, &str)] = &[
@@ -209,7 +214,7 @@ pub(super) fn classify(name: &str) -> Name {
         NameClass::Public
     } else if is_bundler_credentials(name) {
         NameClass::Secret
-    } else if let Some(end) = last_secret_word(&words) {
+    } else if let Some(end) = may_hold_secret_word(name).then(|| last_secret_word(&words)).flatten() {
         if words[end + 1..].iter().all(|word| is_qualifier(word)) {
             NameClass::Secret
         } else if identifier || is_one_of(last, SETTING_SUFFIXES) {
@@ -231,6 +236,18 @@ fn is_bundler_credentials(name: &str) -> bool {
         && name.contains("__")
 }
 
+/// Whether the name contains anything a secret word or pair is made of. Most names
+/// (`ProjectName`, `BranchName`) do not: one scan of the name spares comparing each of its words
+/// with every secret word and pair.
+fn may_hold_secret_word(name: &str) -> bool {
+    static PARTS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        let pair_ends = SECRET_PAIRS.iter().map(|(_, second)| second);
+        let parts = SECRET_WORDS.iter().chain(SECRET_INSIDE).chain(SECRET_ENDINGS).chain(pair_ends);
+        AhoCorasick::builder().ascii_case_insensitive(true).build(parts).expect("secret words are valid patterns")
+    });
+    PARTS.is_match(name)
+}
+
 /// The index of the last word that ends a secret word or pair.
 fn last_secret_word(words: &[&str]) -> Option<usize> {
     let mut previous = "";
@@ -248,10 +265,8 @@ fn last_secret_word(words: &[&str]) -> Option<usize> {
 
 fn is_secret_word(word: &str) -> bool {
     is_one_of(word, SECRET_WORDS)
-        || contains_ignore_case(word, "PASSWORD")
-        || contains_ignore_case(word, "PASSWD")
-        || ends_with_ignore_case(word, "TOKEN")
-        || ends_with_ignore_case(word, "SECRET")
+        || SECRET_INSIDE.iter().any(|inside| contains_ignore_case(word, inside))
+        || SECRET_ENDINGS.iter().any(|ending| ends_with_ignore_case(word, ending))
 }
 
 fn is_qualifier(word: &str) -> bool {
@@ -345,5 +360,18 @@ mod tests {
     #[case::word_inside_word("TOKENIZERS_PARALLELISM", NameClass::Plain)]
     fn classifies(#[case] name: &str, #[case] expected: NameClass) {
         assert_eq!(classify(name).class, expected);
+    }
+
+    #[test]
+    fn the_secret_word_prefilter_passes_every_secret_word_in_any_case() {
+        let words = SECRET_WORDS.iter().map(|word| word.to_lowercase());
+        let glued = SECRET_INSIDE.iter().map(|inside| format!("PG{inside}"));
+        let ended = SECRET_ENDINGS.iter().map(|ending| format!("client{ending}"));
+        let pairs = SECRET_PAIRS.iter().map(|(first, second)| format!("{}{second}", first.to_lowercase()));
+        for name in words.chain(glued).chain(ended).chain(pairs) {
+            assert!(may_hold_secret_word(&name), "{name}");
+            assert_eq!(classify(&name).class, NameClass::Secret, "{name}");
+        }
+        assert!(!may_hold_secret_word("ProjectName"));
     }
 }

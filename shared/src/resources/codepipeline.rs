@@ -1,12 +1,13 @@
 //! `AWS::CodePipeline::Pipeline`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::lenient::{flexible_string, flexible_u32, null_as_default};
+use crate::lenient::{flexible_str, flexible_string, flexible_u32, null_as_default};
 use crate::rule::Resource;
 
 /// A pipeline's configuration item: `{pipeline, metadata}`.
@@ -124,28 +125,93 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// What an action is: its category (`Source`, `Build`, `Deploy`…), owner (`AWS`, `ThirdParty`,
+/// `Custom`), provider and version. The four are kept in one text, as [`Settings`] are: a sweep
+/// reads one for every action of every pipeline.
+#[derive(Clone, Default, PartialEq)]
 pub struct ActionTypeId {
-    #[serde(deserialize_with = "null_as_default")]
-    pub category: String,
-    #[serde(deserialize_with = "null_as_default")]
-    pub owner: String,
-    #[serde(deserialize_with = "null_as_default")]
-    pub provider: String,
-    #[serde(deserialize_with = "flexible_string")]
-    pub version: Option<String>,
+    /// Category, owner, provider and version, one after the other.
+    text: String,
+    /// Where the category, the owner and the provider end in `text`.
+    ends: [usize; 3],
+    has_version: bool,
 }
 
-/// An action's settings by name, in name order. A sorted list rather than a map: an action has
-/// a handful, and one is read for every action of every pipeline.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settings(Vec<(String, String)>);
+impl ActionTypeId {
+    pub fn category(&self) -> &str {
+        &self.text[..self.ends[0]]
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.text[self.ends[0]..self.ends[1]]
+    }
+
+    pub fn provider(&self) -> &str {
+        &self.text[self.ends[1]..self.ends[2]]
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.has_version.then(|| &self.text[self.ends[2]..])
+    }
+}
+
+impl fmt::Debug for ActionTypeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ActionTypeId")
+            .field("category", &self.category())
+            .field("owner", &self.owner())
+            .field("provider", &self.provider())
+            .field("version", &self.version())
+            .finish()
+    }
+}
+
+/// Each part a string, or a number or boolean that means one; a null or absent category, owner
+/// or provider is empty.
+impl<'de> Deserialize<'de> for ActionTypeId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Borrowed from the input where it can be: it is copied into the one text.
+        #[derive(Default, Deserialize)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Parts<'a> {
+            #[serde(borrow, deserialize_with = "flexible_str")]
+            category: Option<Cow<'a, str>>,
+            #[serde(borrow, deserialize_with = "flexible_str")]
+            owner: Option<Cow<'a, str>>,
+            #[serde(borrow, deserialize_with = "flexible_str")]
+            provider: Option<Cow<'a, str>>,
+            #[serde(borrow, deserialize_with = "flexible_str")]
+            version: Option<Cow<'a, str>>,
+        }
+        let Parts { category, owner, provider, version } = Parts::deserialize(deserializer)?;
+        let has_version = version.is_some();
+        let [category, owner, provider, version] = [category, owner, provider, version].map(Option::unwrap_or_default);
+        let category_end = category.len();
+        let owner_end = category_end + owner.len();
+        let provider_end = owner_end + provider.len();
+        Ok(ActionTypeId {
+            text: [category, owner, provider, version].concat(),
+            ends: [category_end, owner_end, provider_end],
+            has_version,
+        })
+    }
+}
+
+/// An action's settings by name, in name order: one text holding every name and value, and
+/// where each lies in it. An action has a handful of settings and a sweep reads those of every
+/// action of every pipeline: this is two allocations per action instead of two per setting.
+#[derive(Clone, Default)]
+pub struct Settings {
+    text: String,
+    /// `(name_start, value_start, value_end)` into `text`, sorted by name.
+    bounds: Vec<(usize, usize, usize)>,
+}
 
 impl Settings {
     pub fn get(&self, name: &str) -> Option<&str> {
-        let index = self.0.binary_search_by(|(key, _)| key.as_str().cmp(name)).ok()?;
-        Some(&self.0[index].1)
+        let index = self.bounds.binary_search_by(|&bounds| self.entry(bounds).0.cmp(name)).ok()?;
+        Some(self.entry(self.bounds[index]).1)
     }
 
     pub fn contains_key(&self, name: &str) -> bool {
@@ -154,7 +220,23 @@ impl Settings {
 
     /// `(name, value)` pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(key, value)| (key.as_str(), value.as_str()))
+        self.bounds.iter().map(|&bounds| self.entry(bounds))
+    }
+
+    fn entry(&self, (name_start, value_start, value_end): (usize, usize, usize)) -> (&str, &str) {
+        (&self.text[name_start..value_start], &self.text[value_start..value_end])
+    }
+}
+
+impl PartialEq for Settings {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -162,8 +244,13 @@ impl Settings {
 /// left out and, as in a map, the last of duplicate names wins.
 impl<'de> Deserialize<'de> for Settings {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        struct Text(#[serde(deserialize_with = "flexible_string")] Option<String>);
+        /// Borrowed from the input where it can be: it is copied into the settings' text.
+        struct Text<'a>(Option<Cow<'a, str>>);
+        impl<'de> Deserialize<'de> for Text<'de> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                flexible_str(deserializer).map(Text)
+            }
+        }
         struct Entries;
         impl<'de> Visitor<'de> for Entries {
             type Value = Settings;
@@ -171,18 +258,23 @@ impl<'de> Deserialize<'de> for Settings {
                 formatter.write_str("an object of strings")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Settings, A::Error> {
-                let mut settings = Vec::with_capacity(entries.size_hint().unwrap_or(8));
-                while let Some((key, Text(value))) = entries.next_entry::<String, Text>()? {
-                    if let Some(value) = value {
-                        settings.push((key, value));
+                let mut settings = Settings { text: String::with_capacity(256), bounds: Vec::with_capacity(8) };
+                while let Some((Text(name), Text(value))) = entries.next_entry::<Text, Text>()? {
+                    if let (Some(name), Some(value)) = (name, value) {
+                        let name_start = settings.text.len();
+                        settings.text.push_str(&name);
+                        let value_start = settings.text.len();
+                        settings.text.push_str(&value);
+                        settings.bounds.push((name_start, value_start, settings.text.len()));
                     }
                 }
                 // The sort is stable, so reversed, the last of equal names comes first and is kept.
-                settings.sort_by(|(a, _), (b, _)| a.cmp(b));
-                settings.reverse();
-                settings.dedup_by(|(name, _), (kept, _)| name == kept);
-                settings.reverse();
-                Ok(Settings(settings))
+                let text = &settings.text;
+                settings.bounds.sort_by(|&(a, a_end, _), &(b, b_end, _)| text[a..a_end].cmp(&text[b..b_end]));
+                settings.bounds.reverse();
+                settings.bounds.dedup_by(|&mut (a, a_end, _), &mut (b, b_end, _)| text[a..a_end] == text[b..b_end]);
+                settings.bounds.reverse();
+                Ok(settings)
             }
         }
         deserializer.deserialize_map(Entries)
@@ -224,5 +316,32 @@ mod tests {
         assert_eq!(settings.iter().collect::<Vec<_>>(), [("a", "true"), ("b", "2.5"), ("d", "7")]);
         assert_eq!((settings.get("b"), settings.get("c"), settings.contains_key("d")), (Some("2.5"), None, true));
         assert!(serde_json::from_str::<Settings>(r#"["a"]"#).is_err());
+    }
+
+    #[test]
+    fn action_type_id_parts_are_read_one_by_one() {
+        let id: ActionTypeId =
+            serde_json::from_str(r#"{"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": 1}"#)
+                .unwrap();
+        assert_eq!((id.category(), id.owner(), id.provider(), id.version()), ("Build", "AWS", "CodeBuild", Some("1")));
+        let partial: ActionTypeId = serde_json::from_str(r#"{"category": null, "provider": "Manual"}"#).unwrap();
+        assert_eq!(
+            (partial.category(), partial.owner(), partial.provider(), partial.version()),
+            ("", "", "Manual", None)
+        );
+        assert_eq!(
+            format!("{partial:?}"),
+            r#"ActionTypeId { category: "", owner: "", provider: "Manual", version: None }"#
+        );
+        assert!(serde_json::from_str::<ActionTypeId>(r#"{"category": ["Build"]}"#).is_err());
+    }
+
+    #[test]
+    fn settings_keep_escaped_text_and_compare_by_content() {
+        let escaped: Settings = serde_json::from_str(r#"{"UserParameters": "{\"a\": 1}", "B": "x"}"#).unwrap();
+        assert_eq!(escaped.get("UserParameters"), Some(r#"{"a": 1}"#));
+        let reordered: Settings = serde_json::from_str(r#"{"B": "x", "UserParameters": "{\"a\": 1}"}"#).unwrap();
+        assert_eq!(escaped, reordered, "the same settings in another order are equal");
+        assert_eq!(format!("{escaped:?}"), r#"{"B": "x", "UserParameters": "{\"a\": 1}"}"#);
     }
 }
