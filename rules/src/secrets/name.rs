@@ -204,8 +204,9 @@ pub(super) struct Name {
 }
 
 pub(super) fn classify(name: &str) -> Name {
-    // Split once, on the stack: a name is classified for every setting of every item.
-    let words: SmallVec<[&str; 8]> = words(name).collect();
+    // Split once, on the stack (a name of more than four words is rare): a name is classified for
+    // every setting of every item.
+    let words: SmallVec<[&str; 4]> = words(name).collect();
     let last = words.last().copied().unwrap_or_default();
     let identifier = is_one_of(last, IDENTIFIER_SUFFIXES);
     let class = if words.iter().any(|word| is_one_of(word, SWITCH_WORDS)) {

@@ -268,6 +268,10 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 /// The formats whose anchors `value` holds, one bit per index in `FORMATS`.
 fn candidates(value: &str) -> u32 {
     let (automaton, owners) = &*ANCHORS;
+    // Most values hold no anchor, and a plain scan says so faster than the overlapping one.
+    if !automaton.is_match(value) {
+        return 0;
+    }
     automaton.find_overlapping_iter(value).fold(0, |bits, found| bits | 1 << owners[found.pattern().as_usize()])
 }
 
