@@ -3,7 +3,7 @@ check (one written with AWS's rdklib, one with plain boto3), all driven through 
 Runtime API harness against the same emulator, in the same run.
 
 Prints, for each: process start to the first Runtime API poll and first-invocation latency
-(medians over RUNS processes) and peak RSS, with the ratios to the rdklib rule. Writes the
+(medians over RUNS processes, started in rounds of one of each) and peak RSS, with the ratios to the rdklib rule. Writes the
 figures as JSON: `startup.py OUTPUT.json RDKLIB_PYTHON BINARY...`.
 """
 
@@ -22,20 +22,27 @@ RUNS = 20
 RULE = "codebuild-project-privileged-mode-disabled"
 
 
-def measure(command: list[str], emulator, item) -> dict:
-    polls, latencies, peaks = [], [], []
+def measure(commands: dict[str, list[str]], emulator, item) -> dict[str, dict]:
+    """Each command started RUNS times, in rounds of one process of each: a slow spell of the
+    machine falls on every command alike instead of on whichever ran during it."""
+    samples = {name: {"polls": [], "latencies": [], "peaks": []} for name in commands}
     for _ in range(RUNS):
-        function = LambdaFunction(Path(command[0]), RULE, {"AWS_ENDPOINT_URL": emulator.url}, args=command[1:])
-        with function.start():
-            polls.append(function.wait_ready())
-            result = function.invoke(events.change_event(item, RULE))
-            assert result.ok, result.error_message
-            latencies.append(result.duration)
-            peaks.append(function.peak_rss_kib())
+        for name, command in commands.items():
+            function = LambdaFunction(Path(command[0]), RULE, {"AWS_ENDPOINT_URL": emulator.url}, args=command[1:])
+            with function.start():
+                samples[name]["polls"].append(function.wait_ready())
+                result = function.invoke(events.change_event(item, RULE))
+                assert result.ok, f"{name}: {result.error_message}"
+                samples[name]["latencies"].append(result.duration)
+                samples[name]["peaks"].append(function.peak_rss_kib())
+    return {name: summary(**runs) for name, runs in samples.items()}
+
+
+def summary(polls: list[float], latencies: list[float], peaks: list[int]) -> dict:
     return {
         "start_to_first_poll_ms": statistics.median(polls) * 1000,
         "first_invocation_ms": statistics.median(latencies) * 1000,
-        # Work can move between init and the first event (e.g. opening the TLS connector): the
+        # Work can move between init and the first event (e.g. building an SDK client): the
         # sum per process is what a cold event waits for.
         "cold_start_ms": statistics.median(poll + latency for poll, latency in zip(polls, latencies)) * 1000,
         "peak_rss_mib": max(peaks) / 1024,
@@ -54,16 +61,17 @@ def main(binaries: list[Path], rdklib_python: str, output: Path) -> None:
         role = seed.create_role(client("iam"))
         seed.create_project(client("codebuild"), "bench", role["Arn"], privileged=True)
         item = seed.recorded_item(client("config"), "bench")
-        rdklib = measure([rdklib_python, str(here / "rdklib_rule.py")], emulator, item)
-        boto3_rule = measure([sys.executable, str(here / "baseline_rule.py")], emulator, item)
-        rust = {binary.name: measure([str(binary)], emulator, item) for binary in binaries}
+        baselines = {"rdklib": [rdklib_python, str(here / "rdklib_rule.py")],
+                     "boto3": [sys.executable, str(here / "baseline_rule.py")]}
+        rust = measure(baselines | {binary.name: [str(binary)] for binary in binaries}, emulator, item)
+    rdklib, boto3_rule = rust.pop("rdklib"), rust.pop("boto3")
     for name, figures in rust.items():
         figures["ratios_vs_rdklib"] = {key: rdklib[key] / figures[key] for key in
                                        ("start_to_first_poll_ms", "first_invocation_ms", "cold_start_ms", "peak_rss_mib")}
         figures["meets_targets"] = all(figures["ratios_vs_rdklib"][key] >= target for key, target in TARGETS.items())
-    figures = {"runs": RUNS, "rdklib_baseline": rdklib, "boto3_baseline": boto3_rule, "rust": rust,
-               "targets_rdklib_over_rust": TARGETS}
-    output.write_text(json.dumps(figures, indent=2) + "\n")
+    report = {"runs": RUNS, "rdklib_baseline": rdklib, "boto3_baseline": boto3_rule, "rust": rust,
+              "targets_rdklib_over_rust": TARGETS}
+    output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"medians of {RUNS} processes each; ratio = rdklib / rust (targets: start-up >= 30x, peak RSS >= 4x)")
     print(f"{'':<48} {'first poll ms':>13} {'1st invoke ms':>13} {'cold start ms':>13} {'peak RSS MiB':>12}")
     for name, figures in [("baseline: rdklib rule (Python)", rdklib), ("baseline: boto3 rule (Python)", boto3_rule)]:

@@ -73,8 +73,8 @@ fn recording_put() -> (MockRule, Arc<Mutex<Vec<SdkEvaluation>>>) {
 async fn run<R: Rule>(event: Value) -> (Result<pipesec_shared::Outcome, pipesec_shared::Error>, Vec<SdkEvaluation>) {
     let (put, sent) = recording_put();
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-    let sdk = pipesec_shared::aws::test_sdk_config();
-    let engine = Engine::<R>::new(sdk.clone(), Aws { config, ..Aws::new(&sdk) }, false);
+    let aws = Aws { config: config.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) };
+    let engine = Engine::<R>::new(aws, false);
     let result = engine.handle(event).await;
     let sent = sent.lock().unwrap().clone();
     (result, sent)
@@ -252,7 +252,7 @@ impl pipesec_shared::RuleVisitor for WrongTypes {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (put, sent) = recording_put();
         let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-        let engine = Engine::<R>::new(pipesec_shared::aws::test_sdk_config(), Aws { config, ..Aws::offline() }, false);
+        let engine = Engine::<R>::new(Aws { config: config.into(), ..Aws::offline() }, false);
         let mut problems = Vec::new();
         for (label, event) in wrong_type_events(R::ID) {
             sent.lock().unwrap().clear();

@@ -19,7 +19,7 @@ pub async fn projects_by_name(aws: &Aws, names: Vec<&str>) -> Result<HashMap<Str
     let mut found = HashMap::new();
     for batch in distinct.chunks(PROJECTS_PER_CALL) {
         let output = aws
-            .codebuild
+            .codebuild()
             .batch_get_projects()
             .set_names(Some(batch.iter().map(|name| (*name).to_owned()).collect()))
             .send()

@@ -202,7 +202,7 @@ mod tests {
     }
 
     fn aws_with(codebuild: CodeBuild) -> Aws {
-        Aws { codebuild, ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
+        Aws { codebuild: codebuild.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
     }
 
     fn live_project(name: &str, variables: &[(&str, &str)]) -> Project {

@@ -120,7 +120,7 @@ mod tests {
             BatchGetProjectsOutput::builder().set_projects(Some(projects)).build()
         });
         let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]),
+            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]).into(),
             ..Aws::new(&pipesec_shared::aws::test_sdk_config())
         };
         let facts = NotPublic::gather(&aws, &NoParameters {}, &subjects).await.unwrap();

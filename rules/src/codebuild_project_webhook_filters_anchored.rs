@@ -226,7 +226,7 @@ mod tests {
             BatchGetProjectsOutput::builder().projects(project).build()
         });
         let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, [&batch]),
+            codebuild: mock_client!(aws_sdk_codebuild, [&batch]).into(),
             ..Aws::new(&pipesec_shared::aws::test_sdk_config())
         };
         let facts = WebhookFiltersAnchored::gather(&aws, &NoParameters {}, &[subject(ID, "project")]).await.unwrap();

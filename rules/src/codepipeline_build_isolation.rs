@@ -172,7 +172,7 @@ mod tests {
                 .build()
         });
         let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]),
+            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]).into(),
             ..Aws::new(&pipesec_shared::aws::test_sdk_config())
         };
         let facts = BuildIsolation::gather(&aws, &NoParameters {}, &pipelines).await.unwrap();

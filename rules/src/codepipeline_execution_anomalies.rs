@@ -361,7 +361,7 @@ async fn executions(aws: &Aws, pipeline: &str, history_start: Timestamp) -> Resu
     let mut token = None;
     loop {
         let page = match aws
-            .codepipeline
+            .codepipeline()
             .list_pipeline_executions()
             .pipeline_name(pipeline)
             .max_results(100)
@@ -411,7 +411,7 @@ async fn sensitive_calls(aws: &Aws, start: Timestamp, end: Timestamp) -> Result<
         let mut token = None;
         loop {
             let page = aws
-                .cloudtrail
+                .cloudtrail()
                 .lookup_events()
                 .lookup_attributes(attribute.clone())
                 .start_time(to_sdk(start))

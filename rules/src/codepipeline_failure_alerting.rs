@@ -229,7 +229,7 @@ async fn notification_rules(aws: &Aws) -> Result<Vec<NotificationRule>> {
     let mut token = None;
     loop {
         let page = aws
-            .notifications
+            .notifications()
             .list_notification_rules()
             .max_results(100)
             .set_next_token(token)
@@ -245,7 +245,7 @@ async fn notification_rules(aws: &Aws) -> Result<Vec<NotificationRule>> {
     let mut rules = Vec::with_capacity(arns.len());
     for arn in arns {
         let rule = aws
-            .notifications
+            .notifications()
             .describe_notification_rule()
             .arn(&arn)
             .send()
@@ -270,7 +270,7 @@ async fn event_rules(aws: &Aws) -> Result<Vec<EventRule>> {
     let mut token = None;
     loop {
         let page = aws
-            .eventbridge
+            .eventbridge()
             .list_rules()
             .limit(100)
             .set_next_token(token)
@@ -304,7 +304,7 @@ async fn target_count(aws: &Aws, rule: &str) -> Result<usize> {
     let mut token = None;
     loop {
         let page = aws
-            .eventbridge
+            .eventbridge()
             .list_targets_by_rule()
             .rule(rule)
             .limit(100)
@@ -326,7 +326,7 @@ async fn alarms(aws: &Aws) -> Result<Vec<Alarm>> {
     let mut token = None;
     loop {
         let page = aws
-            .cloudwatch
+            .cloudwatch()
             .describe_alarms()
             .max_records(100)
             .set_next_token(token)
@@ -594,9 +594,9 @@ mod tests {
         let (rules, targets) = eventbridge_mocks();
         let alarms = alarm_mock();
         let aws = Aws {
-            notifications: mock_client!(aws_sdk_codestarnotifications, RuleMode::MatchAny, [&list, &describe]),
-            eventbridge: mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&rules, &targets]),
-            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms]),
+            notifications: mock_client!(aws_sdk_codestarnotifications, RuleMode::MatchAny, [&list, &describe]).into(),
+            eventbridge: mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&rules, &targets]).into(),
+            cloudwatch: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&alarms]).into(),
             ..Aws::new(&pipesec_shared::aws::test_sdk_config())
         };
         let pipelines: Vec<Subject<PipelineConfiguration>> = (0..3).map(|_| subject(ID, "pipeline")).collect();
@@ -624,7 +624,7 @@ mod tests {
         let list = mock!(Notifications::list_notification_rules)
             .then_output(|| ListNotificationRulesOutput::builder().build());
         let aws = Aws {
-            notifications: mock_client!(aws_sdk_codestarnotifications, RuleMode::MatchAny, [&list]),
+            notifications: mock_client!(aws_sdk_codestarnotifications, RuleMode::MatchAny, [&list]).into(),
             ..Aws::new(&pipesec_shared::aws::test_sdk_config())
         };
         assert!(FailureAlerting::gather(&aws, &NoParameters {}, &[]).await.unwrap().is_empty());

@@ -157,7 +157,7 @@ impl FakeIam {
     pub fn aws(&self) -> Aws {
         let rules: Vec<&MockRule> = self.rules.iter().map(|(_, rule)| rule).collect();
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules);
-        Aws { iam, ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
+        Aws { iam: iam.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
     }
 
     /// How many times an IAM operation (e.g. `ListAttachedRolePolicies`) was called.

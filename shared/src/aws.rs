@@ -1,6 +1,7 @@
-//! The AWS clients a rule may use, built once per process from one `SdkConfig`, or per
-//! invocation from an assumed cross-account role.
+//! The AWS clients a rule may use, each built on its first use: once per process from one
+//! `SdkConfig`, or per invocation from an assumed cross-account role.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -98,7 +99,7 @@ pub fn retry_config() -> RetryConfig {
 }
 
 /// An offline SDK configuration for tests: clients built from it are replaced by mocks (e.g.
-/// `Aws { codebuild: mock, ..Aws::new(&test_sdk_config()) }`) before any call.
+/// `Aws { codebuild: mock.into(), ..Aws::new(&test_sdk_config()) }`) before any call.
 pub fn test_sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -127,36 +128,93 @@ impl Intercept for Offline {
 }
 
 /// Clients for the services rules read, and the principal they act as (named in errors).
+///
+/// Each client is built on its first use: building one costs about as much as a rule's whole
+/// evaluation of an item (the SDK parses its endpoint partitions and compiles their patterns),
+/// and most rules use two or three of the eight. A test replaces one with a mock before any call:
+/// `Aws { codebuild: mock.into(), ..Aws::new(&test_sdk_config()) }`. A clone shares the clients
+/// built so far; the engine lends the process's `Aws` rather than cloning it.
 #[derive(Debug, Clone)]
 pub struct Aws {
-    pub config: aws_sdk_config::Client,
-    pub codebuild: aws_sdk_codebuild::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub codepipeline: aws_sdk_codepipeline::Client,
-    /// CloudTrail event history (LookupEvents), for calls made on pipelines.
-    pub cloudtrail: aws_sdk_cloudtrail::Client,
-    /// CloudWatch alarms (DescribeAlarms).
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
-    pub notifications: aws_sdk_codestarnotifications::Client,
-    /// EventBridge rules on the default event bus.
-    pub eventbridge: aws_sdk_eventbridge::Client,
+    /// What the clients are built from.
+    pub sdk_config: SdkConfig,
     pub principal: String,
+    pub config: OnceLock<aws_sdk_config::Client>,
+    pub codebuild: OnceLock<aws_sdk_codebuild::Client>,
+    pub iam: OnceLock<aws_sdk_iam::Client>,
+    pub codepipeline: OnceLock<aws_sdk_codepipeline::Client>,
+    /// CloudTrail event history (LookupEvents), for calls made on pipelines.
+    pub cloudtrail: OnceLock<aws_sdk_cloudtrail::Client>,
+    /// CloudWatch alarms (DescribeAlarms).
+    pub cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
+    pub notifications: OnceLock<aws_sdk_codestarnotifications::Client>,
+    /// EventBridge rules on the default event bus.
+    pub eventbridge: OnceLock<aws_sdk_eventbridge::Client>,
+}
+
+/// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
+/// every call (see [`Aws::offline`]).
+macro_rules! client {
+    ($aws:ident . $field:ident, $service:ident) => {
+        $aws.$field.get_or_init(|| {
+            let builder = $service::config::Builder::from(&$aws.sdk_config);
+            let builder = if $aws.is_offline() { builder.interceptor(Offline) } else { builder };
+            $service::Client::from_conf(builder.build())
+        })
+    };
 }
 
 impl Aws {
     pub fn new(sdk_config: &SdkConfig) -> Self {
+        Aws::acting_as(sdk_config, "the function's execution role".to_owned())
+    }
+
+    fn acting_as(sdk_config: &SdkConfig, principal: String) -> Self {
         Aws {
-            config: aws_sdk_config::Client::new(sdk_config),
-            codebuild: aws_sdk_codebuild::Client::new(sdk_config),
-            iam: aws_sdk_iam::Client::new(sdk_config),
-            codepipeline: aws_sdk_codepipeline::Client::new(sdk_config),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk_config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk_config),
-            notifications: aws_sdk_codestarnotifications::Client::new(sdk_config),
-            eventbridge: aws_sdk_eventbridge::Client::new(sdk_config),
-            principal: "the function's execution role".to_owned(),
+            sdk_config: sdk_config.clone(),
+            principal,
+            config: OnceLock::new(),
+            codebuild: OnceLock::new(),
+            iam: OnceLock::new(),
+            codepipeline: OnceLock::new(),
+            cloudtrail: OnceLock::new(),
+            cloudwatch: OnceLock::new(),
+            notifications: OnceLock::new(),
+            eventbridge: OnceLock::new(),
         }
+    }
+
+    pub fn config(&self) -> &aws_sdk_config::Client {
+        client!(self.config, aws_sdk_config)
+    }
+
+    pub fn codebuild(&self) -> &aws_sdk_codebuild::Client {
+        client!(self.codebuild, aws_sdk_codebuild)
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        client!(self.iam, aws_sdk_iam)
+    }
+
+    pub fn codepipeline(&self) -> &aws_sdk_codepipeline::Client {
+        client!(self.codepipeline, aws_sdk_codepipeline)
+    }
+
+    pub fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
+        client!(self.cloudtrail, aws_sdk_cloudtrail)
+    }
+
+    pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        client!(self.cloudwatch, aws_sdk_cloudwatch)
+    }
+
+    pub fn notifications(&self) -> &aws_sdk_codestarnotifications::Client {
+        client!(self.notifications, aws_sdk_codestarnotifications)
+    }
+
+    pub fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
+        client!(self.eventbridge, aws_sdk_eventbridge)
     }
 
     /// Clients acting as `role_arn`. The role is assumed now, so that a refusal is reported as
@@ -176,7 +234,7 @@ impl Aws {
         // The session outlives any invocation (15 minutes at most), so these credentials are
         // used as they are rather than through the provider, which would assume the role again.
         let assumed = sdk_config.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
-        Ok(Aws { principal: format!("role `{role_arn}`"), ..Aws::new(&assumed) })
+        Ok(Aws::acting_as(&assumed, format!("role `{role_arn}`")))
     }
 
     /// Clients that never reach AWS: every call fails at once, before anything is sent (no
@@ -189,23 +247,7 @@ impl Aws {
             .region(aws_config::Region::new("us-east-1"))
             .retry_config(RetryConfig::disabled())
             .build();
-        // Every client of `Aws`, each with the interceptor that fails its calls.
-        macro_rules! offline {
-            ($service:ident) => {
-                $service::Client::from_conf($service::config::Builder::from(&sdk_config).interceptor(Offline).build())
-            };
-        }
-        Aws {
-            config: offline!(aws_sdk_config),
-            codebuild: offline!(aws_sdk_codebuild),
-            iam: offline!(aws_sdk_iam),
-            codepipeline: offline!(aws_sdk_codepipeline),
-            cloudtrail: offline!(aws_sdk_cloudtrail),
-            cloudwatch: offline!(aws_sdk_cloudwatch),
-            notifications: offline!(aws_sdk_codestarnotifications),
-            eventbridge: offline!(aws_sdk_eventbridge),
-            principal: OFFLINE_PRINCIPAL.to_owned(),
-        }
+        Aws::acting_as(&sdk_config, OFFLINE_PRINCIPAL.to_owned())
     }
 
     /// Whether these are the clients of [`Aws::offline`].
@@ -228,13 +270,22 @@ impl Aws {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_client_is_built_on_first_use_and_kept() {
+        let aws = Aws::new(&test_sdk_config());
+        assert!(aws.codebuild.get().is_none(), "none at start-up");
+        let first: *const aws_sdk_codebuild::Client = aws.codebuild();
+        assert!(std::ptr::eq(first, aws.codebuild()), "built once");
+        assert!(aws.config.get().is_none() && aws.iam.get().is_none(), "only the one used");
+    }
+
     #[tokio::test]
     async fn offline_clients_fail_every_call_at_once_naming_the_action() {
         let aws = Aws::offline();
         assert!(aws.is_offline() && !Aws::new(&test_sdk_config()).is_offline());
         let started = std::time::Instant::now();
         let err = aws
-            .codebuild
+            .codebuild()
             .batch_get_projects()
             .names("app")
             .send()
@@ -244,7 +295,7 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(1), "no retry, no network");
         assert!(matches!(err, Error::Aws { action: "codebuild:BatchGetProjects", .. }), "{err}");
         assert!(err.to_string().contains("offline"), "{err}");
-        let err = aws.config.select_resource_config().expression("SELECT 1").send().await.unwrap_err();
+        let err = aws.config().select_resource_config().expression("SELECT 1").send().await.unwrap_err();
         assert!(crate::error::error_chain(&err).contains("offline"));
     }
 }

@@ -69,7 +69,7 @@ pub async fn put_evaluations(aws: &Aws, token: &ResultToken, evaluations: &[Eval
         let mut pending: Vec<&Evaluation> = batch.iter().collect();
         for attempt in 1..=PUT_ATTEMPTS {
             let output = aws
-                .config
+                .config()
                 .put_evaluations()
                 .set_evaluations(Some(pending.iter().map(|evaluation| evaluation.to_sdk()).collect()))
                 .result_token(token.as_str())

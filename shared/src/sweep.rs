@@ -89,7 +89,7 @@ async fn select_each(aws: &Aws, resource_type: &str, mut each: impl FnMut(&str))
     let mut next_token = None;
     loop {
         let page = aws
-            .config
+            .config()
             .select_resource_config()
             .expression(&expression)
             .limit(PAGE_SIZE)
@@ -122,7 +122,7 @@ pub async fn stale_results(
     let mut next_token = None;
     loop {
         let page = aws
-            .config
+            .config()
             .get_compliance_details_by_config_rule()
             .config_rule_name(rule_name)
             .compliance_types(ComplianceType::Compliant)

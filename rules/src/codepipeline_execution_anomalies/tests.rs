@@ -248,8 +248,8 @@ async fn gather_reads_calls_once_and_executions_until_the_baseline() {
         }
     });
     let aws = Aws {
-        cloudtrail: mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&lookups]),
-        codepipeline: mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&gone, &listed]),
+        cloudtrail: mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&lookups]).into(),
+        codepipeline: mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&gone, &listed]).into(),
         ..Aws::new(&pipesec_shared::aws::test_sdk_config())
     };
     let mut retired = subject::<PipelineConfiguration>(ID, "pipeline");

@@ -1,10 +1,10 @@
 //! The handler every rule binary runs: event in, evaluations reported, outcome out.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::process::ExitCode;
 use std::slice;
 
-use aws_config::SdkConfig;
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::ResourceType;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -68,10 +68,9 @@ pub fn lambda_main<R: Rule>() -> ExitCode {
     };
     let result = runtime.block_on(async {
         let use_execution_role_arn = std::env::var(ASSUME_EXECUTION_ROLE_ARN_ENV).is_ok_and(|v| v == "true");
-        let sdk_config = load_sdk_config().await;
-        let aws = Aws::new(&sdk_config);
+        let aws = Aws::new(&load_sdk_config().await);
         // The engine lives as long as the process; leaking it lets every invocation borrow it.
-        let engine: &'static Engine<R> = Box::leak(Box::new(Engine::new(sdk_config, aws, use_execution_role_arn)));
+        let engine: &'static Engine<R> = Box::leak(Box::new(Engine::new(aws, use_execution_role_arn)));
         // Boxed: the handler's future nests every SDK call a rule makes, and laid out inline in
         // the runtime's future it goes past rustc's layout depth limit.
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| Box::pin(engine.handle(event.payload)))).await
@@ -88,15 +87,15 @@ pub fn lambda_main<R: Rule>() -> ExitCode {
 /// Rule `R` bound to the process's AWS clients.
 #[derive(Debug)]
 pub struct Engine<R> {
-    sdk_config: SdkConfig,
+    /// The process's clients; roles to act as are assumed with its configuration.
     aws: Aws,
     use_execution_role_arn: bool,
     rule: PhantomData<fn() -> R>,
 }
 
 impl<R: Rule> Engine<R> {
-    pub fn new(sdk_config: SdkConfig, aws: Aws, use_execution_role_arn: bool) -> Self {
-        Engine { sdk_config, aws, use_execution_role_arn, rule: PhantomData }
+    pub fn new(aws: Aws, use_execution_role_arn: bool) -> Self {
+        Engine { aws, use_execution_role_arn, rule: PhantomData }
     }
 
     /// Handles one Lambda event: parse, validate parameters (before any AWS call), evaluate,
@@ -135,7 +134,7 @@ impl<R: Rule> Engine<R> {
 
     /// The clients to use: the process's own, or those of the role to act as in the
     /// evaluated account.
-    async fn aws_for(&self, invocation: &Invocation, role_name: Option<&str>) -> Result<Aws> {
+    async fn aws_for(&self, invocation: &Invocation, role_name: Option<&str>) -> Result<Cow<'_, Aws>> {
         let role_arn = match role_name {
             Some(name) => {
                 let account = invocation.account_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
@@ -147,8 +146,9 @@ impl<R: Rule> Engine<R> {
             None => None,
         };
         match role_arn {
-            Some(role_arn) => Aws::assume_role(&self.sdk_config, &role_arn).await,
-            None => Ok(self.aws.clone()),
+            Some(role_arn) => Ok(Cow::Owned(Aws::assume_role(&self.aws.sdk_config, &role_arn).await?)),
+            // Lent, not cloned: a clone would build its own clients.
+            None => Ok(Cow::Borrowed(&self.aws)),
         }
     }
 
@@ -277,7 +277,7 @@ pub fn not_applicable<R: Rule>(resource_type: &str, status: ItemStatus, left_sco
 /// The item an oversized notification is about, from the configuration history.
 async fn fetch_item(aws: &Aws, summary: &ItemSummary) -> Result<ConfigurationItem> {
     let output = aws
-        .config
+        .config()
         .get_resource_config_history()
         .resource_type(ResourceType::from(summary.resource_type.as_str()))
         .resource_id(&summary.resource_id)

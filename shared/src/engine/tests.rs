@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use aws_config::SdkConfig;
 use aws_sdk_config::Client as Config;
 use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
 use aws_sdk_config::operation::get_resource_config_history::GetResourceConfigHistoryOutput;
@@ -50,8 +49,8 @@ fn fixture(name: &str) -> Value {
 
 fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
-    let aws = Aws { config, ..Aws::new(&crate::aws::test_sdk_config()) };
-    Engine::new(SdkConfig::builder().build(), aws, false)
+    let aws = Aws { config: config.into(), ..Aws::new(&crate::aws::test_sdk_config()) };
+    Engine::new(aws, false)
 }
 
 /// A PutEvaluations mock that keeps every evaluation it was sent.

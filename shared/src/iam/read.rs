@@ -135,7 +135,7 @@ async fn read_role(aws: &Aws, name: &str, documents: &mut DocumentCache) -> Resu
 
 /// The ARNs of the role's attached policies; `None` if the role does not exist.
 async fn attached_policy_arns(aws: &Aws, role: &str) -> Result<Option<Vec<String>>> {
-    let mut pages = aws.iam.list_attached_role_policies().role_name(role).into_paginator().send();
+    let mut pages = aws.iam().list_attached_role_policies().role_name(role).into_paginator().send();
     let mut arns = Vec::new();
     while let Some(page) = pages.next().await {
         match page {
@@ -153,7 +153,7 @@ async fn attached_policy_arns(aws: &Aws, role: &str) -> Result<Option<Vec<String
 
 /// The names of the role's inline policies; `None` if the role does not exist.
 async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Option<Vec<String>>> {
-    let mut pages = aws.iam.list_role_policies().role_name(role).into_paginator().send();
+    let mut pages = aws.iam().list_role_policies().role_name(role).into_paginator().send();
     let mut names = Vec::new();
     while let Some(page) = pages.next().await {
         match page {
@@ -169,7 +169,7 @@ async fn inline_policy_names(aws: &Aws, role: &str) -> Result<Option<Vec<String>
 
 /// An inline policy's document as IAM returns it (URL-encoded); `None` if it is gone.
 async fn inline_policy_document(aws: &Aws, role: &str, policy: &str) -> Result<Option<String>> {
-    match aws.iam.get_role_policy().role_name(role).policy_name(policy).send().await {
+    match aws.iam().get_role_policy().role_name(role).policy_name(policy).send().await {
         Ok(output) => Ok(Some(output.policy_document().to_owned())),
         Err(err) if err.as_service_error().is_some_and(GetRolePolicyError::is_no_such_entity_exception) => Ok(None),
         Err(err) => Err(aws.error("iam:GetRolePolicy", err)),
@@ -178,7 +178,7 @@ async fn inline_policy_document(aws: &Aws, role: &str, policy: &str) -> Result<O
 
 /// The default version's document of a customer managed policy; `None` if the policy is gone.
 async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Option<Result<PolicyDocument, DocumentError>>> {
-    let policy = match aws.iam.get_policy().policy_arn(arn).send().await {
+    let policy = match aws.iam().get_policy().policy_arn(arn).send().await {
         Ok(output) => output,
         Err(err) if err.as_service_error().is_some_and(GetPolicyError::is_no_such_entity_exception) => return Ok(None),
         Err(err) => return Err(aws.error("iam:GetPolicy", err)),
@@ -186,7 +186,7 @@ async fn managed_policy_document(aws: &Aws, arn: &str) -> Result<Option<Result<P
     let Some(version) = policy.policy().and_then(|policy| policy.default_version_id()) else {
         return Ok(Some(Err(DocumentError::new("GetPolicy returned no default version"))));
     };
-    let output = match aws.iam.get_policy_version().policy_arn(arn).version_id(version).send().await {
+    let output = match aws.iam().get_policy_version().policy_arn(arn).version_id(version).send().await {
         Ok(output) => output,
         Err(err) if err.as_service_error().is_some_and(GetPolicyVersionError::is_no_such_entity_exception) => {
             return Ok(None);
@@ -233,7 +233,7 @@ mod tests {
 
     fn aws_with(iam: Iam) -> Aws {
         Aws {
-            iam,
+            iam: iam.into(),
             principal: "role `arn:aws:iam::123456789012:role/pipesec-reader`".to_owned(),
             ..Aws::new(&crate::aws::test_sdk_config())
         }
