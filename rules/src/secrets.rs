@@ -42,6 +42,7 @@
 mod name;
 mod value;
 
+use std::cell::LazyCell;
 use std::fmt;
 
 use name::NameClass;
@@ -116,27 +117,33 @@ impl fmt::Display for SecretKind {
 pub fn detect(name: &str, value: Option<&str>) -> Option<SecretKind> {
     let value = value.map(str::trim);
     let aws_credential_name = is_aws_credential_name(name);
-    let name = name::classify(name);
-    let public = name.class == NameClass::Public;
+    // Classifying the name costs more than every other test on a plain setting, and most
+    // settings are plain: it runs only when an answer depends on it.
+    let class = LazyCell::new(|| name::classify(name));
+    let public = || class.class == NameClass::Public;
     if let Some(kind) = value.and_then(value::secret_format)
-        && !(public && kind == SecretKind::JsonWebToken)
+        && !(kind == SecretKind::JsonWebToken && public())
     {
         return Some(kind);
     }
     let Some(value) = value else {
-        return (aws_credential_name || name.class == NameClass::Secret).then_some(SecretKind::SecretName);
+        return (aws_credential_name || class.class == NameClass::Secret).then_some(SecretKind::SecretName);
     };
     if aws_credential_name && !value.is_empty() {
         return Some(SecretKind::SecretName);
     }
     // The cheaper tests first: most settings are plain names with short plain values.
     let harmless = || value::is_harmless(value);
-    match name.class {
-        NameClass::Secret if !harmless() => return Some(SecretKind::SecretName),
-        NameClass::Qualified if value::looks_generated(value) && !harmless() => return Some(SecretKind::SecretName),
-        _ => {}
+    if name::may_be_secret(name) {
+        match class.class {
+            NameClass::Secret if !harmless() => return Some(SecretKind::SecretName),
+            NameClass::Qualified if value::looks_generated(value) && !harmless() => {
+                return Some(SecretKind::SecretName);
+            }
+            _ => {}
+        }
     }
-    if public || name.identifier || !value::is_random_looking(value) || harmless() {
+    if !value::is_random_looking(value) || public() || class.identifier || harmless() {
         return None;
     }
     match value::decode_text(value) {

@@ -49,6 +49,15 @@ fn the_anchor_prefilter_hides_no_format_in_the_corpus() {
 }
 
 #[test]
+fn the_name_gate_hides_no_secret_name_in_the_corpus() {
+    for entry in &corpus() {
+        for name in [entry.name.clone(), entry.name.to_lowercase(), format!("APP_{}_PROD", entry.name)] {
+            assert!(super::name::gate_hides_no_secret_class(&name), "{name}: the gate hid a secret class");
+        }
+    }
+}
+
+#[test]
 fn precision_and_recall_on_the_labelled_corpus() {
     let entries = corpus();
     let tagged =

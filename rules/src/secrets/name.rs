@@ -229,6 +229,18 @@ pub(super) fn classify(name: &str) -> Name {
     Name { class, identifier }
 }
 
+/// Whether [`classify`] can find the name [`NameClass::Secret`] or [`NameClass::Qualified`]:
+/// a cheap test that spares classifying most names.
+pub(super) fn may_be_secret(name: &str) -> bool {
+    is_bundler_credentials(name) || may_hold_secret_word(name)
+}
+
+/// [`may_be_secret`] admits every name [`classify`] finds secret or qualified.
+#[cfg(test)]
+pub(super) fn gate_hides_no_secret_class(name: &str) -> bool {
+    may_be_secret(name) || !matches!(classify(name).class, NameClass::Secret | NameClass::Qualified)
+}
+
 /// Bundler reads per-host credentials (`user:password` or a token) from `BUNDLE_<HOST>`, dots
 /// in the host spelled `__`: `BUNDLE_GEMS__EXAMPLE__COM`. Its settings have no `__`.
 fn is_bundler_credentials(name: &str) -> bool {
