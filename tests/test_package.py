@@ -39,8 +39,8 @@ def test_package_builds_every_catalog_rule_and_the_security_hub_function(catalog
 def manifest() -> dict:
     path = LAMBDA_DIR / "manifest.json"
     if not path.exists():
-        pytest.skip(f"no packages at {LAMBDA_DIR}: scripts/test builds one rule when the aarch64-unknown-linux-gnu "
-                    "target is installed; scripts/package builds them all")
+        pytest.skip(f"no packages at {LAMBDA_DIR}: scripts/test builds one rule unless PIPESEC_SKIP_PACKAGE=1; "
+                    "scripts/package builds them all")
     return json.loads(path.read_text())
 
 
