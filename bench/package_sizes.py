@@ -1,5 +1,5 @@
 """Package sizes for the performance suite: the zipped arm64 bootstrap of every package in
-scripts/package's manifest, against the 3 MB target (issue 7). Standard library only.
+scripts/package's manifest, against the project's 3 MB target. Standard library only.
 
     package_sizes.py MANIFEST.json OUTPUT.json
 """

@@ -49,7 +49,7 @@ def summary(polls: list[float], latencies: list[float], peaks: list[int]) -> dic
     }
 
 
-TARGETS = {"start_to_first_poll_ms": 30.0, "peak_rss_mib": 4.0}  # rdklib / rust, issue 7
+TARGETS = {"start_to_first_poll_ms": 30.0, "peak_rss_mib": 4.0}  # rdklib / rust: the project's targets
 
 
 def main(binaries: list[Path], rdklib_python: str, output: Path) -> None:

@@ -1,6 +1,6 @@
-"""Sweep benchmark (issue 7, items 4 and 5): what one periodic sweep of each rule costs in API calls
-and time over a large account, how that grows with the account, and how `pipesec evaluate` compares
-with Prowler's CodeBuild and CodePipeline checks on the same account.
+"""Sweep benchmark (parts 4 and 5 of scripts/bench): what one periodic sweep of each rule costs in
+API calls and time over a large account, how that grows with the account, and how `pipesec evaluate`
+compares with Prowler's CodeBuild and CodePipeline checks on the same account.
 
 For each size N (projects; N/4 pipelines; 50 service roles) the emulator is reset and seeded
 (sweep_account.py). Then, for each rule of the catalog, Config is given the results of an earlier

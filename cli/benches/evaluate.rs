@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Resource, Rule};
 use pipesec_rules::codebuild_project_no_plaintext_secrets::{
     self as project_secrets, LiveVariables, NoPlaintextSecrets,
 };
@@ -23,8 +25,6 @@ use pipesec_rules::codepipeline_approval_before_deploy::{self as approval, Appro
 use pipesec_rules::codepipeline_no_plaintext_secrets::{
     self as pipeline_secrets, NoPlaintextSecrets as PipelineSecrets,
 };
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Resource, Rule};
 
 /// The best of many short rounds: on a shared virtual machine, slow stretches last seconds, and
 /// five rounds within one second could all fall in one (run-to-run spread was ±15%).
@@ -105,9 +105,9 @@ fn main() {
     let project_secrets_item = fixture(project_secrets::ID, "non-compliant-secret-name");
     let approval_item = fixture(approval::ID, "non-compliant-no-approval");
     let pipeline_secrets_item = fixture(pipeline_secrets::ID, "non-compliant-parameter-overrides");
-    let exempted = pipesec_rules::exemptions::ExemptedProjects::default();
-    let project_secrets_params = project_secrets::Params::default();
-    let pipeline_secrets_params = pipeline_secrets::Params::default();
+    let exempted = pipesec_rules::common::exemptions::ExemptedProjects::default();
+    let project_secrets_params = pipesec_rules::common::params::AllowedVariableNames::default();
+    let pipeline_secrets_params = pipesec_rules::common::params::AllowedVariableNames::default();
     let approval_params = approval::Params::default();
 
     let project_baseline = parse_only(&privileged_item);

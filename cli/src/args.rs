@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pipesec_shared::Severity;
+use pipesec_engine::Severity;
 
 #[derive(Debug, Parser)]
 #[command(

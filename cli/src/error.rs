@@ -14,7 +14,12 @@ pub enum CliError {
 
     /// The rule engine refused something (a rule parameter) or an AWS call failed.
     #[error(transparent)]
-    Engine(#[from] pipesec_shared::Error),
+    Engine(#[from] pipesec_engine::Error),
+
+    /// Items that a rule's view could not read: they have no result. Raised after the report
+    /// of every other resource is written.
+    #[error("{} configuration item(s) could not be read and have no result: {}", .0.len(), .0.join("; "))]
+    Unreadable(Vec<String>),
 
     /// The report could not be written, the demo could not start, …
     #[error("{0}")]

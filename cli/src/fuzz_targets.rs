@@ -4,7 +4,7 @@
 //! nightly); `smoke` runs them on stable inside `cargo test`.
 //!
 //! They live in the CLI crate because it reaches every subject: the Lambda event and the
-//! configuration items (`pipesec_shared`), the rules and their secret detector
+//! configuration items (`pipesec_engine`), the rules and their secret detector
 //! (`pipesec_rules`), and the CloudFormation template reader, whose YAML half is here.
 //!
 //! | target | subject |
@@ -29,24 +29,24 @@ use std::sync::OnceLock;
 
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::{ConfigurationItem as SdkItem, ConfigurationItemStatus, ResourceType};
-use pipesec_rules::secrets::{anchors_hide_no_format, detect};
-use pipesec_shared::cfn::{self, Context, MappedResource};
-use pipesec_shared::engine::not_applicable;
-use pipesec_shared::evaluation::Evaluation;
-use pipesec_shared::event::{Invocation, Trigger};
-use pipesec_shared::iam::{
+use pipesec_engine::decide::not_applicable;
+use pipesec_engine::evaluation::Evaluation;
+use pipesec_engine::event::{Invocation, Trigger};
+use pipesec_engine::iam::{
     Policy, PolicyDocument, PolicyId, action_matches, aws_managed_policy_name, broad_aws_managed_policy, findings,
     is_every_resource, is_policy_arn, is_read_only, matches_every_action, role_name,
 };
-use pipesec_shared::params;
-use pipesec_shared::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfiguration};
-use pipesec_shared::rule::Subject;
-use pipesec_shared::verdict::{MAX_ANNOTATION_CHARS, annotation};
-use pipesec_shared::{ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Verdict};
+use pipesec_engine::params;
+use pipesec_engine::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfiguration};
+use pipesec_engine::rule::Subject;
+use pipesec_engine::verdict::{MAX_ANNOTATION_CHARS, annotation};
+use pipesec_engine::{ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Verdict};
+use pipesec_rules::common::secrets::{anchors_hide_no_format, detect};
 use serde_json::{Value, json};
 
-use crate::evaluate::{Selection, configured_name};
-use crate::{snapshot, template};
+use crate::input::snapshot;
+use crate::input::template::{self, Context, MappedResource};
+use crate::runner::{Selection, configured_name, unknown_before_deployment};
 
 /// A target body: the fuzzer's bytes in, a panic on a broken invariant.
 pub type Target = fn(&[u8]);
@@ -269,7 +269,7 @@ pub fn cfn(data: &[u8]) {
         },
     ];
     for context in &contexts {
-        let mapped = match cfn::map_template(&document, context) {
+        let mapped = match template::map_template(&document, context) {
             Ok(mapped) => mapped,
             Err(err) => {
                 assert!(!err.to_string().trim().is_empty(), "an empty error");
@@ -281,7 +281,7 @@ pub fn cfn(data: &[u8]) {
         for resource in &mapped {
             let _ = resource.name();
             for unresolved in &resource.unresolved {
-                let _ = template::line_of(text, &resource.logical_id, &unresolved.property);
+                let _ = template::lines::line_of(text, &resource.logical_id, &unresolved.property);
             }
             let item = resource.item(account, region);
             check_item_views(&item);
@@ -394,18 +394,16 @@ impl Evaluate<'_> {
         let verdict = if let Some(verdict) = not_applicable::<R>(&item.resource_type, item.status, self.left_scope) {
             verdict
         } else if let Some((mapped, text)) = self.template
-            && let Some(unresolved) = mapped.unresolved_input(R::INPUTS)
+            && let Some((verdict, property)) = unknown_before_deployment(mapped, R::INPUTS)
         {
-            let _ = template::line_of(text, &mapped.logical_id, &unresolved.property);
-            Verdict::not_applicable(format!(
-                "{} is unknown before deployment: {}",
-                unresolved.property, unresolved.reason
-            ))
+            let _ = template::lines::line_of(text, &mapped.logical_id, property);
+            verdict
         } else {
             let verdict = views.with_subject(item, |subject| R::evaluate(subject, &R::Facts::default(), params))?;
             if let Some((mapped, text)) = self.template {
-                let property = cfn::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default());
-                let _ = template::line_of(text, &mapped.logical_id, &property);
+                let property =
+                    template::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default());
+                let _ = template::lines::line_of(text, &mapped.logical_id, &property);
             }
             verdict
         };
@@ -432,7 +430,7 @@ impl RuleVisitor for ParseParameters<'_> {
 struct Applicability<'a> {
     resource_type: &'a str,
     resource_id: &'a str,
-    status: pipesec_shared::ItemStatus,
+    status: pipesec_engine::ItemStatus,
     left_scope: bool,
     parameters: Option<&'a str>,
 }

@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use pipesec_shared::resources::{CodeBuildProject, PipelineConfiguration};
-use pipesec_shared::{ConfigurationItem, Resource};
+use pipesec_engine::resources::{CodeBuildProject, PipelineConfiguration};
+use pipesec_engine::{ConfigurationItem, Resource};
 use serde::Deserialize;
 
-use crate::evaluate::{Entry, Finding, Origin, configured_name};
+use crate::input::{Entry, Origin};
+use crate::runner::{Finding, configured_name};
 use crate::score::Score;
 
 const ROLE: &str = "AWS::IAM::Role";
@@ -170,7 +171,7 @@ fn template_references(entry: &Entry) -> impl Iterator<Item = (String, String)> 
 mod tests {
     use std::path::PathBuf;
 
-    use pipesec_shared::{Compliance, Severity};
+    use pipesec_engine::{Area, Compliance, Severity};
 
     use super::*;
 
@@ -178,6 +179,8 @@ mod tests {
         Finding {
             rule,
             severity: Severity::High,
+            area: Area::Infrastructure,
+            weight: 1,
             resource_type: member.resource_type.clone(),
             resource_id: member.resource_id.clone(),
             resource_name: None,
@@ -193,7 +196,7 @@ mod tests {
     #[test]
     fn a_pipeline_holds_the_projects_of_its_codebuild_actions() {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/snapshots/snapshot.json");
-        let entries = crate::snapshot::load(&path).unwrap();
+        let entries = crate::input::snapshot::load(&path).unwrap();
         let members: Vec<Member> = entries.iter().map(|entry| Member::of(&entry.item)).collect();
         let findings = [
             finding(&members[0], "codebuild-project-privileged-mode-disabled", Compliance::NonCompliant),

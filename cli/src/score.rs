@@ -1,107 +1,18 @@
 //! Scores and grades from SEC11-BP07's four areas, per pipeline and overall.
 //!
-//! Each rule belongs to one area with a weight ([`RULE_AREAS`], the one table; the README
-//! shows the same). An area's score is the weight of the checks that passed over the weight
+//! Each rule declares its area and its weight within it (`Rule::AREA`, `Rule::WEIGHT`; the
+//! README shows the same table, and a test checks it). An area's score is the weight of the checks that passed over the weight
 //! of those evaluated (NOT_APPLICABLE counts for nothing), in percent; the overall score is the
 //! areas' scores weighted 25 / 30 / 30 / 15, over the areas that had anything to evaluate.
 //! Grades: A ≥ 90, B ≥ 80, C ≥ 70, D ≥ 60, else F.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use pipesec_shared::Compliance;
+pub use pipesec_engine::Area;
+use pipesec_engine::Compliance;
 use serde::Serialize;
 
-use crate::error::{CliError, Result};
-use crate::evaluate::Finding;
-
-/// SEC11-BP07's areas of a pipeline's security.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Area {
-    /// Where builds run: hosts, networks, isolation.
-    Infrastructure,
-    /// Who and what can read or act: credentials, secrets, visibility, roles.
-    AccessControl,
-    /// What runs and what comes out cannot be tampered with: build definitions, triggers, artifacts.
-    PipelineIntegrity,
-    /// What happened is recorded and kept.
-    Monitoring,
-}
-
-impl Area {
-    pub const ALL: [Area; 4] = [Area::Infrastructure, Area::AccessControl, Area::PipelineIntegrity, Area::Monitoring];
-
-    /// The area's share of the overall score, in percent.
-    pub fn weight(self) -> u32 {
-        match self {
-            Area::Infrastructure => 25,
-            Area::AccessControl | Area::PipelineIntegrity => 30,
-            Area::Monitoring => 15,
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Area::Infrastructure => "infrastructure",
-            Area::AccessControl => "access control",
-            Area::PipelineIntegrity => "pipeline integrity",
-            Area::Monitoring => "monitoring",
-        }
-    }
-}
-
-/// Every catalog rule's area and weight. A rule missing here, or an id here that is not in the
-/// catalog, fails the tests (and a missing one is left out of scores at run time, with a warning).
-pub const RULE_AREAS: &[(&str, Area, u32)] = &[
-    ("codebuild-project-privileged-mode-disabled", Area::Infrastructure, 3),
-    ("codebuild-project-vpc-attached", Area::Infrastructure, 2),
-    ("codebuild-project-no-plaintext-secrets", Area::AccessControl, 5),
-    ("codebuild-project-source-no-credentials", Area::AccessControl, 5),
-    ("codebuild-project-not-public", Area::AccessControl, 4),
-    ("codebuild-project-buildspec-protected", Area::PipelineIntegrity, 4),
-    ("codebuild-project-webhook-filters-anchored", Area::PipelineIntegrity, 4),
-    ("codebuild-project-artifacts-encrypted", Area::PipelineIntegrity, 3),
-    ("codebuild-project-cmk-encrypted", Area::PipelineIntegrity, 1),
-    ("codebuild-project-logging-enabled", Area::Monitoring, 3),
-    ("codebuild-project-s3-logs-encrypted", Area::Monitoring, 2),
-    ("codebuild-report-group-export-encrypted", Area::Monitoring, 1),
-    ("codebuild-project-service-role-least-privilege", Area::AccessControl, 5),
-    ("codepipeline-build-isolation", Area::Infrastructure, 3),
-    ("codepipeline-deployment-count-check", Area::Infrastructure, 1),
-    ("codepipeline-region-fanout-check", Area::Infrastructure, 1),
-    ("codepipeline-source-authenticated", Area::AccessControl, 4),
-    ("codepipeline-no-plaintext-secrets", Area::AccessControl, 5),
-    ("codepipeline-service-role-least-privilege", Area::AccessControl, 5),
-    ("codepipeline-approval-before-deploy", Area::PipelineIntegrity, 5),
-    ("codepipeline-security-scan-stage", Area::PipelineIntegrity, 4),
-    ("codepipeline-artifacts-cmk-encrypted", Area::PipelineIntegrity, 2),
-    ("codepipeline-approval-notifications", Area::Monitoring, 1),
-    ("codepipeline-failure-alerting", Area::Monitoring, 3),
-    ("codepipeline-execution-anomalies", Area::Monitoring, 3),
-];
-
-/// A rule's area and weight.
-pub fn area_of(rule: &str) -> Option<(Area, u32)> {
-    RULE_AREAS.iter().find(|(id, ..)| *id == rule).map(|&(_, area, weight)| (area, weight))
-}
-
-/// Checks the table against the catalog: every rule scored, no unknown id, weights positive.
-pub fn check_table(catalog: &[&str]) -> Result<()> {
-    let table: BTreeSet<&str> = RULE_AREAS.iter().map(|(id, ..)| *id).collect();
-    if table.len() != RULE_AREAS.len() {
-        return Err(CliError::Runtime("the scoring table lists a rule twice".into()));
-    }
-    if let Some((id, ..)) = RULE_AREAS.iter().find(|(_, _, weight)| *weight == 0) {
-        return Err(CliError::Runtime(format!("the scoring table gives {id} no weight")));
-    }
-    if let Some(id) = table.iter().find(|id| !catalog.contains(id)) {
-        return Err(CliError::Runtime(format!("the scoring table names {id}, which is not in the catalog")));
-    }
-    if let Some(id) = catalog.iter().find(|id| !table.contains(*id)) {
-        return Err(CliError::Runtime(format!("{id} has no area in the scoring table")));
-    }
-    Ok(())
-}
+use crate::runner::Finding;
 
 /// Scores of a set of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,7 +32,7 @@ impl Score {
         let mut totals: BTreeMap<Area, (u32, u32)> = BTreeMap::new();
         let (mut passed, mut failed) = (0, 0);
         for finding in findings {
-            let Some((area, weight)) = area_of(finding.rule) else { continue };
+            let (area, weight) = (finding.area, finding.weight);
             let (evaluated, good) = totals.entry(area).or_default();
             match finding.compliance {
                 Compliance::Compliant => {
@@ -178,14 +89,17 @@ pub fn grade(score: f64) -> char {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Severity;
+    use pipesec_engine::Severity;
 
     use super::*;
 
     fn finding(rule: &'static str, compliance: Compliance) -> Finding {
+        let info = pipesec_rules::catalog().into_iter().find(|info| info.id == rule).unwrap();
         Finding {
             rule,
             severity: Severity::High,
+            area: info.area,
+            weight: info.weight,
             resource_type: "AWS::CodeBuild::Project".into(),
             resource_id: "p".into(),
             resource_name: None,
@@ -199,27 +113,24 @@ mod tests {
     }
 
     #[test]
-    fn every_catalog_rule_has_an_area_and_every_table_id_is_a_rule() {
-        let catalog: Vec<&str> = pipesec_rules::catalog().iter().map(|rule| rule.id).collect();
-        check_table(&catalog).unwrap();
-        let err = check_table(&catalog[1..]).unwrap_err();
-        assert!(err.to_string().contains("not in the catalog"), "{err}");
-        let mut more = catalog.clone();
-        more.push("codepipeline-new-rule");
-        assert_eq!(
-            check_table(&more).unwrap_err().to_string(),
-            "codepipeline-new-rule has no area in the scoring table"
-        );
+    fn every_rule_weighs_something() {
+        for rule in pipesec_rules::catalog() {
+            assert!(rule.weight >= 1, "{} has no weight", rule.id);
+        }
     }
 
     #[test]
     fn the_readme_shows_the_same_table() {
         let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-        let rows: Vec<&str> =
+        let mut rows: Vec<&str> =
             readme.lines().filter(|line| line.starts_with("| `") && line.matches('|').count() == 4).collect();
-        let expected: Vec<String> =
-            RULE_AREAS.iter().map(|(id, area, weight)| format!("| `{id}` | {} | {weight} |", area.title())).collect();
-        assert_eq!(rows, expected, "README's score table differs from RULE_AREAS");
+        rows.sort_unstable();
+        let mut expected: Vec<String> = pipesec_rules::catalog()
+            .iter()
+            .map(|rule| format!("| `{}` | {} | {} |", rule.id, rule.area.title(), rule.weight))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(rows, expected, "README's score table differs from the rules' AREA and WEIGHT");
         for area in Area::ALL {
             assert!(readme.contains(&format!("{} {}", area.title(), area.weight())), "README area weight of {area:?}");
         }

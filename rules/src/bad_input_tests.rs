@@ -8,9 +8,10 @@ use aws_sdk_config::Client as ConfigClient;
 use aws_sdk_config::operation::put_evaluations::PutEvaluationsOutput;
 use aws_sdk_config::types::Evaluation as SdkEvaluation;
 use aws_smithy_mocks::{Rule as MockRule, RuleMode, mock, mock_client};
-use pipesec_shared::engine::Engine;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, ConfigurationItem, Rule};
+use pipesec_engine::Handler;
+use pipesec_engine::engine::Engine;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Aws, ConfigurationItem, Rule};
 use rstest::rstest;
 use serde_json::{Value, json};
 
@@ -70,17 +71,17 @@ fn recording_put() -> (MockRule, Arc<Mutex<Vec<SdkEvaluation>>>) {
     (rule, sent)
 }
 
-async fn run<R: Rule>(event: Value) -> (Result<pipesec_shared::Outcome, pipesec_shared::Error>, Vec<SdkEvaluation>) {
+async fn run<R: Rule>(event: Value) -> (Result<pipesec_engine::Outcome, pipesec_engine::Error>, Vec<SdkEvaluation>) {
     let (put, sent) = recording_put();
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-    let aws = Aws { config: config.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) };
-    let engine = Engine::<R>::new(aws, false);
+    let aws = Aws::for_tests().with_config(config);
+    let engine = Engine::<R>::with_clients(aws, false);
     let result = engine.handle(event).await;
     let sent = sent.lock().unwrap().clone();
     (result, sent)
 }
 
-fn check(result: &Result<pipesec_shared::Outcome, pipesec_shared::Error>, sent: &[SdkEvaluation], expect: &Expect) {
+fn check(result: &Result<pipesec_engine::Outcome, pipesec_engine::Error>, sent: &[SdkEvaluation], expect: &Expect) {
     match expect {
         Expect::Error(error_type) => {
             let err = result.as_ref().expect_err("expected an error");
@@ -245,14 +246,14 @@ fn leaf_pointers(value: &Value, at: &str, into: &mut Vec<String>) {
 #[derive(Clone, Copy)]
 struct WrongTypes;
 
-impl pipesec_shared::RuleVisitor for WrongTypes {
+impl pipesec_engine::RuleVisitor for WrongTypes {
     type Output = Vec<String>;
 
     fn visit<R: Rule>(self) -> Vec<String> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (put, sent) = recording_put();
         let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-        let engine = Engine::<R>::new(Aws { config: config.into(), ..Aws::offline() }, false);
+        let engine = Engine::<R>::with_clients(Aws::offline().with_config(config), false);
         let mut problems = Vec::new();
         for (label, event) in wrong_type_events(R::ID) {
             sent.lock().unwrap().clear();
@@ -285,7 +286,7 @@ fn every_rule_survives_every_field_of_the_wrong_type() {
 }
 
 /// Runs a check on every rule of the catalog; fails listing every problem found.
-fn assert_no_problems_in_any_rule<V: pipesec_shared::RuleVisitor<Output = Vec<String>> + Copy>(check: V) {
+fn assert_no_problems_in_any_rule<V: pipesec_engine::RuleVisitor<Output = Vec<String>> + Copy>(check: V) {
     let problems: Vec<String> =
         crate::catalog().iter().flat_map(|rule| crate::with_rule(rule.id, check).unwrap()).collect();
     assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
@@ -297,7 +298,7 @@ fn assert_no_problems_in_any_rule<V: pipesec_shared::RuleVisitor<Output = Vec<St
 #[derive(Clone, Copy)]
 struct OnePassRead;
 
-impl pipesec_shared::RuleVisitor for OnePassRead {
+impl pipesec_engine::RuleVisitor for OnePassRead {
     type Output = Vec<String>;
 
     fn visit<R: Rule>(self) -> Vec<String> {

@@ -15,9 +15,9 @@
 //! | the primary artifact has `encryptionDisabled` | NON_COMPLIANT |
 //! | a secondary artifact has `encryptionDisabled` | NON_COMPLIANT, named by its identifier |
 
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-artifacts-encrypted";
 
@@ -27,6 +27,8 @@ pub struct ArtifactsEncrypted;
 impl Rule for ArtifactsEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Set encryptionDisabled to false on every primary and secondary artifact.";
     const INPUTS: &'static [&'static str] = &["artifacts", "secondaryArtifacts"];
     type Resource = CodeBuildProject;
@@ -51,7 +53,7 @@ impl Rule for ArtifactsEncrypted {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

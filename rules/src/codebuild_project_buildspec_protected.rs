@@ -20,10 +20,10 @@
 //! | no buildspec (the repository's `buildspec.yml`) | NON_COMPLIANT |
 //! | a path in the repository (`ci/buildspec.yml`) | NON_COMPLIANT |
 
-use pipesec_shared::params::comma_list;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::params::comma_list;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-buildspec-protected";
@@ -86,6 +86,8 @@ fn is_trusted(object: &str, trusted: &[String]) -> bool {
 impl Rule for BuildspecProtected {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Define the buildspec inline in the project, or point it at an S3 object that only the pipeline owners can write.";
     const INPUTS: &'static [&'static str] = &["source"];
     type Resource = CodeBuildProject;
@@ -114,7 +116,7 @@ impl Rule for BuildspecProtected {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -17,10 +17,10 @@
 //! | a key not in `allowedKeyArns` | NON_COMPLIANT |
 //! | a key in `allowedKeyArns` | COMPLIANT |
 
-use pipesec_shared::params::comma_list;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::params::comma_list;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-cmk-encrypted";
@@ -40,6 +40,8 @@ pub struct Params {
 impl Rule for CmkEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str = "Set the project's encryptionKey to a customer managed KMS key whose policy limits who can decrypt build output.";
     const INPUTS: &'static [&'static str] = &["encryptionKey"];
     type Resource = CodeBuildProject;
@@ -67,7 +69,7 @@ impl Rule for CmkEncrypted {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -20,10 +20,10 @@
 //! | S3 logs go to a bucket not in `s3BucketNames` | NON_COMPLIANT |
 //! | every enabled destination is allowed | COMPLIANT |
 
-use pipesec_shared::params::comma_list;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::params::comma_list;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codebuild-project-logging-enabled";
@@ -47,6 +47,8 @@ fn is_enabled(status: Option<&str>) -> bool {
 impl Rule for LoggingEnabled {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::Monitoring;
+    const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Enable CloudWatch Logs (or S3 logs) in the project's logsConfig, to a log group or bucket on the allowed list.";
     const INPUTS: &'static [&'static str] = &["logsConfig"];
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("cloudWatchGroupNames", "name")];
@@ -92,7 +94,7 @@ impl Rule for LoggingEnabled {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -3,7 +3,7 @@
 //! A CodeBuild project must not hold secrets in PLAINTEXT environment variables: anyone who can
 //! read the project (`codebuild:BatchGetProjects`, the console, Config's history) can read
 //! them. Secrets belong in Secrets Manager or Parameter Store, referenced with those variable
-//! types. A variable is a secret by its name or its value (see [`crate::secrets`]); the
+//! types. A variable is a secret by its name or its value (see [`crate::common::secrets`]); the
 //! annotation names the variable and the kind of secret, never the value.
 //! Parity: AWS Config's `codebuild-project-envvar-awscred-check` flags PLAINTEXT
 //! `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; this rule flags those and every other secret.
@@ -26,27 +26,19 @@
 //! | values masked and the project no longer exists | NOT_APPLICABLE |
 
 use aws_sdk_codebuild::types::{EnvironmentVariableType as SdkVariableType, Project};
-use pipesec_shared::params::comma_list;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::resources::codebuild::{EnvironmentVariable, EnvironmentVariableType};
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result, Rule, Severity, Verdict};
-use serde::Deserialize;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::resources::codebuild::{EnvironmentVariable, EnvironmentVariableType};
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
 
-use crate::codebuild_live::live_projects;
-use crate::secrets;
+use crate::common::codebuild_live::live_projects;
+use crate::common::params::AllowedVariableNames;
+use crate::common::secrets;
 
 pub const ID: &str = "codebuild-project-no-plaintext-secrets";
 
 #[derive(Debug)]
 pub struct NoPlaintextSecrets;
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "allowedVariableNames", deserialize_with = "comma_list")]
-    pub allowed_variable_names: Vec<String>,
-}
 
 /// The live variables of a project whose item masks its values.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -62,14 +54,20 @@ pub enum LiveVariables {
 impl Rule for NoPlaintextSecrets {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Critical;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store, reference it with a SECRETS_MANAGER or PARAMETER_STORE variable, and rotate the exposed secret.";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const INPUTS: &'static [&'static str] = &["environment.environmentVariables"];
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = AllowedVariableNames;
     type Facts = LiveVariables;
 
-    async fn gather(aws: &Aws, _: &Params, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<LiveVariables>> {
+    async fn gather(
+        aws: &Aws,
+        _: &AllowedVariableNames,
+        subjects: &[Subject<CodeBuildProject>],
+    ) -> Result<Vec<LiveVariables>> {
         let live = live_projects(aws, subjects, |subject| has_masked_values(&subject.resource)).await?;
         Ok(subjects
             .iter()
@@ -82,7 +80,7 @@ impl Rule for NoPlaintextSecrets {
             .collect())
     }
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, live: &LiveVariables, params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, live: &LiveVariables, params: &AllowedVariableNames) -> Verdict {
         let variables = match live {
             LiveVariables::NotNeeded => &subject.resource.environment.environment_variables,
             LiveVariables::Read(variables) => variables,
@@ -146,14 +144,14 @@ mod tests {
     use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
     use aws_sdk_codebuild::types::{EnvironmentType, ProjectEnvironment};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
     use crate::testing::subject;
 
-    fn params(allowed: &[&str]) -> Params {
-        Params { allowed_variable_names: allowed.iter().map(|name| (*name).to_owned()).collect() }
+    fn params(allowed: &[&str]) -> AllowedVariableNames {
+        AllowedVariableNames { allowed_variable_names: allowed.iter().map(|name| (*name).to_owned()).collect() }
     }
 
     #[rstest]
@@ -202,7 +200,7 @@ mod tests {
     }
 
     fn aws_with(codebuild: CodeBuild) -> Aws {
-        Aws { codebuild: codebuild.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
+        Aws::for_tests().with_codebuild(codebuild)
     }
 
     fn live_project(name: &str, variables: &[(&str, &str)]) -> Project {

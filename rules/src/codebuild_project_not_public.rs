@@ -18,11 +18,11 @@
 //! | `PUBLIC_READ` | NON_COMPLIANT |
 //! | the project no longer exists in CodeBuild | NOT_APPLICABLE |
 
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, NoParameters, Result, Rule, Severity, Verdict};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, NoParameters, Result, Rule, Severity, Verdict};
 
-use crate::codebuild_live::live_projects;
+use crate::common::codebuild_live::live_projects;
 
 pub const ID: &str = "codebuild-project-not-public";
 
@@ -42,6 +42,8 @@ pub enum Visibility {
 impl Rule for NotPublic {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Set the project's visibility to PRIVATE (UpdateProjectVisibility).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
@@ -81,7 +83,7 @@ mod tests {
     use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
     use aws_sdk_codebuild::types::{Project, ProjectVisibilityType};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -119,10 +121,7 @@ mod tests {
                 .collect();
             BatchGetProjectsOutput::builder().set_projects(Some(projects)).build()
         });
-        let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]).into(),
-            ..Aws::new(&pipesec_shared::aws::test_sdk_config())
-        };
+        let aws = Aws::for_tests().with_codebuild(mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]));
         let facts = NotPublic::gather(&aws, &NoParameters {}, &subjects).await.unwrap();
         assert_eq!(batch.num_calls(), 3);
         assert_eq!(

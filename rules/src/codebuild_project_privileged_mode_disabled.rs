@@ -16,10 +16,10 @@
 //! | `privilegedMode` true | NON_COMPLIANT |
 //! | `privilegedMode` true, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use crate::exemptions::ExemptedProjects;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use crate::common::exemptions::ExemptedProjects;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-privileged-mode-disabled";
 
@@ -29,6 +29,8 @@ pub struct PrivilegedModeDisabled;
 impl Rule for PrivilegedModeDisabled {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Set environment.privilegedMode to false; projects that must build Docker images can be listed in exemptedProjects and isolated in a VPC.";
     const INPUTS: &'static [&'static str] = &["environment.privilegedMode"];
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
@@ -53,7 +55,7 @@ impl Rule for PrivilegedModeDisabled {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

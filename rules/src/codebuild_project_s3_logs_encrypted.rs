@@ -15,10 +15,10 @@
 //! | S3 logs enabled with `encryptionDisabled` | NON_COMPLIANT |
 //! | the same, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use crate::exemptions::ExemptedProjects;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use crate::common::exemptions::ExemptedProjects;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-s3-logs-encrypted";
 
@@ -28,6 +28,8 @@ pub struct S3LogsEncrypted;
 impl Rule for S3LogsEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::Monitoring;
+    const WEIGHT: u32 = 2;
     const REMEDIATION: &'static str = "Set logsConfig.s3Logs.encryptionDisabled to false.";
     const INPUTS: &'static [&'static str] = &["logsConfig.s3Logs"];
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
@@ -56,7 +58,7 @@ impl Rule for S3LogsEncrypted {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

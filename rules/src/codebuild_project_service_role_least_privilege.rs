@@ -6,7 +6,7 @@
 //! the account. The role is over-privileged when it holds an administrator, power-user or
 //! full-access AWS managed policy, or an Allow statement with `*` action, `NotAction`,
 //! `iam:PassRole` on every role, or a write action on every resource (see
-//! [`pipesec_shared::iam`] for the exact analysis and its limits). The annotation names each
+//! [`pipesec_engine::iam`] for the exact analysis and its limits). The annotation names each
 //! policy (ARN, or inline policy name) and statement (Sid, else its index) at fault.
 //!
 //! The configuration item only names the role: its policies are read from IAM, once per
@@ -36,44 +36,42 @@
 
 use std::sync::Arc;
 
-use pipesec_shared::iam::{RoleFacts, Roles};
-use pipesec_shared::params::policy_arn_list;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result, Rule, Severity, Verdict};
-use serde::Deserialize;
+use crate::common::params::AllowedPolicyArns;
+use pipesec_engine::iam::{RoleFacts, Roles};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-service-role-least-privilege";
 
 #[derive(Debug)]
 pub struct ServiceRoleLeastPrivilege;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "allowedPolicyArns", deserialize_with = "policy_arn_list")]
-    pub allowed_policy_arns: Vec<String>,
-}
-
 impl Rule for ServiceRoleLeastPrivilege {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Detach the broad managed policies from the service role and grant only the \
          actions and resources the build needs (its log group, artifact bucket, KMS key, parameters).";
     const INPUTS: &'static [&'static str] = &["serviceRole"];
-    const READS: &'static [&'static str] = pipesec_shared::iam::READ_ACTIONS;
+    const READS: &'static [&'static str] = pipesec_engine::iam::READ_ACTIONS;
     const PERIODIC: bool = true;
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = AllowedPolicyArns;
     /// What IAM holds for the project's service role; `None` when the project names none.
     type Facts = Option<Arc<RoleFacts>>;
 
-    async fn gather(aws: &Aws, _: &Params, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<Self::Facts>> {
+    async fn gather(
+        aws: &Aws,
+        _: &AllowedPolicyArns,
+        subjects: &[Subject<CodeBuildProject>],
+    ) -> Result<Vec<Self::Facts>> {
         let roles = Roles::read(aws, subjects.iter().filter_map(service_role)).await?;
         Ok(subjects.iter().map(|subject| service_role(subject).and_then(|role| roles.get(role)).cloned()).collect())
     }
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, facts: &Self::Facts, params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, facts: &Self::Facts, params: &AllowedPolicyArns) -> Verdict {
         let Some(reference) = service_role(subject) else {
             return Verdict::not_applicable("the project has no service role");
         };
@@ -104,7 +102,7 @@ fn service_role(subject: &Subject<CodeBuildProject>) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -113,8 +111,8 @@ mod tests {
     const FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
     const CI_EVERYTHING: &str = "arn:aws:iam::123456789012:policy/ci-everything";
 
-    fn params(allowed: &[&str]) -> Params {
-        Params { allowed_policy_arns: allowed.iter().map(|arn| (*arn).to_owned()).collect() }
+    fn params(allowed: &[&str]) -> AllowedPolicyArns {
+        AllowedPolicyArns { allowed_policy_arns: allowed.iter().map(|arn| (*arn).to_owned()).collect() }
     }
 
     /// Gathers the fixture project's role from the fixture IAM, then evaluates.

@@ -21,13 +21,13 @@
 
 use std::sync::LazyLock;
 
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::resources::codebuild::ProjectSource;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::resources::codebuild::ProjectSource;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
 use regex::Regex;
 
-use crate::secrets;
+use crate::common::secrets;
 
 pub const ID: &str = "codebuild-project-source-no-credentials";
 
@@ -62,6 +62,8 @@ fn describe(source: &ProjectSource, primary: bool) -> String {
 impl Rule for SourceNoCredentials {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Critical;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Remove the credentials from the source location, connect the repository with AWS CodeConnections or CodeBuild source credentials, and revoke the exposed credentials.";
     const INPUTS: &'static [&'static str] = &["source", "secondarySources"];
     type Resource = CodeBuildProject;
@@ -91,7 +93,7 @@ impl Rule for SourceNoCredentials {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

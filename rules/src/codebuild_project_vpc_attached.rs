@@ -15,10 +15,10 @@
 //! | `vpcConfig` missing subnets or security groups | NON_COMPLIANT, naming what is missing |
 //! | not in a VPC, project in `exemptedProjects` | COMPLIANT, exemption named |
 
-use crate::exemptions::ExemptedProjects;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use crate::common::exemptions::ExemptedProjects;
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-project-vpc-attached";
 
@@ -28,6 +28,8 @@ pub struct VpcAttached;
 impl Rule for VpcAttached {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 2;
     const REMEDIATION: &'static str = "Attach the project to a VPC (vpcConfig with private subnets and a restrictive security group), with egress limited to what builds need.";
     const INPUTS: &'static [&'static str] = &["vpcConfig"];
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
@@ -63,7 +65,7 @@ impl Rule for VpcAttached {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

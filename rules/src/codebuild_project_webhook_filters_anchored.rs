@@ -22,11 +22,11 @@
 //! | an unanchored pattern in an exclusion (`excludeMatchedPattern`) | COMPLIANT: excluding more is safe |
 //! | the project no longer exists in CodeBuild | NOT_APPLICABLE |
 
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, NoParameters, Result, Rule, Severity, Verdict};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, NoParameters, Result, Rule, Severity, Verdict};
 
-use crate::codebuild_live::live_projects;
+use crate::common::codebuild_live::live_projects;
 
 pub const ID: &str = "codebuild-project-webhook-filters-anchored";
 
@@ -83,6 +83,8 @@ fn is_anchored(pattern: &str) -> bool {
 impl Rule for WebhookFiltersAnchored {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Anchor every ACTOR_ACCOUNT_ID, HEAD_REF and BASE_REF webhook filter pattern as ^…$ (one anchored alternative per allowed value).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
@@ -154,7 +156,7 @@ mod tests {
         Project, ProjectBadge, Webhook as SdkWebhook, WebhookFilter as SdkFilter, WebhookFilterType,
     };
     use aws_smithy_mocks::{mock, mock_client};
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -225,10 +227,7 @@ mod tests {
                 .build();
             BatchGetProjectsOutput::builder().projects(project).build()
         });
-        let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, [&batch]).into(),
-            ..Aws::new(&pipesec_shared::aws::test_sdk_config())
-        };
+        let aws = Aws::for_tests().with_codebuild(mock_client!(aws_sdk_codebuild, [&batch]));
         let facts = WebhookFiltersAnchored::gather(&aws, &NoParameters {}, &[subject(ID, "project")]).await.unwrap();
         let expected =
             vec![vec![WebhookFilter { filter_type: "ACTOR_ACCOUNT_ID".into(), pattern: "123".into(), exclude: false }]];

@@ -14,9 +14,9 @@
 //! | no export (`NO_EXPORT`) | COMPLIANT |
 //! | S3 export with `encryptionDisabled` | NON_COMPLIANT |
 
-use pipesec_shared::resources::CodeBuildReportGroup;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::resources::CodeBuildReportGroup;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
 
 pub const ID: &str = "codebuild-report-group-export-encrypted";
 
@@ -26,6 +26,8 @@ pub struct ReportGroupExportEncrypted;
 impl Rule for ReportGroupExportEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::Monitoring;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str =
         "Set exportConfig.s3Destination.encryptionDisabled to false, preferably with a customer managed KMS key.";
     const INPUTS: &'static [&'static str] = &["exportConfig"];
@@ -49,8 +51,8 @@ impl Rule for ReportGroupExportEncrypted {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
-    use pipesec_shared::resources::CodeBuildReportGroup;
+    use pipesec_engine::Compliance;
+    use pipesec_engine::resources::CodeBuildReportGroup;
     use rstest::rstest;
 
     use super::*;

@@ -20,13 +20,14 @@
 //! | `deployStagePattern` matches only a later, approved stage | COMPLIANT |
 //! | no deploy action | COMPLIANT |
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use regex::Regex;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::pipeline::{self, is_deploy, is_manual_approval};
+use crate::common::params::regex_param;
+use crate::common::pipeline::{self, is_deploy, is_manual_approval};
 
 pub const ID: &str = "codepipeline-approval-before-deploy";
 
@@ -40,17 +41,11 @@ pub struct Params {
     pub deploy_stage_pattern: Option<Regex>,
 }
 
-/// A regular expression parameter; an invalid one is a parameter error naming the problem.
-pub fn regex_param<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Regex>, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    Regex::new(&text)
-        .map(Some)
-        .map_err(|err| serde::de::Error::custom(format!("not a valid regular expression: {err}")))
-}
-
 impl Rule for ApprovalBeforeDeploy {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Add a manual approval action (category Approval, provider Manual) in a stage \
          before the deployment, or before it in the same stage with a lower runOrder.";
     const INPUTS: &'static [&'static str] =
@@ -87,7 +82,7 @@ impl Rule for ApprovalBeforeDeploy {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -112,7 +107,7 @@ mod tests {
 
     #[test]
     fn bad_pattern_is_a_parameter_error() {
-        let err = pipesec_shared::params::parse::<Params>(Some(r#"{"deployStagePattern": "(prod"}"#)).unwrap_err();
+        let err = pipesec_engine::params::parse::<Params>(Some(r#"{"deployStagePattern": "(prod"}"#)).unwrap_err();
         assert!(err.to_string().contains("`deployStagePattern`"), "{err}");
     }
 }

@@ -13,11 +13,11 @@
 //! | a manual approval without one | NON_COMPLIANT, naming the action |
 //! | no manual approval | COMPLIANT |
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
 
-use crate::pipeline::{self, is_manual_approval};
+use crate::common::pipeline::{self, is_manual_approval};
 
 pub const ID: &str = "codepipeline-approval-notifications";
 
@@ -27,6 +27,8 @@ pub struct ApprovalNotifications;
 impl Rule for ApprovalNotifications {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
+    const AREA: Area = Area::Monitoring;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str =
         "Set NotificationArn on every manual approval action to an SNS topic the approvers subscribe to.";
     const INPUTS: &'static [&'static str] =
@@ -58,7 +60,7 @@ impl Rule for ApprovalNotifications {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

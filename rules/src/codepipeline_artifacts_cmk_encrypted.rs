@@ -18,10 +18,10 @@
 //! | a cross-region store without a key | NON_COMPLIANT, naming its region |
 //! | a key not in `allowedKeyArns` | NON_COMPLIANT |
 
-use pipesec_shared::params::comma_list;
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::params::comma_list;
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
 pub const ID: &str = "codepipeline-artifacts-cmk-encrypted";
@@ -39,6 +39,8 @@ pub struct Params {
 impl Rule for ArtifactsCmkEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 2;
     const REMEDIATION: &'static str =
         "Set encryptionKey (type KMS, a customer managed key) on the pipeline's artifact store in every region.";
     const INPUTS: &'static [&'static str] = &["pipeline.artifactStore", "pipeline.artifactStores"];
@@ -79,7 +81,7 @@ impl Rule for ArtifactsCmkEncrypted {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -22,12 +22,12 @@
 use std::collections::HashMap;
 
 use aws_sdk_codebuild::types::Project;
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, NoParameters, Result, Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, NoParameters, Result, Rule, Severity, Verdict};
 
-use crate::codebuild_live::projects_by_name;
-use crate::pipeline::{self, is_codebuild};
+use crate::common::codebuild_live::projects_by_name;
+use crate::common::pipeline::{self, is_codebuild};
 
 pub const ID: &str = "codepipeline-build-isolation";
 
@@ -68,6 +68,8 @@ fn isolation(project: &Project) -> BuildProject {
 impl Rule for BuildIsolation {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Turn privileged mode off in the pipeline's CodeBuild projects, or run the ones \
          that must build images inside a VPC with restricted egress.";
     const INPUTS: &'static [&'static str] =
@@ -121,7 +123,7 @@ mod tests {
     use aws_sdk_codebuild::operation::batch_get_projects::BatchGetProjectsOutput;
     use aws_sdk_codebuild::types::{ComputeType, EnvironmentType, ProjectEnvironment};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -171,10 +173,7 @@ mod tests {
                 .projects(Project::builder().name("app-build").environment(environment).build())
                 .build()
         });
-        let aws = Aws {
-            codebuild: mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]).into(),
-            ..Aws::new(&pipesec_shared::aws::test_sdk_config())
-        };
+        let aws = Aws::for_tests().with_codebuild(mock_client!(aws_sdk_codebuild, RuleMode::MatchAny, [&batch]));
         let facts = BuildIsolation::gather(&aws, &NoParameters {}, &pipelines).await.unwrap();
         assert_eq!(batch.num_calls(), 1);
         assert_eq!(facts[2]["app-build"], PRIVILEGED_OUTSIDE);

@@ -19,12 +19,12 @@
 //! | a later stage deploys many times, no `deploymentLimit` | COMPLIANT |
 //! | no deployment stage | COMPLIANT |
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
-use crate::pipeline::deployment_stages;
+use crate::common::pipeline::deployment_stages;
 
 pub const ID: &str = "codepipeline-deployment-count-check";
 
@@ -34,13 +34,15 @@ pub struct DeploymentCountCheck;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    #[serde(rename = "deploymentLimit", deserialize_with = "pipesec_shared::params::whole_number")]
+    #[serde(rename = "deploymentLimit", deserialize_with = "pipesec_engine::params::whole_number")]
     pub deployment_limit: Option<u32>,
 }
 
 impl Rule for DeploymentCountCheck {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str = "Deploy to a single target in the first deployment stage, and split later stages so \
          each deploys to at most deploymentLimit targets.";
     const INPUTS: &'static [&'static str] = &["pipeline.stages.actions.actionTypeId"];
@@ -67,7 +69,7 @@ impl Rule for DeploymentCountCheck {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -12,7 +12,7 @@
 //!   windows; with no earlier execution there is no baseline and no spike. A spike needs at least
 //!   [`MIN_SPIKE_EXECUTIONS`] executions in the window.
 //! - **off-hours runs**: executions started outside `businessHours` (see
-//!   [`crate::business_hours`] for the format). Not checked when the parameter is not set.
+//!   [`crate::common::business_hours`] for the format). Not checked when the parameter is not set.
 //! - **sensitive calls**: DeletePipeline, UpdatePipeline, DisableStageTransition,
 //!   StopPipelineExecution or PutApprovalResult on the pipeline from a source IP outside
 //!   `allowedCidrs`, or by a principal outside `allowedPrincipals` (either list not set: that
@@ -58,15 +58,15 @@ use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use aws_sdk_codepipeline::operation::list_pipeline_executions::ListPipelineExecutionsError;
 use ipnet::IpNet;
 use jiff::{SignedDuration, Timestamp};
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result, Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::business_hours::BusinessHours;
-use crate::event_pattern::wildcard;
+use crate::common::business_hours::BusinessHours;
+use crate::common::event_pattern::wildcard;
 
 pub const ID: &str = "codepipeline-execution-anomalies";
 
@@ -117,7 +117,7 @@ impl Params {
 }
 
 fn window_hours<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    let hours = pipesec_shared::params::whole_number(deserializer)?;
+    let hours = pipesec_engine::params::whole_number(deserializer)?;
     match hours {
         Some(hours) if !(1..=MAX_WINDOW_HOURS).contains(&hours) => {
             Err(D::Error::custom(format!("expected 1 to {MAX_WINDOW_HOURS} hours, not {hours}")))
@@ -144,7 +144,7 @@ fn business_hours<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<B
 }
 
 fn cidrs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
-    pipesec_shared::params::comma_list(deserializer)?
+    pipesec_engine::params::comma_list(deserializer)?
         .iter()
         .map(|text| {
             text.parse::<IpNet>()
@@ -155,7 +155,7 @@ fn cidrs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Er
 }
 
 fn principals<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    let principals = pipesec_shared::params::comma_list(deserializer)?;
+    let principals = pipesec_engine::params::comma_list(deserializer)?;
     match principals.iter().find(|principal| !principal.starts_with("arn:")) {
         Some(bad) => Err(D::Error::custom(format!("`{bad}` is not an ARN (arn:…, `*` allowed)"))),
         None => Ok(principals),
@@ -212,6 +212,8 @@ fn timestamp(time: &aws_sdk_codepipeline::primitives::DateTime) -> Option<Timest
 impl Rule for ExecutionAnomalies {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::Monitoring;
+    const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Investigate the pipeline's recent executions and the listed API calls; restrict \
          who can change or stop the pipeline, and from where, with IAM conditions (aws:SourceIp, principals).";
     const READS: &'static [&'static str] = &["codepipeline:ListPipelineExecutions", "cloudtrail:LookupEvents"];
@@ -358,17 +360,10 @@ fn describe_calls(calls: &[&&ApiCall]) -> String {
 /// The pipeline's executions since `history_start`, newest first (`None`: no such pipeline).
 async fn executions(aws: &Aws, pipeline: &str, history_start: Timestamp) -> Result<Option<Vec<Execution>>> {
     let mut executions = Vec::new();
-    let mut token = None;
-    loop {
-        let page = match aws
-            .codepipeline()
-            .list_pipeline_executions()
-            .pipeline_name(pipeline)
-            .max_results(100)
-            .set_next_token(token)
-            .send()
-            .await
-        {
+    let mut pages =
+        aws.codepipeline().list_pipeline_executions().pipeline_name(pipeline).max_results(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
             Err(err)
                 if matches!(
@@ -390,11 +385,12 @@ async fn executions(aws: &Aws, pipeline: &str, history_start: Timestamp) -> Resu
             let status = summary.status().map_or("Unknown", |status| status.as_str()).to_owned();
             executions.push(Execution { started, status });
         }
-        token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
-        if reached_start || token.is_none() {
-            return Ok(Some(executions));
+        // Newest first: older pages are not needed.
+        if reached_start {
+            break;
         }
     }
+    Ok(Some(executions))
 }
 
 /// Every sensitive call on any pipeline between `start` and `end`: one LookupEvents read (paged)
@@ -408,24 +404,18 @@ async fn sensitive_calls(aws: &Aws, start: Timestamp, end: Timestamp) -> Result<
             .attribute_value(operation)
             .build()
             .expect("both fields are set");
-        let mut token = None;
-        loop {
-            let page = aws
-                .cloudtrail()
-                .lookup_events()
-                .lookup_attributes(attribute.clone())
-                .start_time(to_sdk(start))
-                .end_time(to_sdk(end))
-                .max_results(50)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|err| aws.error("cloudtrail:LookupEvents", err))?;
+        let mut pages = aws
+            .cloudtrail()
+            .lookup_events()
+            .lookup_attributes(attribute)
+            .start_time(to_sdk(start))
+            .end_time(to_sdk(end))
+            .max_results(50)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| aws.error("cloudtrail:LookupEvents", err))?;
             calls.extend(page.events().iter().filter_map(api_call));
-            token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
         }
     }
     Ok(calls)

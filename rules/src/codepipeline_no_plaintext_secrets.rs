@@ -4,7 +4,7 @@
 //! CloudFormation `ParameterOverrides`), a CodeBuild action's PLAINTEXT `EnvironmentVariables` and
 //! the default values of pipeline variables (V2 pipelines) are readable by anyone who can read the pipeline
 //! (`codepipeline:GetPipeline`, the console, Config's history). The same detector as
-//! `codebuild-project-no-plaintext-secrets` judges names and values ([`crate::secrets`]); the
+//! `codebuild-project-no-plaintext-secrets` judges names and values ([`crate::common::secrets`]); the
 //! annotation names the stage, action and variable or setting, never the value. Values the
 //! service masks (`****`, e.g. a GitHub version 1 `OAuthToken`) are stored encrypted by
 //! CodePipeline and are not reported here (`codepipeline-source-authenticated` covers them).
@@ -25,15 +25,15 @@
 
 use std::fmt::Write as _;
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::resources::codebuild::is_masked;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::resources::codebuild::is_masked;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::pipeline::{self, StagedAction};
-use crate::secrets;
+use crate::common::pipeline::{self, StagedAction};
+use crate::common::secrets;
 
 pub const ID: &str = "codepipeline-no-plaintext-secrets";
 
@@ -41,7 +41,7 @@ pub const ID: &str = "codepipeline-no-plaintext-secrets";
 pub struct NoPlaintextSecrets;
 
 /// The same parameter as the CodeBuild rule: names never reported.
-pub use crate::codebuild_project_no_plaintext_secrets::Params;
+use crate::common::params::AllowedVariableNames;
 
 /// A CodeBuild action's `EnvironmentVariables` entry.
 #[derive(Debug, Deserialize)]
@@ -122,15 +122,17 @@ fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String>
 impl Rule for NoPlaintextSecrets {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Critical;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store and reference it \
          (a SECRETS_MANAGER or PARAMETER_STORE variable, or a dynamic reference), then rotate the exposed secret.";
     const INPUTS: &'static [&'static str] =
         &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration", "pipeline.variables"];
     type Resource = PipelineConfiguration;
-    type Params = Params;
+    type Params = AllowedVariableNames;
     type Facts = ();
 
-    fn evaluate(subject: &Subject<PipelineConfiguration>, (): &(), params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<PipelineConfiguration>, (): &(), params: &AllowedVariableNames) -> Verdict {
         let allowed = &params.allowed_variable_names;
         let mut findings: Vec<String> = pipeline::actions(&subject.resource.pipeline)
             .iter()
@@ -154,7 +156,7 @@ impl Rule for NoPlaintextSecrets {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -169,7 +171,7 @@ mod tests {
     #[case::allowed_variable_default("non-compliant-variable-default", &["DEPLOY_TOKEN"], Compliance::Compliant)]
     #[case::allowed_name("non-compliant-build-variable", &["GITHUB_TOKEN"], Compliance::Compliant)]
     fn scenario(#[case] fixture: &str, #[case] allowed: &[&str], #[case] expected: Compliance) {
-        let params = Params { allowed_variable_names: list(allowed) };
+        let params = AllowedVariableNames { allowed_variable_names: list(allowed) };
         let verdict = NoPlaintextSecrets::evaluate(&subject(ID, fixture), &(), &params);
         assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
     }
@@ -177,15 +179,18 @@ mod tests {
     #[test]
     fn reason_names_where_and_never_the_value() {
         let subject = subject(ID, "non-compliant-parameter-overrides");
-        let verdict = NoPlaintextSecrets::evaluate(&subject, &(), &Params::default());
+        let verdict = NoPlaintextSecrets::evaluate(&subject, &(), &AllowedVariableNames::default());
         assert!(
             verdict.reason.contains("stage `Deploy` action `Deploy` setting `ParameterOverrides.DbPassword`"),
             "{}",
             verdict.reason
         );
         assert!(!verdict.reason.contains("pipeline-canary-Pw-31"), "{}", verdict.reason);
-        let verdict =
-            NoPlaintextSecrets::evaluate(&subject_of("non-compliant-build-variable"), &(), &Params::default());
+        let verdict = NoPlaintextSecrets::evaluate(
+            &subject_of("non-compliant-build-variable"),
+            &(),
+            &AllowedVariableNames::default(),
+        );
         assert!(verdict.reason.contains("environment variable `GITHUB_TOKEN` (GitHub token)"), "{}", verdict.reason);
     }
 

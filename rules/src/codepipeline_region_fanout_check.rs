@@ -20,12 +20,12 @@
 
 use std::collections::BTreeSet;
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use serde::Deserialize;
 
-use crate::pipeline::{action_region, deployment_stages};
+use crate::common::pipeline::{action_region, deployment_stages};
 
 pub const ID: &str = "codepipeline-region-fanout-check";
 
@@ -37,13 +37,15 @@ pub struct RegionFanoutCheck;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
-    #[serde(rename = "regionFanoutFactor", deserialize_with = "pipesec_shared::params::whole_number")]
+    #[serde(rename = "regionFanoutFactor", deserialize_with = "pipesec_engine::params::whole_number")]
     pub region_fanout_factor: Option<u32>,
 }
 
 impl Rule for RegionFanoutCheck {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str = "Deploy to one region first, then widen each later stage to at most \
          regionFanoutFactor times the regions already deployed.";
     const INPUTS: &'static [&'static str] = &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.region"];
@@ -70,7 +72,7 @@ impl Rule for RegionFanoutCheck {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -21,14 +21,14 @@
 
 use std::sync::LazyLock;
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Rule, Severity, Verdict};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::codepipeline_approval_before_deploy::regex_param;
-use crate::pipeline::{self, is_codebuild, is_deploy};
+use crate::common::params::regex_param;
+use crate::common::pipeline::{self, is_codebuild, is_deploy};
 
 pub const ID: &str = "codepipeline-security-scan-stage";
 
@@ -50,6 +50,8 @@ pub struct Params {
 impl Rule for SecurityScanStage {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Medium;
+    const AREA: Area = Area::PipelineIntegrity;
+    const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Add a Test-category action (or a CodeBuild scan project) that runs before the first \
          deployment and fails the pipeline on findings.";
     const INPUTS: &'static [&'static str] = &[
@@ -89,7 +91,7 @@ impl Rule for SecurityScanStage {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -4,7 +4,7 @@
 //! that action, often in another account), must not grant more than the pipeline needs: a
 //! pipeline that can do anything turns a compromised source repository into control of every
 //! account it deploys to. Same analysis as `codebuild-project-service-role-least-privilege`
-//! ([`pipesec_shared::iam`]): administrator, power-user or full-access AWS managed policies, or
+//! ([`pipesec_engine::iam`]): administrator, power-user or full-access AWS managed policies, or
 //! Allow statements with `*` action, `NotAction`, `iam:PassRole` on every role, or a write action
 //! on every resource. The annotation names the role (pipeline or action), policy and statement.
 //!
@@ -27,17 +27,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use pipesec_shared::iam::{RoleFacts, Roles};
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result, Rule, Severity, Verdict};
+use pipesec_engine::iam::{RoleFacts, Roles};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
 
-use crate::pipeline;
+use crate::common::pipeline;
 
 pub const ID: &str = "codepipeline-service-role-least-privilege";
 
 /// The same parameter as the CodeBuild rule: policies never reported.
-pub use crate::codebuild_project_service_role_least_privilege::Params;
+use crate::common::params::AllowedPolicyArns;
 
 #[derive(Debug)]
 pub struct ServiceRoleLeastPrivilege;
@@ -59,16 +59,22 @@ fn role_users(subject: &Subject<PipelineConfiguration>) -> Vec<(String, &str)> {
 impl Rule for ServiceRoleLeastPrivilege {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Detach broad managed policies from the pipeline and action roles and grant only \
          what each stage needs (its artifact bucket and key, the CodeBuild projects, the deploy roles to pass).";
     const INPUTS: &'static [&'static str] = &["pipeline.roleArn", "pipeline.stages.actions.roleArn"];
-    const READS: &'static [&'static str] = pipesec_shared::iam::READ_ACTIONS;
+    const READS: &'static [&'static str] = pipesec_engine::iam::READ_ACTIONS;
     const PERIODIC: bool = true;
     type Resource = PipelineConfiguration;
-    type Params = Params;
+    type Params = AllowedPolicyArns;
     type Facts = PipelineRoles;
 
-    async fn gather(aws: &Aws, _: &Params, subjects: &[Subject<PipelineConfiguration>]) -> Result<Vec<PipelineRoles>> {
+    async fn gather(
+        aws: &Aws,
+        _: &AllowedPolicyArns,
+        subjects: &[Subject<PipelineConfiguration>],
+    ) -> Result<Vec<PipelineRoles>> {
         let references: Vec<&str> =
             subjects.iter().flat_map(|s| role_users(s).into_iter().map(|(_, role)| role)).collect();
         let roles = Roles::read(aws, references).await?;
@@ -83,7 +89,11 @@ impl Rule for ServiceRoleLeastPrivilege {
             .collect())
     }
 
-    fn evaluate(subject: &Subject<PipelineConfiguration>, roles: &PipelineRoles, params: &Params) -> Verdict {
+    fn evaluate(
+        subject: &Subject<PipelineConfiguration>,
+        roles: &PipelineRoles,
+        params: &AllowedPolicyArns,
+    ) -> Verdict {
         let users = role_users(subject);
         if users.is_empty() {
             return Verdict::not_applicable("the pipeline names no role");
@@ -118,7 +128,7 @@ impl Rule for ServiceRoleLeastPrivilege {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;
@@ -127,7 +137,7 @@ mod tests {
     async fn verdict(fixture: &str, allowed: &[&str]) -> Verdict {
         let iam = FakeIam::from_fixture(ID);
         let subjects = [subject(ID, fixture)];
-        let params = Params { allowed_policy_arns: list(allowed) };
+        let params = AllowedPolicyArns { allowed_policy_arns: list(allowed) };
         let facts = ServiceRoleLeastPrivilege::gather(&iam.aws(), &params, &subjects).await.unwrap();
         ServiceRoleLeastPrivilege::evaluate(&subjects[0], &facts[0], &params)
     }
@@ -158,7 +168,7 @@ mod tests {
     async fn pipelines_sharing_roles_read_each_once() {
         let iam = FakeIam::from_fixture(ID);
         let subjects: Vec<_> = (0..4).map(|_| subject(ID, "compliant-least-privilege")).collect();
-        ServiceRoleLeastPrivilege::gather(&iam.aws(), &Params::default(), &subjects).await.unwrap();
+        ServiceRoleLeastPrivilege::gather(&iam.aws(), &AllowedPolicyArns::default(), &subjects).await.unwrap();
         assert_eq!(iam.calls("ListAttachedRolePolicies"), 1);
     }
 }

@@ -16,11 +16,11 @@
 //! | a GitHub version 1 (ThirdParty) source action | NON_COMPLIANT, naming the action |
 //! | any source action with a token or password in its configuration | NON_COMPLIANT |
 
-use pipesec_shared::resources::PipelineConfiguration;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::resources::PipelineConfiguration;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
 
-use crate::pipeline;
+use crate::common::pipeline;
 
 pub const ID: &str = "codepipeline-source-authenticated";
 
@@ -33,6 +33,8 @@ pub struct SourceAuthenticated;
 impl Rule for SourceAuthenticated {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::AccessControl;
+    const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Replace the source action with a CodeStarSourceConnection action using an AWS \
          CodeConnections connection (or CodeCommit, S3, ECR), then revoke the old token.";
     const INPUTS: &'static [&'static str] = &[
@@ -68,7 +70,7 @@ impl Rule for SourceAuthenticated {
 
 #[cfg(test)]
 mod tests {
-    use pipesec_shared::Compliance;
+    use pipesec_engine::Compliance;
     use rstest::rstest;
 
     use super::*;

@@ -1,12 +1,8 @@
 //! The pipesec checks. Each rule is one module named after its catalog id, opening with its
-//! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`.
+//! spec (what it checks, trigger, parameters, scenarios), and one binary in `src/bin/`. What
+//! several rules share is in [`common`]; a rule never imports another rule.
 
-pub mod business_hours;
-pub mod codebuild_live;
-pub mod event_pattern;
-pub mod exemptions;
-pub mod pipeline;
-pub mod secrets;
+pub mod common;
 
 pub mod codebuild_project_artifacts_encrypted;
 pub mod codebuild_project_buildspec_protected;
@@ -39,7 +35,7 @@ mod bad_input_tests;
 #[cfg(test)]
 mod testing;
 
-use pipesec_shared::{RuleInfo, RuleVisitor};
+use pipesec_engine::{RuleInfo, RuleVisitor};
 
 /// Declares the catalog: every rule, by module and type, in catalog order.
 macro_rules! rules {
@@ -101,7 +97,7 @@ mod catalog_tests {
         struct Id;
         impl RuleVisitor for Id {
             type Output = &'static str;
-            fn visit<R: pipesec_shared::Rule>(self) -> &'static str {
+            fn visit<R: pipesec_engine::Rule>(self) -> &'static str {
                 R::ID
             }
         }
@@ -128,6 +124,27 @@ mod catalog_tests {
     }
 
     #[test]
+    fn no_rule_imports_another_rule() {
+        let modules: Vec<String> = catalog().iter().map(|rule| rule.id.replace('-', "_")).collect();
+        for module in &modules {
+            let mut text = std::fs::read_to_string(Path::new(ROOT).join("src").join(format!("{module}.rs"))).unwrap();
+            let directory = Path::new(ROOT).join("src").join(module);
+            if directory.is_dir() {
+                for entry in std::fs::read_dir(directory).unwrap() {
+                    text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+                }
+            }
+            for other in modules.iter().filter(|other| *other != module) {
+                let path = format!("crate::{other}");
+                assert!(
+                    !text.lines().any(|line| line.contains(&path) && !line.contains(&format!("{path}_"))),
+                    "{module} imports {other}: move what they share to rules/src/common/"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_rule_is_in_the_readme_table() {
         let readme = std::fs::read_to_string(Path::new(ROOT).join("../README.md")).unwrap();
         for rule in catalog() {
@@ -135,6 +152,7 @@ mod catalog_tests {
             let row = row.unwrap_or_else(|| panic!("{} has no README row", rule.id));
             assert!(row.contains(rule.resource_type), "{}: resource type", rule.id);
             assert!(row.contains(rule.severity.as_str()), "{}: severity", rule.id);
+            assert!(row.contains(&format!("| {} |", rule.triggers)), "{}: triggers `{}`", rule.id, rule.triggers);
             for parameter in rule.parameters {
                 assert!(row.contains(&format!("`{parameter}`")), "{}: parameter {parameter}", rule.id);
             }

@@ -16,8 +16,8 @@ use aws_sdk_iam::operation::list_role_policies::ListRolePoliciesOutput;
 use aws_sdk_iam::types::error::NoSuchEntityException;
 use aws_sdk_iam::types::{AttachedPolicy, PolicyVersion};
 use aws_smithy_mocks::{MockResponse, Rule as MockRule, RuleMode, mock, mock_client};
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, ConfigurationItem, Resource};
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Aws, ConfigurationItem, Resource};
 use serde::Deserialize;
 
 pub fn fixture_path(rule_id: &str, scenario: &str) -> PathBuf {
@@ -157,7 +157,7 @@ impl FakeIam {
     pub fn aws(&self) -> Aws {
         let rules: Vec<&MockRule> = self.rules.iter().map(|(_, rule)| rule).collect();
         let iam = mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules);
-        Aws { iam: iam.into(), ..Aws::new(&pipesec_shared::aws::test_sdk_config()) }
+        Aws::for_tests().with_iam(iam)
     }
 
     /// How many times an IAM operation (e.g. `ListAttachedRolePolicies`) was called.

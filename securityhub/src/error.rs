@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// The event is not a Config compliance-change event, or an AWS call failed (shared mapping).
     #[error(transparent)]
-    Engine(#[from] pipesec_shared::Error),
+    Engine(#[from] pipesec_engine::Error),
     /// Security Hub refused findings (after the SDK's retries).
     #[error("BatchImportFindings rejected {} finding(s): {}", .0.len(), .0.join("; "))]
     FailedFindings(Vec<String>),

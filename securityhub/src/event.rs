@@ -56,10 +56,10 @@ pub struct EvaluationResult {
 impl ComplianceChange {
     pub fn from_value(value: Value) -> Result<Self> {
         let change: ComplianceChange = serde_json::from_value(value).map_err(|err| {
-            pipesec_shared::Error::InvalidEvent(format!("not a Config compliance-change event: {err}"))
+            pipesec_engine::Error::InvalidEvent(format!("not a Config compliance-change event: {err}"))
         })?;
         if change.source != "aws.config" || change.detail_type != DETAIL_TYPE {
-            return Err(pipesec_shared::Error::InvalidEvent(format!(
+            return Err(pipesec_engine::Error::InvalidEvent(format!(
                 "expected source aws.config and detail-type `{DETAIL_TYPE}`, got `{}` / `{}`",
                 change.source, change.detail_type
             ))

@@ -8,7 +8,7 @@ use aws_sdk_securityhub::types::{
     AwsSecurityFinding, Compliance, ComplianceStatus, FindingProviderFields, FindingProviderSeverity, Recommendation,
     RecordState, Remediation, Resource, Severity, SeverityLabel, Workflow, WorkflowStatus,
 };
-use pipesec_shared::RuleInfo;
+use pipesec_engine::RuleInfo;
 
 use crate::event::ComplianceChange;
 

@@ -11,7 +11,7 @@ pub mod event;
 pub mod finding;
 
 use aws_sdk_securityhub::Client;
-use pipesec_shared::RuleInfo;
+use pipesec_engine::RuleInfo;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -31,6 +31,27 @@ pub struct Outcome {
     pub reason: Option<String>,
 }
 
+/// The function's handler: the Security Hub client and the catalog, built once per process.
+#[derive(Debug)]
+pub struct Function {
+    client: Client,
+    catalog: Vec<RuleInfo>,
+}
+
+impl pipesec_engine::Handler for Function {
+    const NAME: &'static str = "pipesec-securityhub";
+    type Output = Outcome;
+    type Error = Error;
+
+    fn new(sdk_config: &aws_config::SdkConfig) -> Self {
+        Function { client: Client::new(sdk_config), catalog: pipesec_rules::catalog() }
+    }
+
+    fn handle(&self, payload: Value) -> impl Future<Output = Result<Outcome>> + Send {
+        handle(&self.client, &self.catalog, payload)
+    }
+}
+
 /// Handles one EventBridge event.
 pub async fn handle(client: &Client, catalog: &[RuleInfo], payload: Value) -> Result<Outcome> {
     let change = ComplianceChange::from_value(payload)?;
@@ -42,7 +63,7 @@ pub async fn handle(client: &Client, catalog: &[RuleInfo], payload: Value) -> Re
         Plan::Import(finding) => finding,
     };
     let output = client.batch_import_findings().findings(finding.to_asff()).send().await.map_err(|err| {
-        pipesec_shared::Error::from_sdk("securityhub:BatchImportFindings", "the function's execution role", &err)
+        pipesec_engine::Error::from_sdk("securityhub:BatchImportFindings", "the function's execution role", &err)
     })?;
     let failed: Vec<String> = output
         .failed_findings()

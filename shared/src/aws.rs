@@ -98,8 +98,9 @@ pub fn retry_config() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
-/// An offline SDK configuration for tests: clients built from it are replaced by mocks (e.g.
-/// `Aws { codebuild: mock.into(), ..Aws::new(&test_sdk_config()) }`) before any call.
+/// An SDK configuration for tests, whose clients are replaced by mocks before any call (see
+/// [`Aws::for_tests`]).
+#[cfg(any(test, feature = "test-util"))]
 pub fn test_sdk_config() -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -132,25 +133,26 @@ impl Intercept for Offline {
 /// Each client is built on its first use: building one costs about as much as a rule's whole
 /// evaluation of an item (the SDK parses its endpoint partitions and compiles their patterns),
 /// and most rules use two or three of the eight. A test replaces one with a mock before any call:
-/// `Aws { codebuild: mock.into(), ..Aws::new(&test_sdk_config()) }`. A clone shares the clients
+/// `Aws::for_tests().with_codebuild(mock)` (feature `test-util`). A clone shares the clients
 /// built so far; the engine lends the process's `Aws` rather than cloning it.
 #[derive(Debug, Clone)]
 pub struct Aws {
     /// What the clients are built from.
     pub sdk_config: SdkConfig,
-    pub principal: String,
-    pub config: OnceLock<aws_sdk_config::Client>,
-    pub codebuild: OnceLock<aws_sdk_codebuild::Client>,
-    pub iam: OnceLock<aws_sdk_iam::Client>,
-    pub codepipeline: OnceLock<aws_sdk_codepipeline::Client>,
+    /// Who the clients act as, named in errors.
+    principal: String,
+    config: OnceLock<aws_sdk_config::Client>,
+    codebuild: OnceLock<aws_sdk_codebuild::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    codepipeline: OnceLock<aws_sdk_codepipeline::Client>,
     /// CloudTrail event history (LookupEvents), for calls made on pipelines.
-    pub cloudtrail: OnceLock<aws_sdk_cloudtrail::Client>,
+    cloudtrail: OnceLock<aws_sdk_cloudtrail::Client>,
     /// CloudWatch alarms (DescribeAlarms).
-    pub cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
     /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
-    pub notifications: OnceLock<aws_sdk_codestarnotifications::Client>,
+    notifications: OnceLock<aws_sdk_codestarnotifications::Client>,
     /// EventBridge rules on the default event bus.
-    pub eventbridge: OnceLock<aws_sdk_eventbridge::Client>,
+    eventbridge: OnceLock<aws_sdk_eventbridge::Client>,
 }
 
 /// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
@@ -263,6 +265,61 @@ impl Aws {
         R: std::fmt::Debug,
     {
         Error::from_sdk(action, &self.principal, &err)
+    }
+}
+
+/// Test scaffolding: clients whose calls a test answers with mocks (`aws-smithy-mocks`).
+#[cfg(any(test, feature = "test-util"))]
+impl Aws {
+    /// Clients that no test has mocked yet, acting as the function's execution role.
+    pub fn for_tests() -> Self {
+        Aws::new(&test_sdk_config())
+    }
+
+    /// The same clients, acting as `principal` (as named in errors).
+    #[must_use]
+    pub fn acting_as_principal(self, principal: &str) -> Self {
+        Aws { principal: principal.to_owned(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_config(self, client: aws_sdk_config::Client) -> Self {
+        Aws { config: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_codebuild(self, client: aws_sdk_codebuild::Client) -> Self {
+        Aws { codebuild: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_iam(self, client: aws_sdk_iam::Client) -> Self {
+        Aws { iam: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_codepipeline(self, client: aws_sdk_codepipeline::Client) -> Self {
+        Aws { codepipeline: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_cloudtrail(self, client: aws_sdk_cloudtrail::Client) -> Self {
+        Aws { cloudtrail: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_cloudwatch(self, client: aws_sdk_cloudwatch::Client) -> Self {
+        Aws { cloudwatch: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_notifications(self, client: aws_sdk_codestarnotifications::Client) -> Self {
+        Aws { notifications: client.into(), ..self }
+    }
+
+    #[must_use]
+    pub fn with_eventbridge(self, client: aws_sdk_eventbridge::Client) -> Self {
+        Aws { eventbridge: client.into(), ..self }
     }
 }
 

@@ -7,13 +7,14 @@
 //! cross-account roles, errors and logging; and the IAM policy analysis rules about roles share.
 
 pub mod aws;
-pub mod cfn;
+pub mod decide;
 pub mod engine;
 pub mod error;
 pub mod evaluation;
 pub mod event;
 pub mod iam;
 pub mod item;
+pub mod lambda;
 mod lenient;
 pub mod logging;
 pub mod params;
@@ -26,6 +27,7 @@ pub use aws::Aws;
 pub use engine::{Engine, Outcome, lambda_main};
 pub use error::{Error, Result};
 pub use item::{ConfigurationItem, ItemStatus};
+pub use lambda::Handler;
 pub use params::NoParameters;
-pub use rule::{Resource, Rule, RuleInfo, RuleVisitor, Severity};
+pub use rule::{Area, Resource, Rule, RuleInfo, RuleVisitor, Severity};
 pub use verdict::{Compliance, Verdict};

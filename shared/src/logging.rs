@@ -26,7 +26,7 @@ pub fn init() {
 fn directives(level: Option<&str>) -> String {
     let level = level.map(|level| level.trim().to_lowercase()).filter(|level| LEVELS.contains(&level.as_str()));
     match level.as_deref() {
-        Some("trace") => "debug,pipesec_shared=trace,pipesec_rules=trace,pipesec_securityhub=trace".to_owned(),
+        Some("trace") => "debug,pipesec_engine=trace,pipesec_rules=trace,pipesec_securityhub=trace".to_owned(),
         Some(level) => level.to_owned(),
         None => "info".to_owned(),
     }

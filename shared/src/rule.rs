@@ -33,9 +33,8 @@ impl<R: Resource> Subject<R> {
     }
 
     /// Reads an item's JSON text and its view in one pass, as a sweep does for thousands of
-    /// items: a quarter less time than [`ConfigurationItem::from_json`] then [`Self::from_item`]
-    /// on a 3 KB pipeline item (6.4 against 8.8 µs), as the configuration is neither scanned
-    /// twice nor copied. `None` when the item has no configuration the view reads (a deleted
+    /// items: faster than [`ConfigurationItem::from_json`] then [`Self::from_item`], as the
+    /// configuration is neither scanned twice nor copied (bench/README.md). `None` when the item has no configuration the view reads (a deleted
     /// resource, the API model's JSON string, an error): the caller then reads it in those two
     /// steps, which say why.
     pub fn read_in_one_pass(json: &str) -> Option<Self> {
@@ -66,6 +65,42 @@ impl Severity {
     }
 }
 
+/// The four areas of SEC11-BP07 a pipeline's security is scored in; every rule belongs to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Area {
+    /// Where builds run: hosts, networks, isolation.
+    Infrastructure,
+    /// Who and what can read or act: credentials, secrets, visibility, roles.
+    AccessControl,
+    /// What runs and what comes out cannot be tampered with: build definitions, triggers, artifacts.
+    PipelineIntegrity,
+    /// What happened is recorded and kept.
+    Monitoring,
+}
+
+impl Area {
+    pub const ALL: [Area; 4] = [Area::Infrastructure, Area::AccessControl, Area::PipelineIntegrity, Area::Monitoring];
+
+    /// The area's share of the overall score, in percent.
+    pub fn weight(self) -> u32 {
+        match self {
+            Area::Infrastructure => 25,
+            Area::AccessControl | Area::PipelineIntegrity => 30,
+            Area::Monitoring => 15,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Area::Infrastructure => "infrastructure",
+            Area::AccessControl => "access control",
+            Area::PipelineIntegrity => "pipeline integrity",
+            Area::Monitoring => "monitoring",
+        }
+    }
+}
+
 /// [`Rule::INPUTS`] of a rule that may read any part of the configuration: the empty path
 /// covers every other.
 pub const WHOLE_CONFIGURATION: &[&str] = &[""];
@@ -76,6 +111,10 @@ pub trait Rule: Send + Sync + 'static {
     const ID: &'static str;
     /// The severity of a NON_COMPLIANT result.
     const SEVERITY: Severity;
+    /// The SEC11-BP07 area the rule is scored in.
+    const AREA: Area;
+    /// The rule's weight within its area's score (at least 1).
+    const WEIGHT: u32;
     /// How to fix a NON_COMPLIANT resource, in one or two sentences.
     const REMEDIATION: &'static str;
     /// The AWS actions `gather` calls, for the least-privilege policy of the rule's function.
@@ -123,10 +162,14 @@ pub struct RuleInfo {
     /// The rule's own parameter names (`ExecutionRoleName` is accepted by every rule).
     pub parameters: &'static [&'static str],
     pub severity: Severity,
+    pub area: Area,
+    pub weight: u32,
     pub remediation: &'static str,
     /// The AWS actions the rule calls beyond the engine's own ([`crate::engine::ENGINE_ACTIONS`]).
     pub reads: &'static [&'static str],
     pub periodic: bool,
+    /// The notifications the deployed rule is triggered by ([`RuleInfo::triggers_of`]).
+    pub triggers: &'static str,
     /// The configuration paths `evaluate` reads ([`Rule::INPUTS`]).
     pub inputs: &'static [&'static str],
     /// Paths read only when a parameter is set ([`Rule::PARAMETER_INPUTS`]).
@@ -134,15 +177,24 @@ pub struct RuleInfo {
 }
 
 impl RuleInfo {
+    /// Every rule is triggered by configuration changes (oversized ones included); the
+    /// deployment schedules a periodic sweep only for rules that need one ([`Rule::PERIODIC`]).
+    pub fn triggers_of(periodic: bool) -> &'static str {
+        if periodic { "change, periodic" } else { "change" }
+    }
+
     pub fn of<R: Rule>() -> Self {
         RuleInfo {
             id: R::ID,
             resource_type: R::Resource::RESOURCE_TYPE,
             parameters: crate::params::names::<R::Params>(),
             severity: R::SEVERITY,
+            area: R::AREA,
+            weight: R::WEIGHT,
             remediation: R::REMEDIATION,
             reads: R::READS,
             periodic: R::PERIODIC,
+            triggers: RuleInfo::triggers_of(R::PERIODIC),
             inputs: R::INPUTS,
             parameter_inputs: R::PARAMETER_INPUTS,
         }

@@ -20,91 +20,100 @@ const PAGE_SIZE: i32 = 100;
 const SELECTED_FIELDS: &str = "resourceId, resourceName, resourceType, arn, accountId, awsRegion, \
     configuration, supplementaryConfiguration, configurationItemStatus, configurationItemCaptureTime, tags";
 
-/// Every recorded item of `resource_type`, read from Config's inventory (100 per call), plus the
-/// errors of those that could not be read (the sweep reports the rest).
-pub async fn inventory(aws: &Aws, resource_type: &str) -> Result<(Vec<ConfigurationItem>, Vec<Error>)> {
-    let (mut items, mut errors) = (Vec::new(), Vec::new());
-    select_each(aws, resource_type, |result| match ConfigurationItem::from_json(result) {
-        Ok(item) => items.push(item),
-        Err(err) => errors.push(err),
-    })
-    .await?;
-    Ok((items, errors))
-}
+/// A resource as (type, id).
+pub type ResourceKey = (String, String);
 
-/// What a rule's sweep reads from Config's inventory.
+/// What a sweep reads from Config's inventory for one resource type.
 #[derive(Debug)]
-pub struct Subjects<R> {
-    /// The resources that exist, readable or not, as (type, id): the stale-result clean-up
-    /// keeps their results.
-    pub current: HashSet<(String, String)>,
-    /// Those to evaluate: recorded and readable.
-    pub subjects: Vec<Subject<R>>,
+pub struct Inventory<T> {
+    /// The resources that exist, readable or not: the stale-result clean-up keeps their results.
+    pub current: HashSet<ResourceKey>,
+    /// The rows of resources that exist and could be read.
+    pub rows: Vec<T>,
     /// Why the others could not be read.
     pub unreadable: Vec<Error>,
 }
 
-/// Every recorded resource of the rule's type, read from Config's inventory (100 per call) into
-/// the rule's view.
-pub async fn subjects<R: Resource>(aws: &Aws) -> Result<Subjects<R>> {
-    let mut read = Subjects { current: HashSet::new(), subjects: Vec::new(), unreadable: Vec::new() };
-    select_each(aws, R::RESOURCE_TYPE, |result| read.add(result)).await?;
-    Ok(read)
+/// What one inventory row can be read as: a configuration item, or a rule's subject.
+pub trait Row: Sized {
+    fn read(json: &str) -> RowRead<Self>;
 }
 
-impl<R: Resource> Subjects<R> {
-    fn add(&mut self, json: &str) {
-        // Most items in one pass; the rest (deleted resources, errors) in two, which say why.
-        let Some(subject) = Subject::<R>::read_in_one_pass(json).or_else(|| self.read_in_two_steps(json)) else {
-            return;
-        };
-        // A deleted resource may still come with its last configuration.
-        if !subject.item.status.is_gone() {
-            self.current.insert((subject.item.resource_type.clone(), subject.item.resource_id.clone()));
-            self.subjects.push(subject);
-        }
-    }
+/// One inventory row, read.
+#[derive(Debug)]
+pub enum RowRead<T> {
+    /// A resource that exists.
+    Current(T, ResourceKey),
+    /// A deleted or unrecorded resource, which may still come with its last configuration.
+    Gone,
+    /// The row cannot be read; the resource's key when the item itself could be.
+    Unreadable(Error, Option<ResourceKey>),
+}
 
-    /// The subject, unless the resource is gone or cannot be read: then the error is kept (and a
-    /// resource whose view cannot be read still exists).
-    fn read_in_two_steps(&mut self, json: &str) -> Option<Subject<R>> {
-        let item = ConfigurationItem::from_json(json).map_err(|err| self.unreadable.push(err)).ok()?;
-        if item.status.is_gone() {
-            return None;
+fn key<C>(item: &ConfigurationItem<C>) -> ResourceKey {
+    (item.resource_type.clone(), item.resource_id.clone())
+}
+
+impl Row for ConfigurationItem {
+    fn read(json: &str) -> RowRead<Self> {
+        match ConfigurationItem::from_json(json) {
+            Err(err) => RowRead::Unreadable(err, None),
+            Ok(item) if item.status.is_gone() => RowRead::Gone,
+            Ok(item) => {
+                let key = key(&item);
+                RowRead::Current(item, key)
+            }
         }
-        let key = (item.resource_type.clone(), item.resource_id.clone());
-        Subject::from_item(item)
-            .map_err(|err| {
-                self.current.insert(key);
-                self.unreadable.push(err);
-            })
-            .ok()
     }
 }
 
-/// Calls `each` with the JSON text of every recorded item of `resource_type`, page by page.
-async fn select_each(aws: &Aws, resource_type: &str, mut each: impl FnMut(&str)) -> Result<()> {
+impl<R: Resource> Row for Subject<R> {
+    /// Most items in one pass; the rest (deleted resources, errors) in two, which say why.
+    fn read(json: &str) -> RowRead<Self> {
+        if let Some(subject) = Subject::<R>::read_in_one_pass(json) {
+            if subject.item.status.is_gone() {
+                return RowRead::Gone;
+            }
+            let key = key(&subject.item);
+            return RowRead::Current(subject, key);
+        }
+        match ConfigurationItem::read(json) {
+            RowRead::Current(item, key) => match Subject::from_item(item) {
+                Ok(subject) => RowRead::Current(subject, key),
+                Err(err) => RowRead::Unreadable(err, Some(key)),
+            },
+            RowRead::Gone => RowRead::Gone,
+            RowRead::Unreadable(err, key) => RowRead::Unreadable(err, key),
+        }
+    }
+}
+
+/// Every recorded resource of `resource_type`, read from Config's inventory (100 per call) as
+/// rows of type `T`.
+pub async fn inventory<T: Row>(aws: &Aws, resource_type: &str) -> Result<Inventory<T>> {
+    let mut inventory = Inventory { current: HashSet::new(), rows: Vec::new(), unreadable: Vec::new() };
     // Resource types are constants of the rules, never user input, so quoting is not an issue.
     let expression = format!("SELECT {SELECTED_FIELDS} WHERE resourceType = '{resource_type}'");
-    let mut next_token = None;
-    loop {
-        let page = aws
-            .config()
-            .select_resource_config()
-            .expression(&expression)
-            .limit(PAGE_SIZE)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|err| aws.error("config:SelectResourceConfig", err))?;
-        for result in page.results() {
-            each(result);
-        }
-        next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
-        if next_token.is_none() {
-            return Ok(());
+    let mut pages =
+        aws.config().select_resource_config().expression(&expression).limit(PAGE_SIZE).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| aws.error("config:SelectResourceConfig", err))?;
+        for json in page.results() {
+            match T::read(json) {
+                RowRead::Current(row, key) => {
+                    inventory.current.insert(key);
+                    inventory.rows.push(row);
+                }
+                RowRead::Gone => {}
+                RowRead::Unreadable(err, key) => {
+                    // A resource whose view cannot be read still exists.
+                    inventory.current.extend(key);
+                    inventory.unreadable.push(err);
+                }
+            }
         }
     }
+    Ok(inventory)
 }
 
 /// NOT_APPLICABLE for every resource this rule last found COMPLIANT or NON_COMPLIANT that is not
@@ -114,24 +123,22 @@ async fn select_each(aws: &Aws, resource_type: &str, mut each: impl FnMut(&str))
 pub async fn stale_results(
     aws: &Aws,
     rule_name: &str,
-    current: &HashSet<(String, String)>,
+    current: &HashSet<ResourceKey>,
     ordering_timestamp: DateTime,
 ) -> Result<Vec<Evaluation>> {
     let gone = Verdict::not_applicable("the resource no longer exists");
     let mut stale = Vec::new();
-    let mut next_token = None;
-    loop {
-        let page = aws
-            .config()
-            .get_compliance_details_by_config_rule()
-            .config_rule_name(rule_name)
-            .compliance_types(ComplianceType::Compliant)
-            .compliance_types(ComplianceType::NonCompliant)
-            .limit(PAGE_SIZE)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(|err| aws.error("config:GetComplianceDetailsByConfigRule", err))?;
+    let mut pages = aws
+        .config()
+        .get_compliance_details_by_config_rule()
+        .config_rule_name(rule_name)
+        .compliance_types(ComplianceType::Compliant)
+        .compliance_types(ComplianceType::NonCompliant)
+        .limit(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| aws.error("config:GetComplianceDetailsByConfigRule", err))?;
         for result in page.evaluation_results() {
             let Some(qualifier) = result.evaluation_result_identifier().and_then(|id| id.evaluation_result_qualifier())
             else {
@@ -144,9 +151,6 @@ pub async fn stale_results(
                 stale.push(Evaluation::new(resource_type, resource_id, &gone, ordering_timestamp));
             }
         }
-        next_token = page.next_token().filter(|token| !token.is_empty()).map(str::to_owned);
-        if next_token.is_none() {
-            return Ok(stale);
-        }
     }
+    Ok(stale)
 }

@@ -146,7 +146,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             for path in paths.iter().filter(|path| path.metadata().is_ok_and(|meta| meta.len() <= MAX_SEED_BYTES)) {
                 let text = std::fs::read_to_string(path).unwrap();
                 // The same template as JSON, for the JSON half of the reader.
-                if let Ok(document) = crate::template::parse(&text) {
+                if let Ok(document) = crate::input::template::parse(&text) {
                     seeds.push(serde_json::to_vec_pretty(&document).unwrap());
                 }
                 seeds.push(text.into_bytes());

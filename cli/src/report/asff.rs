@@ -9,13 +9,12 @@
 use std::time::SystemTime;
 
 use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
-use pipesec_shared::Compliance;
+use pipesec_engine::Compliance;
 use serde_json::{Value, json};
 
 use super::{Options, Report, SEC11_BP07, SEC11_BP07_URL, title};
 use crate::error::{CliError, Result};
-use crate::evaluate::Finding;
-use crate::score;
+use crate::runner::Finding;
 
 pub const SCHEMA_VERSION: &str = "2018-10-08";
 const TYPE: &str = "Software and Configuration Checks/AWS Security Best Practices";
@@ -70,7 +69,7 @@ fn asff(report: &Report, finding: &Finding, options: &Options, now: &str) -> Res
     let partition = partition(region);
     let rule = report.rule(finding.rule);
     let remediation = rule.map_or("", |rule| rule.remediation);
-    let area = score::area_of(finding.rule).map_or("unscored", |(area, _)| area.title());
+    let area = finding.area.title();
     let (status, label, record_state) = match finding.compliance {
         Compliance::NonCompliant => ("FAILED", finding.severity.as_str(), "ACTIVE"),
         Compliance::Compliant => ("PASSED", "INFORMATIONAL", "ARCHIVED"),

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use pipesec_shared::Compliance;
+use pipesec_engine::Compliance;
 
 use super::{Report, SEC11_BP07, SEC11_BP07_URL, title};
-use crate::evaluate::Finding;
+use crate::runner::Finding;
 use crate::score::{Area, Score};
 
 const STYLE: &str = r"

@@ -1,11 +1,11 @@
-//! `--format json`: DESIGN §4's document, `{"results": [...], "summary": {...}}`, results by rule
+//! `--format json`: the JSON output contract (docs/output.md), `{"results": [...], "summary": {...}}`, results by rule
 //! then resource id. Template results also say where they are (`location`).
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Report;
-use crate::evaluate::Finding;
+use crate::runner::Finding;
 
 /// One result, its fields in the contract's order.
 #[derive(Debug, Serialize)]

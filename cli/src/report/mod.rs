@@ -1,4 +1,4 @@
-//! One report, five formats: a table for people at a terminal, JSON (DESIGN §4), SARIF 2.1.0 for
+//! One report, five formats: a table for people at a terminal, JSON (docs/output.md), SARIF 2.1.0 for
 //! code scanning, ASFF for Security Hub, and a self-contained HTML page.
 
 mod asff;
@@ -9,14 +9,15 @@ mod table;
 
 use std::collections::BTreeMap;
 
-use pipesec_shared::{Compliance, RuleInfo, Severity};
+use pipesec_engine::{Compliance, RuleInfo, Severity};
 use serde_json::{Value, json};
 
 use crate::args::{FailOn, Format};
 use crate::error::Result;
-use crate::evaluate::{Entry, Finding, sort};
+use crate::input::Entry;
 use crate::pipelines::{self, PipelineGroup};
-use crate::score::{self, Score};
+use crate::runner::{Finding, sort};
+use crate::score::Score;
 
 /// The Well-Architected best practice the pack assesses.
 pub const SEC11_BP07: &str = "SEC11-BP07";
@@ -47,10 +48,6 @@ pub struct Options {
 impl Report {
     pub fn new(command: &'static str, rules: Vec<RuleInfo>, entries: &[Entry], mut findings: Vec<Finding>) -> Self {
         sort(&mut findings);
-        let unscored: Vec<&str> = rules.iter().map(|rule| rule.id).filter(|id| score::area_of(id).is_none()).collect();
-        if !unscored.is_empty() {
-            eprintln!("pipesec: warning: left out of the score (not in the scoring table): {}", unscored.join(", "));
-        }
         let pipelines = pipelines::groups(entries, &findings);
         let overall = Score::of(&findings);
         Report { command, rules, findings, pipelines, overall }
@@ -161,7 +158,7 @@ pub fn fingerprint(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::evaluate::Location;
+    use crate::runner::Location;
 
     /// A small report: a pipeline with a privileged project (HIGH), a project with a secret
     /// (CRITICAL), a template finding, and passing and not-applicable results.
@@ -170,6 +167,8 @@ pub(crate) mod tests {
         let base = |rule: &'static str, id: &str, compliance: Compliance, annotation: &str| Finding {
             rule,
             severity: catalog.iter().find(|r| r.id == rule).unwrap().severity,
+            area: catalog.iter().find(|r| r.id == rule).unwrap().area,
+            weight: catalog.iter().find(|r| r.id == rule).unwrap().weight,
             resource_type: "AWS::CodeBuild::Project".into(),
             resource_id: id.into(),
             resource_name: Some(id.into()),
@@ -210,7 +209,7 @@ pub(crate) mod tests {
             base("codebuild-project-not-public", "images", Compliance::NotApplicable, "needs live reads"),
             template,
         ];
-        let entries = crate::snapshot::items(&json!([
+        let entries = crate::input::snapshot::items(&json!([
             {"resourceType": "AWS::CodePipeline::Pipeline", "resourceId": "release", "awsRegion": "us-east-1",
              "configurationItemCaptureTime": "2026-11-20T09:15:42Z",
              "configuration": {"pipeline": {"name": "release", "stages": [{"name": "Build", "actions": [{"name": "b",
@@ -221,7 +220,7 @@ pub(crate) mod tests {
         ]))
         .unwrap()
         .into_iter()
-        .map(|item| Entry { item, origin: crate::evaluate::Origin::Account })
+        .map(|item| Entry { item, origin: crate::input::Origin::Account })
         .collect::<Vec<_>>();
         Report::new("evaluate", catalog, &entries, findings)
     }

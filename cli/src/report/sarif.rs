@@ -6,12 +6,11 @@
 
 use std::fmt::Write as _;
 
-use pipesec_shared::Severity;
+use pipesec_engine::Severity;
 use serde_json::{Value, json};
 
 use super::{Report, SEC11_BP07, SEC11_BP07_URL, fingerprint, title};
-use crate::evaluate::Finding;
-use crate::score;
+use crate::runner::Finding;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -38,7 +37,7 @@ pub fn render(report: &Report) -> String {
         .rules
         .iter()
         .map(|rule| {
-            let area = score::area_of(rule.id).map_or("unscored", |(area, _)| area.title());
+            let area = rule.area.title();
             json!({
                 "id": rule.id,
                 "name": title(rule.id).replace(' ', ""),

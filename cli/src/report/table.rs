@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 
 use comfy_table::{ContentArrangement, Table, presets};
-use pipesec_shared::Compliance;
+use pipesec_engine::Compliance;
 
 use super::{Options, Report};
-use crate::evaluate::Finding;
+use crate::runner::Finding;
 use crate::score::{Area, Score};
 
 /// Columns when the terminal's width is unknown (`COLUMNS` overrides).

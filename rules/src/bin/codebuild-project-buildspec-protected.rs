@@ -1,4 +1,4 @@
 //! Lambda entry point of `codebuild-project-buildspec-protected`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codebuild_project_buildspec_protected::BuildspecProtected>()
+    pipesec_engine::lambda_main::<pipesec_rules::codebuild_project_buildspec_protected::BuildspecProtected>()
 }

@@ -1,4 +1,4 @@
 //! Lambda entry point of `codebuild-project-webhook-filters-anchored`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codebuild_project_webhook_filters_anchored::WebhookFiltersAnchored>()
+    pipesec_engine::lambda_main::<pipesec_rules::codebuild_project_webhook_filters_anchored::WebhookFiltersAnchored>()
 }

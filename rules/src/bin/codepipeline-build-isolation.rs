@@ -1,4 +1,4 @@
 //! Lambda entry point of `codepipeline-build-isolation`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_build_isolation::BuildIsolation>()
+    pipesec_engine::lambda_main::<pipesec_rules::codepipeline_build_isolation::BuildIsolation>()
 }

@@ -1,4 +1,4 @@
 //! Lambda entry point of `codepipeline-execution-anomalies`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_execution_anomalies::ExecutionAnomalies>()
+    pipesec_engine::lambda_main::<pipesec_rules::codepipeline_execution_anomalies::ExecutionAnomalies>()
 }

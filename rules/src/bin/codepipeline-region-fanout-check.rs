@@ -1,4 +1,4 @@
 //! Lambda entry point of `codepipeline-region-fanout-check`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_region_fanout_check::RegionFanoutCheck>()
+    pipesec_engine::lambda_main::<pipesec_rules::codepipeline_region_fanout_check::RegionFanoutCheck>()
 }

@@ -1,4 +1,4 @@
 //! Lambda entry point of `codepipeline-security-scan-stage`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_security_scan_stage::SecurityScanStage>()
+    pipesec_engine::lambda_main::<pipesec_rules::codepipeline_security_scan_stage::SecurityScanStage>()
 }

@@ -1,4 +1,4 @@
 //! Lambda entry point of `codepipeline-source-authenticated`.
 fn main() -> std::process::ExitCode {
-    pipesec_shared::lambda_main::<pipesec_rules::codepipeline_source_authenticated::SourceAuthenticated>()
+    pipesec_engine::lambda_main::<pipesec_rules::codepipeline_source_authenticated::SourceAuthenticated>()
 }

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let export = serde_json::json!({
-        "engineActions": pipesec_shared::engine::ENGINE_ACTIONS,
-        "executionRoleParameter": pipesec_shared::params::EXECUTION_ROLE_NAME,
+        "engineActions": pipesec_engine::engine::ENGINE_ACTIONS,
+        "executionRoleParameter": pipesec_engine::params::EXECUTION_ROLE_NAME,
         "executionRoleActions": ["sts:AssumeRole"],
         "rules": pipesec_rules::catalog(),
     });

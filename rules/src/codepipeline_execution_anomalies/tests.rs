@@ -7,7 +7,7 @@ use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::error::PipelineNotFoundException;
 use aws_sdk_codepipeline::types::{PipelineExecutionStatus, PipelineExecutionSummary};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use pipesec_shared::{Compliance, Error};
+use pipesec_engine::{Compliance, Error};
 use rstest::rstest;
 
 use super::*;
@@ -45,7 +45,7 @@ fn with(mut executions: Vec<Execution>, more: Vec<Execution>) -> Vec<Execution> 
 }
 
 fn params(json: &str) -> Params {
-    pipesec_shared::params::parse::<Params>(Some(json)).unwrap().rule
+    pipesec_engine::params::parse::<Params>(Some(json)).unwrap().rule
 }
 
 /// The call a CloudTrail record fixture describes, as LookupEvents returns it (at `time`, if
@@ -169,7 +169,7 @@ fn cloudtrail_records_become_calls() {
 #[case::principal_not_an_arn(r#"{"allowedPrincipals": "deployer"}"#, "allowedPrincipals")]
 #[case::unknown_parameter(r#"{"businessHour": "Mon-Fri 08:00-18:00 UTC"}"#, "businessHour")]
 fn invalid_parameter_is_named(#[case] json: &str, #[case] name: &str) {
-    match pipesec_shared::params::parse::<Params>(Some(json)) {
+    match pipesec_engine::params::parse::<Params>(Some(json)) {
         Err(err @ Error::InvalidParameter { .. }) => {
             assert_eq!(err.error_type(), "InvalidParameterValueException");
             assert!(err.to_string().contains(&format!("`{name}`")), "{err}");
@@ -247,11 +247,9 @@ async fn gather_reads_calls_once_and_executions_until_the_baseline() {
             Some(other) => panic!("read past the baseline: {other}"),
         }
     });
-    let aws = Aws {
-        cloudtrail: mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&lookups]).into(),
-        codepipeline: mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&gone, &listed]).into(),
-        ..Aws::new(&pipesec_shared::aws::test_sdk_config())
-    };
+    let aws = Aws::for_tests()
+        .with_cloudtrail(mock_client!(aws_sdk_cloudtrail, RuleMode::MatchAny, [&lookups]))
+        .with_codepipeline(mock_client!(aws_sdk_codepipeline, RuleMode::MatchAny, [&gone, &listed]));
     let mut retired = subject::<PipelineConfiguration>(ID, "pipeline");
     retired.resource.pipeline.name = Some("retired".to_owned());
     let pipelines = vec![subject(ID, "pipeline"), retired];

@@ -1,24 +1,26 @@
 //! The handler every rule binary runs: event in, evaluations reported, outcome out.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::process::ExitCode;
-use std::slice;
 
+use aws_config::SdkConfig;
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::ResourceType;
-use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, load_sdk_config};
+use crate::aws::Aws;
+use crate::decide::{self, Prepared};
 use crate::error::{Error, Result};
 use crate::evaluation::{Evaluation, put_evaluations};
 use crate::event::{Invocation, ItemSummary, Trigger};
-use crate::item::{ConfigurationItem, ItemStatus};
+use crate::item::ConfigurationItem;
+use crate::lambda::{self, Handler};
 use crate::rule::{Resource, Rule, Subject};
-use crate::verdict::{Compliance, Verdict};
-use crate::{logging, params, sweep};
+use crate::verdict::Compliance;
+use crate::{params, sweep};
 
 /// Set to `true` to act as the `executionRoleArn` AWS Config passes in the event (the role a
 /// central deployment was told to use) when no `ExecutionRoleName` parameter is given.
@@ -58,30 +60,7 @@ impl Outcome {
 
 /// Runs rule `R` as a Lambda function until the runtime stops it.
 pub fn lambda_main<R: Rule>() -> ExitCode {
-    logging::init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            tracing::error!(rule = R::ID, error = %err, "cannot start the async runtime");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(async {
-        let use_execution_role_arn = std::env::var(ASSUME_EXECUTION_ROLE_ARN_ENV).is_ok_and(|v| v == "true");
-        let aws = Aws::new(&load_sdk_config().await);
-        // The engine lives as long as the process; leaking it lets every invocation borrow it.
-        let engine: &'static Engine<R> = Box::leak(Box::new(Engine::new(aws, use_execution_role_arn)));
-        // Boxed: the handler's future nests every SDK call a rule makes, and laid out inline in
-        // the runtime's future it goes past rustc's layout depth limit.
-        lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| Box::pin(engine.handle(event.payload)))).await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(rule = R::ID, error = %err, "the Lambda runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+    lambda::run::<Engine<R>>()
 }
 
 /// Rule `R` bound to the process's AWS clients.
@@ -93,19 +72,26 @@ pub struct Engine<R> {
     rule: PhantomData<fn() -> R>,
 }
 
-impl<R: Rule> Engine<R> {
-    pub fn new(aws: Aws, use_execution_role_arn: bool) -> Self {
-        Engine { aws, use_execution_role_arn, rule: PhantomData }
+impl<R: Rule> Handler for Engine<R> {
+    const NAME: &'static str = R::ID;
+    type Output = Outcome;
+    type Error = Error;
+
+    fn new(sdk_config: &SdkConfig) -> Self {
+        let use_execution_role_arn = std::env::var(ASSUME_EXECUTION_ROLE_ARN_ENV).is_ok_and(|v| v == "true");
+        Engine::with_clients(Aws::new(sdk_config), use_execution_role_arn)
     }
 
     /// Handles one Lambda event: parse, validate parameters (before any AWS call), evaluate,
-    /// report. Failures are logged once here and returned for Lambda (and Config) to see.
-    pub async fn handle(&self, payload: Value) -> Result<Outcome> {
-        let result = self.try_handle(payload).await;
-        if let Err(err) = &result {
-            tracing::error!(rule = R::ID, error_type = err.error_type(), error = %err, "invocation failed");
-        }
-        result
+    /// report.
+    fn handle(&self, payload: Value) -> impl Future<Output = Result<Outcome>> + Send {
+        self.try_handle(payload)
+    }
+}
+
+impl<R: Rule> Engine<R> {
+    pub fn with_clients(aws: Aws, use_execution_role_arn: bool) -> Self {
+        Engine { aws, use_execution_role_arn, rule: PhantomData }
     }
 
     async fn try_handle(&self, payload: Value) -> Result<Outcome> {
@@ -165,7 +151,7 @@ impl<R: Rule> Engine<R> {
                 Ok(self.evaluate_item(aws, params, item, left_scope, item.capture_time).await?.into())
             }
             Trigger::OversizedChange(summary) => {
-                if let Some(verdict) = not_applicable::<R>(&summary.resource_type, summary.status, left_scope) {
+                if let Some(verdict) = decide::not_applicable::<R>(&summary.resource_type, summary.status, left_scope) {
                     let evaluation =
                         Evaluation::new(&summary.resource_type, &summary.resource_id, &verdict, summary.capture_time);
                     return Ok((vec![evaluation], Vec::new()));
@@ -188,15 +174,10 @@ impl<R: Rule> Engine<R> {
         left_scope: bool,
         ordering_timestamp: DateTime,
     ) -> Result<SingleResult> {
-        let verdict = if let Some(verdict) = not_applicable::<R>(&item.resource_type, item.status, left_scope) {
-            verdict
-        } else {
-            let subject = match Subject::from_item(item.clone()) {
-                Ok(subject) => subject,
-                Err(err) => return Ok(SingleResult::Unreadable(err)),
-            };
-            let facts = gathered::<R>(aws, params, slice::from_ref(&subject)).await?;
-            R::evaluate(&subject, expect_one(&facts), params)
+        let verdict = match decide::prepare::<R>(item.clone(), left_scope) {
+            Prepared::NotApplicable(verdict) => verdict,
+            Prepared::Subject(subject) => decide::verdict::<R>(aws, params, &subject).await?,
+            Prepared::Unreadable(err) => return Ok(SingleResult::Unreadable(err)),
         };
         let evaluation = Evaluation::new(&item.resource_type, &item.resource_id, &verdict, ordering_timestamp);
         Ok(SingleResult::Evaluated(evaluation))
@@ -209,15 +190,14 @@ impl<R: Rule> Engine<R> {
         rule_name: &str,
         notification_time: DateTime,
     ) -> Result<(Vec<Evaluation>, Vec<Error>)> {
-        let sweep::Subjects { current, subjects, unreadable } = sweep::subjects::<R::Resource>(aws).await?;
-        let facts = gathered::<R>(aws, params, &subjects).await?;
-        assert_eq!(facts.len(), subjects.len(), "{}::gather must return one Facts per subject", R::ID);
+        let sweep::Inventory { current, rows: subjects, unreadable } =
+            sweep::inventory::<Subject<R::Resource>>(aws, R::Resource::RESOURCE_TYPE).await?;
+        let verdicts = decide::verdicts::<R>(aws, params, &subjects).await?;
         let mut evaluations: Vec<Evaluation> = subjects
             .iter()
-            .zip(&facts)
-            .map(|(subject, facts)| {
-                let verdict = R::evaluate(subject, facts, params);
-                Evaluation::new(&subject.item.resource_type, &subject.item.resource_id, &verdict, notification_time)
+            .zip(&verdicts)
+            .map(|(subject, verdict)| {
+                Evaluation::new(&subject.item.resource_type, &subject.item.resource_id, verdict, notification_time)
             })
             .collect();
         if unreadable.is_empty() {
@@ -243,34 +223,6 @@ impl From<SingleResult> for (Vec<Evaluation>, Vec<Error>) {
             SingleResult::Evaluated(evaluation) => (vec![evaluation], Vec::new()),
             SingleResult::Unreadable(err) => (Vec::new(), vec![err]),
         }
-    }
-}
-
-fn expect_one<F>(facts: &[F]) -> &F {
-    assert_eq!(facts.len(), 1, "gather must return one Facts per subject");
-    &facts[0]
-}
-
-/// The rule's facts. The rule's future is boxed: its type nests every SDK call it awaits, and
-/// without the box the whole handler's future type grows past the compiler's depth limit.
-async fn gathered<R: Rule>(aws: &Aws, params: &R::Params, subjects: &[Subject<R::Resource>]) -> Result<Vec<R::Facts>> {
-    Box::pin(R::gather(aws, params, subjects)).await
-}
-
-/// The NOT_APPLICABLE verdict for a resource the rule must not be called on, if it is one.
-pub fn not_applicable<R: Rule>(resource_type: &str, status: ItemStatus, left_scope: bool) -> Option<Verdict> {
-    if left_scope {
-        Some(Verdict::not_applicable("the resource is no longer in the scope of this rule"))
-    } else if status.is_gone() {
-        Some(Verdict::not_applicable(format!("the resource is not recorded any more ({status:?})")))
-    } else if resource_type != R::Resource::RESOURCE_TYPE {
-        Some(Verdict::not_applicable(format!(
-            "{} evaluates {}, not {resource_type}",
-            R::ID,
-            R::Resource::RESOURCE_TYPE
-        )))
-    } else {
-        None
     }
 }
 

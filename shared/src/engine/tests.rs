@@ -19,8 +19,10 @@ use serde_json::Value;
 use super::*;
 use crate::NoParameters;
 use crate::aws::retry_config;
+use crate::lambda::Handler;
 use crate::resources::CodeBuildProject;
-use crate::rule::Severity;
+use crate::rule::{Area, Severity};
+use crate::verdict::Verdict;
 
 /// A rule that only looks at privileged mode: enough to see the engine's behaviour.
 struct Privileged;
@@ -28,6 +30,8 @@ struct Privileged;
 impl Rule for Privileged {
     const ID: &'static str = "test-privileged";
     const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str = "Turn privileged mode off.";
     type Resource = CodeBuildProject;
     type Params = NoParameters;
@@ -49,8 +53,8 @@ fn fixture(name: &str) -> Value {
 
 fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
-    let aws = Aws { config: config.into(), ..Aws::new(&crate::aws::test_sdk_config()) };
-    Engine::new(aws, false)
+    let aws = Aws::for_tests().with_config(config);
+    Engine::with_clients(aws, false)
 }
 
 /// A PutEvaluations mock that keeps every evaluation it was sent.

@@ -232,11 +232,7 @@ mod tests {
     );
 
     fn aws_with(iam: Iam) -> Aws {
-        Aws {
-            iam: iam.into(),
-            principal: "role `arn:aws:iam::123456789012:role/pipesec-reader`".to_owned(),
-            ..Aws::new(&crate::aws::test_sdk_config())
-        }
+        Aws::for_tests().with_iam(iam).acting_as_principal("role `arn:aws:iam::123456789012:role/pipesec-reader`")
     }
 
     fn customer_policy(name: &str) -> String {

@@ -5,9 +5,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_codebuild::types::Project;
-use pipesec_shared::resources::CodeBuildProject;
-use pipesec_shared::rule::Subject;
-use pipesec_shared::{Aws, Result};
+use pipesec_engine::resources::CodeBuildProject;
+use pipesec_engine::rule::Subject;
+use pipesec_engine::{Aws, Result};
 
 /// BatchGetProjects' limit per call.
 pub const PROJECTS_PER_CALL: usize = 100;

@@ -1,6 +1,6 @@
 //! The `exemptedProjects` parameter, shared by the CodeBuild rules that allow named exceptions.
 
-use pipesec_shared::params::comma_list;
+use pipesec_engine::params::comma_list;
 use serde::Deserialize;
 
 /// Parameters of a rule whose only parameter is `exemptedProjects`: comma-separated project

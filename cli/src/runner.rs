@@ -1,41 +1,24 @@
-//! Running the catalog's rules over configuration items, whatever their source: the account
-//! (live reads allowed), a snapshot or a template (offline: a rule that needs a live read for a
-//! resource reports NOT_APPLICABLE and says which read).
+//! Running the catalog's rules over configuration items, whatever their source, through the
+//! engine's evaluation core ([`pipesec_engine::decide`]). What is the CLI's own: the account
+//! (live reads allowed, batched over every resource) or offline inputs (a rule that needs a live
+//! read for a resource reports NOT_APPLICABLE and says which read), template values unknown
+//! before deployment, and findings with their locations.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::slice;
 
-use pipesec_shared::cfn::{self, MappedResource};
-use pipesec_shared::engine::not_applicable;
-use pipesec_shared::params::{self, EXECUTION_ROLE_NAME};
-use pipesec_shared::rule::Subject;
-use pipesec_shared::verdict::annotation;
-use pipesec_shared::{
-    Aws, Compliance, ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Severity, Verdict,
+use pipesec_engine::decide::{self, Prepared};
+use pipesec_engine::params::{self, EXECUTION_ROLE_NAME};
+use pipesec_engine::verdict::annotation;
+use pipesec_engine::{
+    Area, Aws, Compliance, ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Severity, Verdict,
 };
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
-use crate::template::Block;
-
-/// A configuration item to evaluate and where it came from.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub item: ConfigurationItem,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub enum Origin {
-    /// Read from the account's Config inventory.
-    Account,
-    /// Read from a file of configuration items.
-    Snapshot { file: String },
-    /// A resource of a CloudFormation template.
-    Template { file: String, block: Option<Block>, mapped: MappedResource },
-}
+use crate::input::template::{self, MappedResource};
+use crate::input::{Entry, Origin};
 
 /// Where a finding is in a file: a template's property, or a snapshot file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +34,9 @@ pub struct Location {
 pub struct Finding {
     pub rule: &'static str,
     pub severity: Severity,
+    /// The rule's SEC11-BP07 area and its weight there, for the score.
+    pub area: Area,
+    pub weight: u32,
     pub resource_type: String,
     pub resource_id: String,
     pub resource_name: Option<String>,
@@ -162,13 +148,47 @@ impl RuleVisitor for CheckParameters<'_> {
     }
 }
 
+/// What running rules gave: a finding for each resource a rule was run on, and the errors of
+/// the items a rule's view could not read (no finding: see [`pipesec_engine::decide`]).
+#[derive(Debug, Default)]
+pub struct Run {
+    pub findings: Vec<Finding>,
+    pub unreadable: Vec<Error>,
+}
+
+impl Run {
+    pub fn extend(&mut self, other: Run) {
+        self.findings.extend(other.findings);
+        self.unreadable.extend(other.unreadable);
+    }
+
+    /// The findings, and an error naming every item that could not be read, each once, if
+    /// there were any: the results of the others are reported first, and the run then fails.
+    pub fn into_parts(self) -> (Vec<Finding>, Option<CliError>) {
+        let mut messages: Vec<String> = self.unreadable.iter().map(ToString::to_string).collect();
+        messages.sort();
+        messages.dedup();
+        (self.findings, (!messages.is_empty()).then_some(CliError::Unreadable(messages)))
+    }
+}
+
+/// Every selected rule over `entries`, one after the other.
+pub async fn run_rules(selection: &Selection, mode: &Mode, entries: &[Entry]) -> Result<Run> {
+    let mut run = Run::default();
+    for rule in &selection.rules {
+        let parameters = selection.parameters.get(rule.id).map(String::as_str);
+        run.extend(run_rule(rule.id, mode, parameters, entries).await?);
+    }
+    Ok(run)
+}
+
 /// Runs one rule (chosen by id) over the entries of its resource type.
 pub fn run_rule<'a>(
     id: &str,
     mode: &'a Mode,
     parameters: Option<&'a str>,
     entries: &'a [Entry],
-) -> Pin<Box<dyn Future<Output = Result<Vec<Finding>>> + 'a>> {
+) -> Pin<Box<dyn Future<Output = Result<Run>> + 'a>> {
     if let Some(run) = pipesec_rules::with_rule(id, RunRule { mode, parameters, entries }) {
         run
     } else {
@@ -184,72 +204,64 @@ struct RunRule<'a> {
 }
 
 impl<'a> RuleVisitor for RunRule<'a> {
-    type Output = Pin<Box<dyn Future<Output = Result<Vec<Finding>>> + 'a>>;
+    type Output = Pin<Box<dyn Future<Output = Result<Run>> + 'a>>;
 
     fn visit<R: Rule>(self) -> Self::Output {
         Box::pin(evaluate_rule::<R>(self.mode, self.parameters, self.entries))
     }
 }
 
-async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: &[Entry]) -> Result<Vec<Finding>> {
+async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: &[Entry]) -> Result<Run> {
     let params = params::parse::<R::Params>(parameters)?.rule;
     let inputs = inputs::<R>(parameters);
-    let mut findings = Vec::new();
+    let mut run = Run::default();
     let mut subjects = Vec::new();
     let mut subject_entries = Vec::new();
     for entry in entries.iter().filter(|entry| entry.item.resource_type == R::Resource::RESOURCE_TYPE) {
-        let item = &entry.item;
-        if let Some(verdict) = not_applicable::<R>(&item.resource_type, item.status, false) {
-            findings.push(finding::<R>(entry, &verdict, None));
+        let prepared = decide::prepare::<R>(entry.item.clone(), false);
+        if let Prepared::NotApplicable(verdict) = &prepared {
+            run.findings.push(finding::<R>(entry, verdict, None));
             continue;
         }
         if let Origin::Template { mapped, .. } = &entry.origin
-            && let Some(unresolved) = mapped.unresolved_input(&inputs)
+            && let Some((verdict, property)) = unknown_before_deployment(mapped, &inputs)
         {
-            let verdict = Verdict::not_applicable(format!(
-                "{} is unknown before deployment: {}",
-                unresolved.property, unresolved.reason
-            ));
-            findings.push(finding::<R>(entry, &verdict, Some(&unresolved.property)));
+            run.findings.push(finding::<R>(entry, &verdict, Some(property)));
             continue;
         }
-        match Subject::<R::Resource>::from_item(item.clone()) {
-            Ok(subject) => {
+        match prepared {
+            Prepared::Subject(subject) => {
                 subjects.push(subject);
                 subject_entries.push(entry);
             }
-            Err(err) => {
-                let verdict = Verdict::not_applicable(format!("the configuration item cannot be read: {err}"));
-                findings.push(finding::<R>(entry, &verdict, None));
-            }
+            Prepared::Unreadable(err) => run.unreadable.push(err),
+            Prepared::NotApplicable(_) => unreachable!("reported above"),
         }
     }
-    let facts: Vec<std::result::Result<R::Facts, Verdict>> = match mode {
-        Mode::Live(aws) => {
-            let facts = R::gather(aws, &params, &subjects).await?;
-            assert_eq!(facts.len(), subjects.len(), "{}::gather must return one Facts per subject", R::ID);
-            facts.into_iter().map(Ok).collect()
-        }
+    let verdicts = match mode {
+        Mode::Live(aws) => decide::verdicts::<R>(aws, &params, &subjects).await?,
         Mode::Offline { aws, source } => {
-            let mut facts = Vec::with_capacity(subjects.len());
+            let mut verdicts = Vec::with_capacity(subjects.len());
             for subject in &subjects {
-                facts.push(match R::gather(aws, &params, slice::from_ref(subject)).await {
-                    Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
-                    Ok(_) => panic!("{}::gather must return one Facts per subject", R::ID),
-                    Err(err) => Err(needs_live_reads(&err, source)),
-                });
+                let verdict = decide::verdict::<R>(aws, &params, subject).await;
+                verdicts.push(verdict.unwrap_or_else(|err| needs_live_reads(&err, source)));
             }
-            facts
+            verdicts
         }
     };
-    for ((subject, entry), facts) in subjects.iter().zip(subject_entries).zip(facts) {
-        let verdict = match facts {
-            Ok(facts) => R::evaluate(subject, &facts, &params),
-            Err(verdict) => verdict,
-        };
-        findings.push(finding::<R>(entry, &verdict, None));
+    for (entry, verdict) in subject_entries.into_iter().zip(&verdicts) {
+        run.findings.push(finding::<R>(entry, verdict, None));
     }
-    Ok(findings)
+    Ok(run)
+}
+
+/// NOT_APPLICABLE, and the property, when one of `inputs` holds a template value unknown before
+/// deployment: the verdict could depend on it.
+pub fn unknown_before_deployment<'a>(mapped: &'a MappedResource, inputs: &[&str]) -> Option<(Verdict, &'a str)> {
+    let unresolved = mapped.unresolved_input(inputs)?;
+    let verdict =
+        Verdict::not_applicable(format!("{} is unknown before deployment: {}", unresolved.property, unresolved.reason));
+    Some((verdict, &unresolved.property))
 }
 
 /// The configuration paths rule `R` reads with these parameters: its inputs, and those of its
@@ -289,7 +301,7 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
         }
         Origin::Template { file, block, mapped } => {
             let property = property.map_or_else(
-                || cfn::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default()),
+                || template::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default()),
                 str::to_owned,
             );
             Some(Location {
@@ -303,6 +315,8 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
     Finding {
         rule: R::ID,
         severity: R::SEVERITY,
+        area: R::AREA,
+        weight: R::WEIGHT,
         resource_type: item.resource_type.clone(),
         resource_id: item.resource_id.clone(),
         resource_name: item.resource_name.clone().or_else(|| configured_name(item)),
@@ -333,7 +347,7 @@ pub fn configured_name(item: &ConfigurationItem) -> Option<String> {
     name.as_ref().and_then(Value::as_str).filter(|name| !name.is_empty()).map(str::to_owned)
 }
 
-/// Results in the order of DESIGN §4: by rule, then resource id.
+/// Results in the order of the JSON output contract (docs/output.md): by rule, then resource id.
 pub fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         (a.rule, &a.resource_id, &a.resource_type, &a.region).cmp(&(
@@ -347,10 +361,12 @@ pub fn sort(findings: &mut [Finding]) {
 
 #[cfg(test)]
 mod tests {
+    use std::slice;
+
     use std::path::{Path, PathBuf};
 
-    use pipesec_shared::cfn::Context;
-    use pipesec_shared::item::Configuration;
+    use crate::input::template::Context;
+    use pipesec_engine::item::Configuration;
 
     use super::*;
 
@@ -390,7 +406,7 @@ mod tests {
             let fixtures = rule_fixtures(rule.id);
             assert!(!fixtures.is_empty(), "{} has no fixtures", rule.id);
             let entries: Vec<Entry> = fixtures.iter().map(|(_, entry)| entry.clone()).collect();
-            let findings = block_on(run_rule(rule.id, &mode, None, &entries)).unwrap();
+            let findings = block_on(run_rule(rule.id, &mode, None, &entries)).unwrap().findings;
             assert_eq!(findings.len(), entries.len(), "{}: one result per fixture", rule.id);
             assert!(findings.iter().all(|finding| finding.rule == rule.id && finding.severity == rule.severity));
         }
@@ -435,8 +451,8 @@ mod tests {
             for (path, entry) in rule_fixtures(rule.id) {
                 let mut only_inputs = entry.clone();
                 only_inputs.item.configuration = pruned(&entry.item.configuration, rule.inputs);
-                let full = block_on(run_rule(rule.id, &mode, None, slice::from_ref(&entry))).unwrap();
-                let reduced = block_on(run_rule(rule.id, &mode, None, slice::from_ref(&only_inputs))).unwrap();
+                let full = block_on(run_rule(rule.id, &mode, None, slice::from_ref(&entry))).unwrap().findings;
+                let reduced = block_on(run_rule(rule.id, &mode, None, slice::from_ref(&only_inputs))).unwrap().findings;
                 assert_eq!(full[0].compliance, reduced[0].compliance, "{}: {path}: INPUTS {:?}", rule.id, rule.inputs);
             }
         }
@@ -455,9 +471,10 @@ mod tests {
                     inputs.push(path);
                     let mut only_inputs = entry.clone();
                     only_inputs.item.configuration = pruned(&entry.item.configuration, &inputs);
-                    let full = block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&entry))).unwrap();
+                    let full =
+                        block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&entry))).unwrap().findings;
                     let reduced =
-                        block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&only_inputs))).unwrap();
+                        block_on(run_rule(rule.id, &mode, Some(&raw), slice::from_ref(&only_inputs))).unwrap().findings;
                     assert_eq!(full[0].compliance, reduced[0].compliance, "{}: {fixture} with {raw}", rule.id);
                 }
             }
@@ -469,7 +486,7 @@ mod tests {
         let mode = Mode::offline("snapshot");
         let fixtures = rule_fixtures("codebuild-project-not-public");
         let findings =
-            block_on(run_rule("codebuild-project-not-public", &mode, None, &[fixtures[0].1.clone()])).unwrap();
+            block_on(run_rule("codebuild-project-not-public", &mode, None, &[fixtures[0].1.clone()])).unwrap().findings;
         assert_eq!(findings[0].compliance, Compliance::NotApplicable);
         let annotation = findings[0].annotation.as_deref().unwrap();
         assert!(
@@ -481,7 +498,7 @@ mod tests {
         let verdict = |scenario: &str| {
             let entry =
                 rule_fixtures(id).into_iter().find(|(path, _)| path.ends_with(&format!("{scenario}.json"))).unwrap().1;
-            block_on(run_rule(id, &mode, None, &[entry])).unwrap().remove(0)
+            block_on(run_rule(id, &mode, None, &[entry])).unwrap().findings.remove(0)
         };
         assert_eq!(verdict("non-compliant-aws-keys").compliance, Compliance::NonCompliant);
         let masked = verdict("masked-secret-name");
@@ -491,11 +508,11 @@ mod tests {
 
     fn scan(template: &str, context: &Context) -> Vec<Finding> {
         let path = Path::new(ROOT).join("fixtures/templates").join(template);
-        let entries = crate::template::load(&path, context).unwrap();
+        let entries = crate::input::template::load(&path, context).unwrap();
         let mode = Mode::offline("template");
         let mut findings = Vec::new();
         for rule in pipesec_rules::catalog() {
-            findings.extend(block_on(run_rule(rule.id, &mode, None, &entries)).unwrap());
+            findings.extend(block_on(run_rule(rule.id, &mode, None, &entries)).unwrap().findings);
         }
         findings
     }
@@ -589,11 +606,11 @@ mod tests {
         );
         // The name (`${AWS::StackName}-build`) matters only to a rule told to exempt projects by name.
         let path = Path::new(ROOT).join("fixtures/templates/unresolved.yaml");
-        let entries = crate::template::load(&path, &context).unwrap();
+        let entries = crate::input::template::load(&path, &context).unwrap();
         let mode = Mode::offline("template");
         let id = "codebuild-project-privileged-mode-disabled";
         let exempting =
-            block_on(run_rule(id, &mode, Some(r#"{"exemptedProjects": "base-images"}"#), &entries)).unwrap();
+            block_on(run_rule(id, &mode, Some(r#"{"exemptedProjects": "base-images"}"#), &entries)).unwrap().findings;
         assert_eq!(exempting[0].compliance, Compliance::NotApplicable);
         let reason = exempting[0].annotation.as_deref().unwrap();
         assert!(reason.contains("Properties.Name") && reason.contains("AWS::StackName"), "{reason}");

@@ -14,11 +14,12 @@ use aws_sdk_config::config::Credentials;
 use indicatif::ProgressBar;
 use serde::Deserialize;
 
+use crate::account::{evaluate_account, sdk_config};
 use crate::args::{DemoArgs, Format};
+use crate::commands::{block_on, write_file};
 use crate::error::{CliError, Result};
-use crate::evaluate::Selection;
 use crate::report::{Options, Report};
-use crate::{block_on, evaluate_account, sdk_config, write_file};
+use crate::runner::Selection;
 
 /// What the seeding process prints once the account is ready.
 #[derive(Debug, Deserialize)]
@@ -120,7 +121,8 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
         evaluate_account(&config, &selection, &ProgressBar::hidden()).await
     })?;
     drop(process);
-    let (entries, findings) = evaluated?;
+    let (entries, run) = evaluated?;
+    let (findings, unreadable) = run.into_parts();
     let report = Report::new("demo", selection.rules, &entries, findings);
 
     let options = Options { region: Some(seeded.region.clone()), ..Options::default() };
@@ -131,5 +133,5 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     if !params.is_empty() {
         println!("Rule parameters used: {}", params.join(" "));
     }
-    Ok(true)
+    unreadable.map_or(Ok(true), Err)
 }

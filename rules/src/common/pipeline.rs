@@ -1,7 +1,7 @@
 //! Pipeline structure as CodePipeline runs it, shared by the pipeline rules: stages in order,
 //! and within a stage, actions by ascending `runOrder` (equal run orders run in parallel).
 
-use pipesec_shared::resources::codepipeline::{Action, Pipeline};
+use pipesec_engine::resources::codepipeline::{Action, Pipeline};
 
 /// Where an action runs in a pipeline's execution order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use pipesec_shared::ConfigurationItem;
+use pipesec_engine::ConfigurationItem;
 use serde_json::Value;
 
+use super::{Entry, Origin};
 use crate::error::{CliError, Result};
-use crate::evaluate::{Entry, Origin};
 
 /// The items of one file, as entries to evaluate.
 pub fn load(path: &Path) -> Result<Vec<Entry>> {
