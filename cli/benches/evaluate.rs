@@ -27,7 +27,7 @@ use pipesec_rules::codepipeline_no_plaintext_secrets::{
 };
 
 /// The best of many short rounds: on a shared virtual machine, slow stretches last seconds, and
-/// five rounds within one second could all fall in one (run-to-run spread was ±15%).
+/// five rounds within one second could all fall in one (bench/README.md has the spread seen).
 const ROUNDS: usize = 15;
 const TEMPLATE_PROJECTS: usize = 400;
 const TEMPLATE_PIPELINES: usize = 100;

@@ -197,10 +197,6 @@ pub struct Activity {
     pub calls: Arc<Vec<ApiCall>>,
 }
 
-fn pipeline_name(subject: &Subject<PipelineConfiguration>) -> &str {
-    subject.resource.pipeline.name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&subject.item.resource_id)
-}
-
 fn before(end: Timestamp, duration: SignedDuration) -> Timestamp {
     end.checked_sub(duration).unwrap_or(Timestamp::MIN)
 }
@@ -232,14 +228,14 @@ impl Rule for ExecutionAnomalies {
         let calls = Arc::new(sensitive_calls(aws, window_start, window_end).await?);
         let mut activity = Vec::with_capacity(subjects.len());
         for subject in subjects {
-            let executions = executions(aws, pipeline_name(subject), history_start).await?;
+            let executions = executions(aws, subject.pipeline_name(), history_start).await?;
             activity.push(Activity { window_end, executions, calls: Arc::clone(&calls) });
         }
         Ok(activity)
     }
 
     fn evaluate(subject: &Subject<PipelineConfiguration>, activity: &Activity, params: &Params) -> Verdict {
-        let name = pipeline_name(subject);
+        let name = subject.pipeline_name();
         let Some(executions) = &activity.executions else {
             return Verdict::not_applicable(format!("CodePipeline does not know pipeline `{name}` any more"));
         };

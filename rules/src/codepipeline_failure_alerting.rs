@@ -116,8 +116,7 @@ struct Target<'a> {
 impl<'a> Target<'a> {
     fn of(subject: &'a Subject<PipelineConfiguration>) -> Self {
         let item = &subject.item;
-        let name =
-            subject.resource.pipeline.name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&item.resource_id);
+        let name = subject.pipeline_name();
         let arn =
             item.arn.as_deref().or(subject.resource.metadata.pipeline_arn.as_deref()).filter(|arn| !arn.is_empty());
         let event = FailureEvent {

@@ -58,7 +58,7 @@ fn repo_root(args: &DemoArgs) -> PathBuf {
 }
 
 /// The Python to run the test bed with: `PIPESEC_PYTHON`, else the project's venv (made by
-/// `scripts/venv` on first use, about 2 minutes).
+/// `scripts/venv` on first use, which takes minutes).
 fn python(repo: &Path) -> Result<PathBuf> {
     if let Some(python) = std::env::var_os("PIPESEC_PYTHON") {
         return Ok(PathBuf::from(python));

@@ -117,8 +117,8 @@ impl fmt::Display for SecretKind {
 pub fn detect(name: &str, value: Option<&str>) -> Option<SecretKind> {
     let value = value.map(str::trim);
     let aws_credential_name = is_aws_credential_name(name);
-    // Classifying the name was over 40% of the detector's time on a pipeline's settings, and
-    // most names are plain: it runs only when an answer depends on it.
+    // Classifying the name was the largest part of the detector's time on a pipeline's settings
+    // (bench/README.md), and most names are plain: it runs only when an answer depends on it.
     let class = LazyCell::new(|| name::classify(name));
     let public = || class.class == NameClass::Public;
     if let Some(kind) = value.and_then(value::secret_format)

@@ -8,7 +8,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::lenient::{flexible_str, flexible_string, flexible_u32, null_as_default};
-use crate::rule::Resource;
+use crate::rule::{Resource, Subject};
 
 /// A pipeline's configuration item: `{pipeline, metadata}`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -22,6 +22,14 @@ pub struct PipelineConfiguration {
 
 impl Resource for PipelineConfiguration {
     const RESOURCE_TYPE: &'static str = "AWS::CodePipeline::Pipeline";
+}
+
+impl Subject<PipelineConfiguration> {
+    /// The pipeline's name, to show and to look it up by: the configuration's `name`, else the
+    /// item's `resourceId` (which Config sets to the name).
+    pub fn pipeline_name(&self) -> &str {
+        self.resource.pipeline.name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&self.item.resource_id)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
