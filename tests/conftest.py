@@ -11,6 +11,9 @@ from deploy.catalog import Catalog
 from testbed.emulator import Emulator
 from testbed.lambda_runtime import LambdaFunction
 
+# Helpers that assert: pytest explains their failures as it does the tests' own.
+pytest.register_assert_rewrite("testbed_helpers")
+
 REGION = "us-east-1"
 REPO = Path(__file__).resolve().parent.parent
 # Where the rule binaries are: scripts/test points this at the cargo target directory.

@@ -1,4 +1,4 @@
-"""Canary secrets across every output (issue 8, item 3).
+"""Canary secrets across every output.
 
 One account is seeded with a distinct, made-up secret in every place a CodeBuild project, a report
 group or a pipeline can hold one, and a CloudFormation template carries the same kinds. Then
@@ -93,7 +93,7 @@ def _slack(label: str) -> str:
 
 # The account's canaries: project `canary-build`, report group `canary-reports`, pipeline
 # `canary-pipeline`.
-C = _canaries(
+ACCOUNT_CANARIES = _canaries(
     # PLAINTEXT environment variables of the project.
     ("project env AWS_ACCESS_KEY_ID", "AKIA" + _draw("aws-key-id", BASE32, 16), True),
     ("project env AWS_SECRET_ACCESS_KEY", _draw("aws-secret", ALNUM + "+/", 40), True),
@@ -129,7 +129,7 @@ C = _canaries(
 
 # The template's canaries: the same kinds with other values, so that a leak says which input it came
 # from.
-T = _canaries(
+TEMPLATE_CANARIES = _canaries(
     ("template env GITHUB_TOKEN", "ghp_" + _draw("t-github-token", ALNUM, 36), True),
     ("template env AWS_SECRET_ACCESS_KEY", _draw("t-aws-secret", ALNUM + "+/", 40), True),
     ("template env DATABASE_URL password", _draw("t-database-url", ALNUM, 24), True),
@@ -150,10 +150,11 @@ T = _canaries(
     ("template pipeline tag value", _draw("t-pipeline-tag", ALNUM, 28), False),
 )
 
-ALL_CANARIES = {**C, **T}
+ALL_CANARIES = {**ACCOUNT_CANARIES, **TEMPLATE_CANARIES}
 
 
-def v(label: str) -> str:
+def secret(label: str) -> str:
+    """The secret value of the canary labelled `label`."""
     return ALL_CANARIES[label].value
 
 
@@ -255,7 +256,7 @@ def assert_no_canary(outputs: dict[str, str], canaries: dict[str, Canary] = ALL_
 def test_the_leak_finder_finds_every_form_of_a_canary():
     """The finder itself: each form it looks for is found, a shorter run is not."""
     label = "project env AWS_SECRET_ACCESS_KEY"  # holds `+` or `/`: URL encoding changes it
-    value = v(label)
+    value = secret(label)
     assert quote(value, safe="") != value, f"{label} is changed by URL encoding"
     shown = {
         "verbatim": f"x{value}y",
@@ -313,71 +314,74 @@ def _lines(*lines: str) -> str:
 
 
 def seed_account(clients) -> None:
-    """The canary account: every canary of `C`, plus the references."""
+    """The canary account: every canary of `ACCOUNT_CANARIES`, plus the references."""
     iam, codebuild, codepipeline = clients("iam"), clients("codebuild"), clients("codepipeline")
     role = seed.create_role(iam)["Arn"]
     pipeline_role = seed.create_pipeline_role(iam)["Arn"]
-    variables = [(name, around.format(v(label)), "PLAINTEXT") for name, (around, label) in PROJECT_VARIABLES.items()]
+    variables = [(name, around.format(secret(label)), "PLAINTEXT")
+                 for name, (around, label) in PROJECT_VARIABLES.items()]
     seed.create_project(
         codebuild, PROJECT, role, variables=[("NODE_ENV", "production", "PLAINTEXT"), *variables, *REFERENCES],
-        description=f"Release builder. Break-glass admin password: {v('project description')}",
+        description=f"Release builder. Break-glass admin password: {secret('project description')}",
         source={
             "type": "GITHUB_ENTERPRISE",
-            "location": f"https://deploy:{v('project source URL password')}@git.example.com/team/app.git",
+            "location": f"https://deploy:{secret('project source URL password')}@git.example.com/team/app.git",
             "buildspec": _lines(
-                "version: 0.2", "env:", "  variables:", f"    NPM_TOKEN: {v('inline buildspec npm token')}",
+                "version: 0.2", "env:", "  variables:", f"    NPM_TOKEN: {secret('inline buildspec npm token')}",
                 "phases:", "  build:", "    commands:",
-                f"      - curl -u ci:{v('inline buildspec curl password')} https://artifacts.example.com/upload",
+                f"      - curl -u ci:{secret('inline buildspec curl password')} https://artifacts.example.com/upload",
             ),
         },
         secondarySources=[{
             "type": "GITHUB", "sourceIdentifier": "tools",
-            "location": f"https://{v('secondary source URL token as user name')}@github.com/example/tools.git",
+            "location": f"https://{secret('secondary source URL token as user name')}@github.com/example/tools.git",
             "buildspec": _lines(
                 "version: 0.2", "phases:", "  build:", "    commands:",
-                f"      - SLACK_TOKEN={v('secondary source inline buildspec Slack token')} ./notify.sh",
+                f"      - SLACK_TOKEN={secret('secondary source inline buildspec Slack token')} ./notify.sh",
             ),
         }],
-        tags=[{"key": "team", "value": "platform"}, {"key": "break-glass-password", "value": v("project tag value")}],
+        tags=[{"key": "team", "value": "platform"},
+              {"key": "break-glass-password", "value": secret("project tag value")}],
     )
     seed.create_report_group(
         codebuild, REPORT_GROUP,
         {"exportConfigType": "S3", "s3Destination": {
-            "bucket": "build-reports", "path": f"reports/{v('report group export path')}", "packaging": "ZIP",
+            "bucket": "build-reports", "path": f"reports/{secret('report group export path')}", "packaging": "ZIP",
             "encryptionDisabled": True}},
-        tags=[{"key": "upload-token", "value": v("report group tag value")}],
+        tags=[{"key": "upload-token", "value": secret("report group tag value")}],
     )
     source, build, deploy = seed.default_pipeline_stages(PIPELINE, PROJECT)
     source["actions"][0] = {
         "name": "GitHub", "runOrder": 1, "outputArtifacts": [{"name": "SourceOutput"}],
         "actionTypeId": {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"},
         "configuration": {"Owner": "example", "Repo": "app", "Branch": "main",
-                          "OAuthToken": v("pipeline GitHub v1 OAuthToken")},
+                          "OAuthToken": secret("pipeline GitHub v1 OAuthToken")},
     }
     build["actions"][0]["configuration"]["EnvironmentVariables"] = json.dumps([
         {"name": "STAGE", "value": "prod", "type": "PLAINTEXT"},
-        {"name": "DOCKERHUB_PASSWORD", "value": v("pipeline build action env DOCKERHUB_PASSWORD"), "type": "PLAINTEXT"},
-        {"name": "SLACK_BOT_TOKEN", "value": v("pipeline build action env SLACK_BOT_TOKEN"), "type": "PLAINTEXT"},
+        {"name": "DOCKERHUB_PASSWORD", "value": secret("pipeline build action env DOCKERHUB_PASSWORD"),
+         "type": "PLAINTEXT"},
+        {"name": "SLACK_BOT_TOKEN", "value": secret("pipeline build action env SLACK_BOT_TOKEN"), "type": "PLAINTEXT"},
         {"name": "NPM_TOKEN", "value": "/canary-pipeline/npm-token", "type": "PARAMETER_STORE"},
     ])
     deploy["actions"][0]["configuration"]["ParameterOverrides"] = json.dumps(
-        {"Stage": "prod", "DbPassword": v("pipeline CloudFormation ParameterOverrides DbPassword")})
+        {"Stage": "prod", "DbPassword": secret("pipeline CloudFormation ParameterOverrides DbPassword")})
     deploy["actions"].append({
         "name": "Notify", "runOrder": 2,
         "actionTypeId": {"category": "Invoke", "owner": "AWS", "provider": "Lambda", "version": "1"},
         "configuration": {
             "FunctionName": "release-notifier",
-            "UserParameters": f"--channel releases --token {v('pipeline Lambda action UserParameters token')}",
+            "UserParameters": f"--channel releases --token {secret('pipeline Lambda action UserParameters token')}",
         },
     })
     codepipeline.create_pipeline(
         pipeline={
             "name": PIPELINE, "roleArn": pipeline_role, "stages": [source, build, deploy],
             "artifactStore": {"type": "S3", "location": f"{PIPELINE}-artifacts"}, "pipelineType": "V2",
-            "variables": [{"name": "DEPLOY_TOKEN", "defaultValue": v("pipeline variable default"),
-                           "description": f"rotate with key {v('pipeline variable description')}"}],
+            "variables": [{"name": "DEPLOY_TOKEN", "defaultValue": secret("pipeline variable default"),
+                           "description": f"rotate with key {secret('pipeline variable description')}"}],
         },
-        tags=[{"key": "oncall-api-key", "value": v("pipeline tag value")}],
+        tags=[{"key": "oncall-api-key", "value": secret("pipeline tag value")}],
     )
 
 
@@ -440,7 +444,7 @@ Parameters:
   DeployPassword:
     Type: String
     NoEcho: true
-    Default: {v("template NoEcho parameter default, as DB_PASSWORD")}
+    Default: {secret("template NoEcho parameter default, as DB_PASSWORD")}
   GitHost:
     Type: String
 Resources:
@@ -466,16 +470,16 @@ Resources:
     Type: AWS::CodeBuild::Project
     Properties:
       Name: template-canary-build
-      Description: "Release builder. Break-glass admin password: {v("template project description")}"
+      Description: "Release builder. Break-glass admin password: {secret("template project description")}"
       ServiceRole: !GetAtt BuildRole.Arn
       Source:
         Type: GITHUB_ENTERPRISE
-        Location: https://deploy:{v("template source URL password")}@git.example.com/team/app.git
+        Location: https://deploy:{secret("template source URL password")}@git.example.com/team/app.git
         BuildSpec: |
           version: 0.2
           env:
             variables:
-              NPM_TOKEN: {v("template inline buildspec npm token")}
+              NPM_TOKEN: {secret("template inline buildspec npm token")}
           phases:
             build:
               commands:
@@ -483,7 +487,7 @@ Resources:
       SecondarySources:
         - Type: GITHUB
           SourceIdentifier: tools
-          Location: https://{v("template secondary source URL token as user name")}@github.com/example/tools.git
+          Location: https://{secret("template secondary source URL token as user name")}@github.com/example/tools.git
       Artifacts:
         Type: NO_ARTIFACTS
       Environment:
@@ -492,23 +496,23 @@ Resources:
         Image: aws/codebuild/standard:7.0
         EnvironmentVariables:
           - Name: GITHUB_TOKEN
-            Value: {v("template env GITHUB_TOKEN")}
+            Value: {secret("template env GITHUB_TOKEN")}
           - Name: AWS_SECRET_ACCESS_KEY
-            Value: {v("template env AWS_SECRET_ACCESS_KEY")}
+            Value: {secret("template env AWS_SECRET_ACCESS_KEY")}
           - Name: DATABASE_URL
-            Value: postgres://app:{v("template env DATABASE_URL password")}@db.internal:5432/app
+            Value: postgres://app:{secret("template env DATABASE_URL password")}@db.internal:5432/app
           - Name: DB_PASSWORD
             Value: !Ref DeployPassword
           - Name: GIT_REMOTE
-            Value: !Sub "https://ci:{v("template !Sub literal password in GIT_REMOTE")}@${{GitHost}}/app.git"
+            Value: !Sub "https://ci:{secret("template !Sub literal password in GIT_REMOTE")}@${{GitHost}}/app.git"
           - Name: SMS_CONFIG
-            Value: {v("template env hex value under SMS_CONFIG")}
+            Value: {secret("template env hex value under SMS_CONFIG")}
           - Name: API_TOKEN
             Type: PARAMETER_STORE
             Value: /template-canary-build/api-token
       Tags:
         - Key: break-glass-password
-          Value: {v("template project tag value")}
+          Value: {secret("template project tag value")}
   CanaryReports:
     Type: AWS::CodeBuild::ReportGroup
     Properties:
@@ -521,7 +525,7 @@ Resources:
           EncryptionDisabled: true
       Tags:
         - Key: upload-token
-          Value: {v("template report group tag value")}
+          Value: {secret("template report group tag value")}
   CanaryPipeline:
     Type: AWS::CodePipeline::Pipeline
     Properties:
@@ -530,7 +534,7 @@ Resources:
       PipelineType: V2
       Variables:
         - Name: DEPLOY_TOKEN
-          DefaultValue: {v("template pipeline variable default")}
+          DefaultValue: {secret("template pipeline variable default")}
       ArtifactStore:
         Type: S3
         Location: template-canary-artifacts
@@ -543,7 +547,7 @@ Resources:
                 Owner: example
                 Repo: app
                 Branch: main
-                OAuthToken: {v("template pipeline GitHub v1 OAuthToken")}
+                OAuthToken: {secret("template pipeline GitHub v1 OAuthToken")}
               OutputArtifacts: [{{Name: SourceOutput}}]
         - Name: Build
           Actions:
@@ -552,7 +556,9 @@ Resources:
               Configuration:
                 ProjectName: template-canary-build
                 EnvironmentVariables:
-                  - {{name: NPM_TOKEN, value: {v("template pipeline build action env NPM_TOKEN")}, type: PLAINTEXT}}
+                  - name: NPM_TOKEN
+                    value: {secret("template pipeline build action env NPM_TOKEN")}
+                    type: PLAINTEXT
               InputArtifacts: [{{Name: SourceOutput}}]
               OutputArtifacts: [{{Name: BuildOutput}}]
         - Name: Deploy
@@ -564,11 +570,11 @@ Resources:
                 StackName: app
                 TemplatePath: BuildOutput::packaged.yaml
                 ParameterOverrides:
-                  DbPassword: {v("template pipeline ParameterOverrides DbPassword")}
+                  DbPassword: {secret("template pipeline ParameterOverrides DbPassword")}
               InputArtifacts: [{{Name: BuildOutput}}]
       Tags:
         - Key: oncall-api-key
-          Value: {v("template pipeline tag value")}
+          Value: {secret("template pipeline tag value")}
 """
 
 
@@ -661,13 +667,13 @@ def test_every_canary_is_in_the_account_and_the_template(account):
         codepipeline.get_pipeline(name=PIPELINE)["pipeline"],
         codepipeline.list_tags_for_resource(resourceArn=account.items[PIPELINE]["ARN"])["tags"],
     ], default=str)
-    missing = [label for label, canary in C.items() if canary.value not in served]
+    missing = [label for label, canary in ACCOUNT_CANARIES.items() if canary.value not in served]
     assert not missing, f"not in the account: {missing}"
-    missing = [label for label, canary in T.items() if canary.value not in TEMPLATE]
+    missing = [label for label, canary in TEMPLATE_CANARIES.items() if canary.value not in TEMPLATE]
     assert not missing, f"not in the template: {missing}"
     recorded = json.dumps(account.items)
-    assert v("pipeline GitHub v1 OAuthToken") not in recorded, "Config records the OAuthToken masked"
-    assert v("project env GITHUB_TOKEN") in recorded, "Config's items carry the PLAINTEXT values"
+    assert secret("pipeline GitHub v1 OAuthToken") not in recorded, "Config records the OAuthToken masked"
+    assert secret("project env GITHUB_TOKEN") in recorded, "Config's items carry the PLAINTEXT values"
 
 
 def test_every_rule_evaluated_every_resource_of_its_type_without_error(account, rule_run, catalog):
@@ -733,16 +739,16 @@ def test_the_detector_recognises_exactly_the_canaries_said_to_be_recognised(acco
             item = account.items[resource]
             assert _reported(function, item, rule_id, list(names)) == 0, f"{rule_id} reports something else"
             for name, label in names.items():
-                recognised[label] = _reported(function, item, rule_id, [n for n in names if n != name]) == 1
+                recognised[label] = _reported(function, item, rule_id, [other for other in names if other != name]) == 1
     finally:
         _stop_all(functions)
     assert_no_canary({f"{function.name} function logs (allowedVariableNames runs)": "\n".join(function.logs)
                       for function in functions})
     recognised.update(dict.fromkeys(SOURCE_CANARIES, True))  # see test_the_rules_find_the_seeded_secrets
-    expected = {label: canary.recognised for label, canary in C.items() if label in recognised}
+    expected = {label: canary.recognised for label, canary in ACCOUNT_CANARIES.items() if label in recognised}
     wrong = sorted(label for label in recognised if recognised[label] != expected[label])
     assert not wrong, f"recognised other than said: {wrong}"
-    unchecked = sorted({label for label, canary in C.items() if canary.recognised} - set(recognised))
+    unchecked = sorted({label for label, canary in ACCOUNT_CANARIES.items() if canary.recognised} - set(recognised))
     assert not unchecked, f"said to be recognised but not checked: {unchecked}"
     assert not all(expected.values()), "some canaries are not recognised by design"
 
@@ -862,8 +868,8 @@ def test_the_cli_ran_every_command_and_found_the_seeded_secrets(account, cli_run
             PIPELINE_SECRETS: {"CanaryPipeline": "NON_COMPLIANT"},
             "codebuild-report-group-export-encrypted": {"CanaryReports": "NON_COMPLIANT"},
         }, f"{command}: {found}"
-    reason = next(r["annotation"] for r in cli_run.json_reports["scan-template (GitHost unresolved)"]["results"]
-                  if r["rule"] == PROJECT_SECRETS)
+    unresolved = cli_run.json_reports["scan-template (GitHost unresolved)"]
+    reason = next(result["annotation"] for result in unresolved["results"] if result["rule"] == PROJECT_SECRETS)
     assert "`${GitHost}`" in reason, redact(reason)
 
 
@@ -905,14 +911,14 @@ def test_the_template_scan_recognises_exactly_the_canaries_said_to_be_recognised
     for rule_id, names in TEMPLATE_NAMES.items():
         assert not reported(rule_id, list(names)), f"{rule_id} reports something else"
         for name, label in names.items():
-            recognised[label] = reported(rule_id, [n for n in names if n != name])
-    annotation = next(r["annotation"] for r in cli_run.json_reports["scan-template"]["results"]
-                      if r["rule"] == SOURCE_CREDENTIALS)
+            recognised[label] = reported(rule_id, [other for other in names if other != name])
+    annotation = next(result["annotation"] for result in cli_run.json_reports["scan-template"]["results"]
+                      if result["rule"] == SOURCE_CREDENTIALS)
     assert "the primary source" in annotation and "secondary source `tools`" in annotation, redact(annotation)
     recognised["template source URL password"] = recognised["template secondary source URL token as user name"] = True
-    wrong = sorted(label for label in recognised if recognised[label] != T[label].recognised)
+    wrong = sorted(label for label in recognised if recognised[label] != TEMPLATE_CANARIES[label].recognised)
     assert not wrong, f"recognised other than said: {wrong}"
-    unchecked = sorted({label for label, canary in T.items() if canary.recognised} - set(recognised))
+    unchecked = sorted({label for label, canary in TEMPLATE_CANARIES.items() if canary.recognised} - set(recognised))
     assert not unchecked, f"said to be recognised but not checked: {unchecked}"
 
 
@@ -1050,7 +1056,7 @@ def demo_runs(tmp_path_factory) -> DemoRuns:
 def test_the_demos_ran_and_found_their_secrets(demo_runs):
     """The demos' canaries are the secrets they seed, and both report them (by name)."""
     assert len(DEMO_CANARIES) >= 5, f"demo canaries: {sorted(DEMO_CANARIES)}"
-    assert demo_account.CANARY_SECRET in {c.value for c in DEMO_CANARIES.values()}, "the demo's own canary"
+    assert demo_account.CANARY_SECRET in {canary.value for canary in DEMO_CANARIES.values()}, "the demo's own canary"
     cli, script = demo_runs.cli, demo_runs.script
     assert cli.returncode == 0, redact(cli.stderr[-2000:])
     assert script.returncode == 0, redact(script.stderr[-2000:])
@@ -1123,4 +1129,4 @@ def test_trace_logs_hold_no_canary(account, catalog):
         _stop_all(list(functions.values()))
     logs = {f"{rule_id} function logs at TRACE": "\n".join(function.logs) for rule_id, function in functions.items()}
     assert all(text.count("\n") > 20 for text in logs.values()), "TRACE logs were collected"
-    assert_no_canary(logs, C)
+    assert_no_canary(logs, ACCOUNT_CANARIES)

@@ -1,4 +1,4 @@
-"""Fault injection on the AWS side (issue 8): the real rule binaries against the emulator, which
+"""Fault injection on the AWS side: the real rule binaries against the emulator, which
 answers chosen operations with throttling, 5xx, AccessDenied, partial FailedEvaluations or a
 slow answer (the test bed's fault control route, `Emulator.set_faults`).
 

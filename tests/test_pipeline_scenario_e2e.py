@@ -1,8 +1,8 @@
-"""The pipeline rule set on two pipelines, as the issue defines done: a pipeline with a GitHub
-version 1 source, no approval, a plaintext token in a CodeBuild action's EnvironmentVariables, an
-administrator service role and no customer managed key is NON_COMPLIANT on exactly the rules that
-cover those faults; a well-built pipeline is COMPLIANT on every pipeline rule. Every verdict is
-read back through the emulator's Config API."""
+"""The pipeline rule set on two pipelines: a pipeline with a GitHub version 1 source, no approval, a
+plaintext token in a CodeBuild action's EnvironmentVariables, an administrator service role and no
+customer managed key is NON_COMPLIANT on exactly the rules that cover those faults; a well-built
+pipeline is COMPLIANT on every pipeline rule. Every verdict is read back through the emulator's
+Config API."""
 
 import json
 

@@ -1,6 +1,7 @@
 """Every rule end to end, from one table: a compliant and a non-compliant resource
 seeded in the emulator, evaluated by the real binary on a change notification, an oversized one
-and a periodic sweep, with every verdict read back through Config's API."""
+and a periodic sweep, with every verdict read back through Config's API. The table must cover the
+catalog the `pipesec-catalog` binary exports."""
 
 import json
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from testbed.results import compliance
 
 REPORT_GROUP = "AWS::CodeBuild::ReportGroup"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f5c4a7e-2b9d-4c61-8e3a-7d1b9f2c6a40"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:pipeline-alerts"
 INLINE_BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - make test\n"
 
 
@@ -29,9 +31,16 @@ class Case:
     live_reads: int = 0  # BatchGetProjects calls a sweep over the two resources makes
 
 
-def project(**overrides):
+def project(role_policy=None, **overrides):
+    """A project; `role_policy`, an inline policy document for a service role of its own."""
+
     def create(clients, name):
-        seed.create_project(clients["codebuild"], name, clients["role_arn"], **overrides)
+        role_arn = clients["role_arn"]
+        if role_policy:
+            role_arn = seed.create_role(clients["iam"], f"{name}-role")["Arn"]
+            clients["iam"].put_role_policy(RoleName=f"{name}-role", PolicyName="build",
+                                           PolicyDocument=json.dumps(role_policy))
+        seed.create_project(clients["codebuild"], name, role_arn, **overrides)
 
     return create
 
@@ -69,6 +78,34 @@ def pipeline(stages=None, build_privileged=False, role_policy=None, **options):
         seed.create_pipeline(clients["codepipeline"], name, role_arn, stages=declared, **options)
 
     return create
+
+
+def pipeline_then(action, **options):
+    """A pipeline, then `action(clients, name)` on it (notification rules, sensitive calls)."""
+
+    def create(clients, name):
+        pipeline(**options)(clients, name)
+        action(clients, name)
+
+    return create
+
+
+def notify_on(event_type):
+    """A CodeStar Notifications rule on the pipeline for `event_type`, with an SNS target."""
+
+    def action(clients, name):
+        arn = clients["codepipeline"].get_pipeline(name=name)["metadata"]["pipelineArn"]
+        clients["notifications"].create_notification_rule(
+            Name=f"{name}-notify", EventTypeIds=[event_type], Resource=arn, DetailType="BASIC",
+            Targets=[{"TargetType": "SNS", "TargetAddress": TOPIC}])
+
+    return action
+
+
+def update_pipeline(clients, name):
+    """UpdatePipeline, no change: a sensitive call, which the emulator's trail records from 127.0.0.1."""
+    codepipeline = clients["codepipeline"]
+    codepipeline.update_pipeline(pipeline=codepipeline.get_pipeline(name=name)["pipeline"])
 
 
 def stage(name, *actions):
@@ -141,6 +178,19 @@ def filters(pattern):
     return [[{"type": "EVENT", "pattern": "PULL_REQUEST_CREATED"}, {"type": "ACTOR_ACCOUNT_ID", "pattern": pattern}]]
 
 
+def policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+SCOPED_BUILD_POLICY = policy(
+    {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+     "Resource": "arn:aws:logs:us-east-1:123456789012:log-group:/aws/codebuild/app:*"},
+    {"Sid": "Artifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+     "Resource": "arn:aws:s3:::build-artifacts/*"},
+)
+PASS_ANY_ROLE_POLICY = policy({"Sid": "PassAnyRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"})
+
+
 CASES = [
     Case("codebuild-project-privileged-mode-disabled", project(privileged=False), project(privileged=True),
          "privileged mode is enabled"),
@@ -176,6 +226,8 @@ CASES = [
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": False}}),
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": True}}),
          "encryption disabled", resource_type=REPORT_GROUP),
+    Case("codebuild-project-service-role-least-privilege", project(role_policy=SCOPED_BUILD_POLICY),
+         project(role_policy=PASS_ANY_ROLE_POLICY), "statement `PassAnyRole` allows iam:PassRole on every role"),
     Case("codepipeline-artifacts-cmk-encrypted",
          pipeline(artifact_store={"type": "S3", "location": "artifacts", "encryptionKey": {"id": KEY_ARN, "type": "KMS"}}),
          pipeline(), "AWS managed key", resource_type=CODEPIPELINE_PIPELINE),
@@ -206,7 +258,21 @@ CASES = [
     Case("codepipeline-region-fanout-check", pipeline(),
          pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B", "eu-west-1"))), "deploys to 2 regions",
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-failure-alerting", pipeline_then(notify_on("codepipeline-pipeline-pipeline-execution-failed")),
+         pipeline_then(notify_on("codepipeline-pipeline-pipeline-execution-succeeded")), "has no failure event",
+         resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
+         "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
+         resource_type=CODEPIPELINE_PIPELINE),
 ]
+
+
+def test_the_table_covers_the_catalog(catalog):
+    """One case per catalog rule, for the rule's resource type: a rule added to the catalog fails
+    here until it has a row."""
+    assert len({case.rule for case in CASES}) == len(CASES), "a rule has two rows"
+    assert {case.rule: case.resource_type for case in CASES} == {
+        rule.id: rule.resource_type for rule in catalog.rules}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
@@ -216,6 +282,7 @@ def test_rule_end_to_end(case, rule, aws, emulator):
         "iam": iam,
         "codebuild": aws("codebuild"),
         "codepipeline": aws("codepipeline"),
+        "notifications": aws("codestar-notifications"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }

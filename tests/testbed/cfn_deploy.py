@@ -1,5 +1,5 @@
 """Deploys the CodeBuild and CodePipeline resources of a simple CloudFormation template to the
-emulator through the service APIs (moto's CloudFormation skips these types, DESIGN §7).
+emulator through the service APIs (moto's CloudFormation skips these types).
 
 Only what the test templates use is supported: literal property values, `!Ref` / `!GetAtt` to
 resources of the same template (resolved to what was created), IAM roles, CodeBuild projects

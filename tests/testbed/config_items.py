@@ -1,6 +1,6 @@
 """Configuration items, as AWS Config records them.
 
-Config shows the same item in two models (DESIGN §1):
+Config shows the same item in two models:
 - the *event model*, inside a rule's Lambda event: `awsAccountId`, `ARN`, `configurationItemVersion`,
   `configurationStateMd5Hash`, relationships with `name`, `configuration` as an object, ISO-8601
   timestamps, a numeric `configurationStateId`;
@@ -62,9 +62,9 @@ def epoch_seconds(value: Any) -> float:
 
 # --- one item builder per resource type ------------------------------------------------------
 
-# CodeBuild project fields Config does not record; rules read them with BatchGetProjects (DESIGN §2).
+# CodeBuild project fields Config does not record; rules read them with BatchGetProjects.
 _CODEBUILD_NOT_RECORDED = ("webhook", "projectVisibility", "publicProjectAlias", "resourceAccessRole")
-# CodePipeline action configuration keys whose values GetPipeline and Config show masked (DESIGN §2).
+# CodePipeline action configuration keys whose values GetPipeline and Config show masked.
 _MASKED_ACTION_KEYS = ("OAuthToken",)
 MASK = "****"
 
@@ -126,7 +126,7 @@ def _tag_map(tags: list[dict] | None) -> dict[str, str]:
 def codebuild_configuration(project: dict) -> dict:
     """`configuration` of a CodeBuild project item: the BatchGetProjects shape with Config's quirks."""
     configuration = copy.deepcopy(project)
-    # Config records the primary source and artifacts as one-element lists (DESIGN §2).
+    # Config records the primary source and artifacts as one-element lists.
     for key in ("source", "artifacts"):
         if key in configuration and not isinstance(configuration[key], list):
             configuration[key] = [configuration[key]]
@@ -293,8 +293,9 @@ def api_item_to_event_item(api_item: dict) -> dict:
     """The event-model item of an API-model item, e.g. one of boto3's GetResourceConfigHistory
     `configurationItems` (timestamps as datetimes) or a raw JSON one (epoch numbers).
 
-    This is the mapping a rule applies to an oversized notification (DESIGN §1); tests use it to
-    get a real-shaped event item out of the emulator.
+    This is the mapping a rule applies to an oversized notification, which carries no item: the rule
+    reads it with GetResourceConfigHistory. Tests use it to get a real-shaped event item out of the
+    emulator.
     """
     api_to_event = {api: event for event, api in _EVENT_TO_API_KEYS.items()}
     item: dict[str, Any] = {}

@@ -37,10 +37,10 @@ def serve(port: int) -> None:
     )
     from werkzeug.serving import make_server
 
-    from testbed import moto_extension
+    from testbed.services import install
 
-    moto_extension.apply()
-    app = moto_extension.with_control_routes(DomainDispatcherApplication(create_backend_app))
+    install.apply()
+    app = install.with_control_routes(DomainDispatcherApplication(create_backend_app))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     # moto builds some URLs that point back at itself from MOTO_PORT.
     os.environ["MOTO_PORT"] = str(server.port)

@@ -1,4 +1,4 @@
-"""Config rule Lambda events, shaped like the ones Config sends (DESIGN §1).
+"""Config rule Lambda events, shaped like the ones Config sends.
 
 `invokingEvent` and `ruleParameters` are JSON *strings* inside the envelope, as in the real events.
 Items are event-model configuration items (see `config_items`; e.g. from

@@ -7,7 +7,7 @@ from testbed.config_items import CODEBUILD_PROJECT, api_item_to_event_item
 
 
 def _trust_policy(service: str) -> str:
-    # moto's CodePipeline wants `Principal.Service` as one string, in every statement (DESIGN §7).
+    # moto's CodePipeline wants `Principal.Service` as one string, in every statement.
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
@@ -105,7 +105,7 @@ def default_pipeline_stages(name, project_name=None) -> list[dict]:
             "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
             "configuration": {
                 "ProjectName": project_name,
-                # A JSON string, as CodePipeline keeps every action setting (DESIGN §2).
+                # A JSON string, as CodePipeline keeps every action setting.
                 "EnvironmentVariables": json.dumps([{"name": "STAGE", "value": "prod", "type": "PLAINTEXT"}]),
             },
             "inputArtifacts": [{"name": "SourceOutput"}],

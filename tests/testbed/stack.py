@@ -1,6 +1,6 @@
 """Deploys a CloudFormation template onto the emulator through the service APIs.
 
-moto's CloudFormation skips Config resources and drops Lambda `Architectures` (DESIGN §7), so the
+moto's CloudFormation skips Config resources and drops Lambda `Architectures`, so the
 tests cannot use it for pipesec's templates. `deploy()` does what CloudFormation would, for the
 resource types the templates use: resolves parameters, conditions and intrinsic functions, orders
 resources by their references, and creates each one with the matching API call. A resource type it

@@ -14,7 +14,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
-# What a rule sends when it was invoked by a test harness rather than by Config (see DESIGN §1).
+# The result token of an event from a test harness rather than from Config: PutEvaluations takes it
+# only with TestMode, and keeps nothing.
 TESTMODE = "TESTMODE"
 
 # Marks a token as ours, so that arbitrary base64 JSON is still rejected.

@@ -1,0 +1,131 @@
+"""The test bed's own controls: an API call counter, fault injection and reset.
+
+Not an AWS service. Tests count the calls a rule makes (`<service>.<Action>`, boto3 service names)
+and inject the failures AWS can answer with: partial FailedEvaluations from PutEvaluations, and
+throttling, 5xx, AccessDenied or a slow answer on any operation, in the service's own protocol so
+the SDKs classify them as they would AWS's. moto has neither. Both are driven through control
+routes under /moto-api/pipesec/ (`install.with_control_routes`); `POST /moto-api/reset` also clears
+the extension's state, so nothing leaks between tests.
+"""
+
+import json
+import time
+import uuid
+from typing import Any
+
+from moto.core.responses import BaseResponse
+from moto.moto_api._internal.models import MotoAPIBackend
+
+from testbed.services import cloudtrail
+from testbed.services.common import MOTO_ORIGINALS, STATE
+
+CONTROL_PREFIX = "/moto-api/pipesec/"
+
+# Injectable errors: kind -> (HTTP status, error code in JSON protocols, error code in IAM/STS's query protocol).
+FAULT_ERRORS = {
+    "throttle": (400, "ThrottlingException", "Throttling"),
+    "server": (500, "InternalFailure", "InternalFailure"),
+    "unavailable": (503, "ServiceUnavailableException", "ServiceUnavailable"),
+    "denied": (400, "AccessDeniedException", "AccessDenied"),
+}
+QUERY_PROTOCOL_SERVICES = {"iam", "sts"}
+
+
+def _counting_call_action(self: BaseResponse) -> Any:
+    """Counts every AWS request moto answers, as `<service>.<Action>` (boto3 service names), and
+    answers with the fault injected for that operation, if any."""
+    try:
+        action = self._get_action() or "Unknown"
+    except Exception:
+        action = "Unknown"
+    operation = f"{self.boto3_service_name}.{action}"
+    with STATE.lock:
+        STATE.calls[operation] += 1
+        fault = STATE.faults.get(operation)
+        if fault and fault["times"] > 0:
+            fault["times"] -= 1
+            STATE.faults_fired[operation] += 1
+        else:
+            fault = None
+    if fault and "delay" in fault:
+        time.sleep(fault["delay"])  # then answer normally: the work is done even if the caller gave up
+    elif fault:
+        return _fault_answer(self.boto3_service_name, action, fault["error"])
+    answer = MOTO_ORIGINALS["call_action"](self)
+    cloudtrail.record_trail_event(self, action, answer[0] if isinstance(answer, tuple) else 200)
+    return answer
+
+
+def _fault_answer(service: str, action: str, kind: str) -> tuple[int, dict, str]:
+    """An AWS error answer in the service's own protocol, as the SDKs parse and classify it."""
+    status, json_code, query_code = FAULT_ERRORS[kind]
+    message = f"injected by the test bed: {kind} on {service}.{action}"
+    if service in QUERY_PROTOCOL_SERVICES:
+        body = (f'<ErrorResponse xmlns="https://{service}.amazonaws.com/doc/2010-05-08/"><Error>'
+                f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{query_code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>")
+        return status, {"Content-Type": "text/xml"}, body
+    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": json_code}
+    return status, headers, json.dumps({"__type": json_code, "message": message})
+
+
+def _reset_with_test_bed(self: MotoAPIBackend) -> None:
+    """POST /moto-api/reset also clears the extension's state, so nothing leaks between tests."""
+    MOTO_ORIGINALS["reset"](self)
+    with STATE.lock:
+        STATE.clear()
+
+
+def _parse_faults(document: Any) -> dict[str, dict]:
+    usage = ('expected {"PutEvaluations": {"failFirst": N, "times": K}} and/or {"<service>.<Action>": '
+             f'{{"error": one of {sorted(FAULT_ERRORS)}, "times": K}} or {{"delay": SECONDS, "times": K}}}}')
+    if not isinstance(document, dict):
+        raise ValueError(usage)
+    faults = {}
+    count = lambda value: isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    for operation, fault in document.items():
+        if not isinstance(fault, dict) or not count(fault.get("times", 1)):
+            raise ValueError(usage)
+        times = fault.get("times", 1)
+        if operation == "PutEvaluations" and set(fault) <= {"failFirst", "times"} and count(fault.get("failFirst")):
+            faults[operation] = {"failFirst": fault["failFirst"], "times": times}
+        elif "." in operation and set(fault) <= {"error", "times"} and fault.get("error") in FAULT_ERRORS:
+            faults[operation] = {"error": fault["error"], "times": times}
+        elif ("." in operation and set(fault) <= {"delay", "times"} and isinstance(fault.get("delay"), (int, float))
+              and 0 < fault["delay"] <= 60):
+            faults[operation] = {"delay": fault["delay"], "times": times}
+        else:
+            raise ValueError(usage)
+    return faults
+
+
+def control(method: str, path: str, body: bytes) -> tuple[int, Any]:
+    """The test bed's control routes: (HTTP status, JSON answer)."""
+    route = path[len(CONTROL_PREFIX):].strip("/")
+    if route == "calls" and method == "GET":
+        with STATE.lock:
+            return 200, dict(STATE.calls)
+    if route == "calls/reset" and method == "POST":
+        with STATE.lock:
+            STATE.calls.clear()
+        return 200, {"status": "ok"}
+    if route == "faults" and method == "POST":
+        try:
+            faults = _parse_faults(json.loads(body or b"{}"))
+        except ValueError as problem:
+            return 400, {"error": str(problem)}
+        with STATE.lock:
+            STATE.faults = faults
+            STATE.faults_fired.clear()
+        return 200, {"status": "ok"}
+    if route == "faults" and method == "GET":
+        with STATE.lock:
+            return 200, {"fired": dict(STATE.faults_fired)}
+    return 404, {"error": f"no control route {method} {path}"}
+
+
+def install() -> None:
+    """Wraps moto's dispatch of every request (counting, faults) and its reset."""
+    MOTO_ORIGINALS.update(call_action=BaseResponse.call_action, reset=MotoAPIBackend.reset)
+    BaseResponse.call_action = _counting_call_action
+    MotoAPIBackend.reset = _reset_with_test_bed
