@@ -268,6 +268,17 @@ impl Aws {
     }
 }
 
+/// `with_<client>(client)`: the same clients with that one replaced (by a mock).
+#[cfg(any(test, feature = "test-util"))]
+macro_rules! with_clients {
+    ($($method:ident: $field:ident, $service:ident;)*) => {$(
+        #[must_use]
+        pub fn $method(self, client: $service::Client) -> Self {
+            Aws { $field: client.into(), ..self }
+        }
+    )*};
+}
+
 /// Test scaffolding: clients whose calls a test answers with mocks (`aws-smithy-mocks`).
 #[cfg(any(test, feature = "test-util"))]
 impl Aws {
@@ -282,44 +293,15 @@ impl Aws {
         Aws { principal: principal.to_owned(), ..self }
     }
 
-    #[must_use]
-    pub fn with_config(self, client: aws_sdk_config::Client) -> Self {
-        Aws { config: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_codebuild(self, client: aws_sdk_codebuild::Client) -> Self {
-        Aws { codebuild: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_iam(self, client: aws_sdk_iam::Client) -> Self {
-        Aws { iam: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_codepipeline(self, client: aws_sdk_codepipeline::Client) -> Self {
-        Aws { codepipeline: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_cloudtrail(self, client: aws_sdk_cloudtrail::Client) -> Self {
-        Aws { cloudtrail: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_cloudwatch(self, client: aws_sdk_cloudwatch::Client) -> Self {
-        Aws { cloudwatch: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_notifications(self, client: aws_sdk_codestarnotifications::Client) -> Self {
-        Aws { notifications: client.into(), ..self }
-    }
-
-    #[must_use]
-    pub fn with_eventbridge(self, client: aws_sdk_eventbridge::Client) -> Self {
-        Aws { eventbridge: client.into(), ..self }
+    with_clients! {
+        with_config: config, aws_sdk_config;
+        with_codebuild: codebuild, aws_sdk_codebuild;
+        with_iam: iam, aws_sdk_iam;
+        with_codepipeline: codepipeline, aws_sdk_codepipeline;
+        with_cloudtrail: cloudtrail, aws_sdk_cloudtrail;
+        with_cloudwatch: cloudwatch, aws_sdk_cloudwatch;
+        with_notifications: notifications, aws_sdk_codestarnotifications;
+        with_eventbridge: eventbridge, aws_sdk_eventbridge;
     }
 }
 
