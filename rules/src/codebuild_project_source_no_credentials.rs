@@ -14,10 +14,15 @@
 //!
 //! | scenario | verdict |
 //! |---|---|
-//! | plain repository URLs (a user name without a password is fine) | COMPLIANT |
+//! | plain repository URLs | COMPLIANT |
 //! | a location with `user:password@` | NON_COMPLIANT |
 //! | a location with a token as the user name (`https://ghp_…@github.com/…`) | NON_COMPLIANT |
+//! | a location with any other user information (`https://access-token@…`, `jdoe@`, `jdoe:@`) | NON_COMPLIANT |
 //! | a secondary source with credentials | NON_COMPLIANT, named by its identifier |
+//!
+//! A user name alone is a finding too: whether it is a token, a placeholder for one or a
+//! person's name cannot be told from the URL, and a build's source needs none. The annotation
+//! says what kind of user information it found, never the text.
 
 use std::sync::LazyLock;
 
@@ -31,23 +36,29 @@ use crate::common::secrets;
 
 pub const ID: &str = "codebuild-project-source-no-credentials";
 
-/// The user-info part of a URL: `scheme://<user-info>@host…`.
-static USER_INFO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/@?#\s]+)@").expect("valid pattern"));
+/// The user-info part of a location: `scheme://<user-info>@host…`, or the scp-like
+/// `<user-info>@host:path` that git also takes.
+static USER_INFO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Za-z][A-Za-z0-9+.-]*://([^/@?#\s]+)@|([^/@:?#\s]+)@[^/@:\s]+:)").expect("valid pattern")
+});
 
 #[derive(Debug)]
 pub struct SourceNoCredentials;
 
-/// What a location's user-info holds, if it is a credential; never the credential itself.
+/// What kind of user information a location holds, if any; never the text itself.
 fn embedded_credentials(location: &str) -> Option<&'static str> {
-    let user_info = USER_INFO.captures(location.trim())?.get(1)?.as_str();
-    match user_info.split_once(':') {
-        Some((_, password)) => (!password.is_empty()).then_some("a user name and password"),
+    let captures = USER_INFO.captures(location.trim())?;
+    let user_info = captures.get(1).or_else(|| captures.get(2))?.as_str();
+    Some(match user_info.split_once(':') {
+        Some((_, password)) if !password.is_empty() => "a user name and password",
         // A token used as the user name (`https://<token>@github.com/…`).
-        None => secrets::detect("SOURCE_USER", Some(user_info))
-            .is_some_and(|kind| kind != secrets::SecretKind::SecretName)
-            .then_some("an access token"),
-    }
+        _ if secrets::detect("SOURCE_USER", Some(user_info))
+            .is_some_and(|kind| kind != secrets::SecretKind::SecretName) =>
+        {
+            "an access token"
+        }
+        _ => "a user name",
+    })
 }
 
 fn describe(source: &ProjectSource, primary: bool) -> String {
@@ -103,6 +114,7 @@ mod tests {
     #[case::plain_urls("compliant-plain-urls", Compliance::Compliant)]
     #[case::bitbucket_user_password("non-compliant-bitbucket-password", Compliance::NonCompliant)]
     #[case::token_as_user("non-compliant-github-token", Compliance::NonCompliant)]
+    #[case::user_name_only("non-compliant-user-name", Compliance::NonCompliant)]
     #[case::secondary_source("non-compliant-secondary", Compliance::NonCompliant)]
     fn scenario(#[case] fixture: &str, #[case] expected: Compliance) {
         let verdict = SourceNoCredentials::evaluate(&subject(ID, fixture), &(), &NoParameters {});
@@ -122,11 +134,15 @@ mod tests {
         "https://oauth2:glpat-aB3dE5gH7jK9mN1pQ3sT@gitlab.com/o/r.git",
         Some("a user name and password")
     )]
-    #[case::user_only("https://jdoe@bitbucket.org/team/repo.git", None)]
-    #[case::empty_password("https://jdoe:@bitbucket.org/team/repo.git", None)]
+    #[case::user_only("https://jdoe@bitbucket.org/team/repo.git", Some("a user name"))]
+    #[case::placeholder_user("https://access-token@github.com/username/repo.git", Some("a user name"))]
+    #[case::empty_password("https://jdoe:@bitbucket.org/team/repo.git", Some("a user name"))]
+    #[case::scp_like("git@github.com:o/r.git", Some("a user name"))]
+    #[case::email_in_path("https://github.com/o/r.git?ref=jdoe@example.com", None)]
     #[case::no_user_info("https://github.com/o/r.git", None)]
     #[case::codecommit("https://git-codecommit.us-east-1.amazonaws.com/v1/repos/app", None)]
     #[case::s3("my-bucket/source.zip", None)]
+    #[case::s3_key_with_at("my-bucket/builds/v1@2/source.zip", None)]
     fn finds_credentials(#[case] location: &str, #[case] expected: Option<&str>) {
         assert_eq!(embedded_credentials(location), expected);
     }
@@ -137,5 +153,8 @@ mod tests {
             SourceNoCredentials::evaluate(&subject(ID, "non-compliant-bitbucket-password"), &(), &NoParameters {});
         assert!(!verdict.reason.contains("Sup3rS3cret"), "{}", verdict.reason);
         assert!(verdict.reason.contains("the primary source (BITBUCKET)"), "{}", verdict.reason);
+        let verdict = SourceNoCredentials::evaluate(&subject(ID, "non-compliant-user-name"), &(), &NoParameters {});
+        assert!(!verdict.reason.contains("access-token"), "{}", verdict.reason);
+        assert!(verdict.reason.contains("embeds a user name"), "{}", verdict.reason);
     }
 }
