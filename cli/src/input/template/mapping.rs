@@ -1,7 +1,7 @@
 //! Resolved template properties onto the `configuration` AWS Config records, and the
 //! unresolved values the mapping leaves out.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use aws_sdk_config::primitives::DateTime;
@@ -143,6 +143,9 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
         mappings: section("Mappings"),
         resources: resources.clone(),
         decided: RefCell::new(BTreeMap::new()),
+        names: RefCell::new(BTreeMap::new()),
+        steps: Cell::new(0),
+        exceeded: RefCell::new(None),
     };
     let mut mapped = Vec::new();
     for (logical_id, resource) in resources {
@@ -153,6 +156,7 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
         if !SUPPORTED_TYPES.contains(&resource_type) {
             continue;
         }
+        resolver.start_resource();
         if let Some(condition) = resource.get("Condition").and_then(Value::as_str)
             && resolver.condition(condition, 0) == Ok(false)
         {
@@ -167,6 +171,9 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
                 Resolved::Unknown(unknown) => unknown.marker("Properties"),
             },
         };
+        if let Some(reason) = resolver.exceeded.take() {
+            return Err(invalid(&format!("{reason}; the template cannot be evaluated")));
+        }
         let mut configuration = match resource_type {
             t if t == PipelineConfiguration::RESOURCE_TYPE => pipeline(&properties),
             t if t == CodeBuildProject::RESOURCE_TYPE => codebuild_project(&properties),

@@ -1,7 +1,7 @@
 //! Intrinsic functions computed where their value is known offline; the rest replaced by a
 //! marker that says why the value is unknown (see the module [`super`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -10,6 +10,12 @@ use serde_json::{Map, Value};
 pub(super) const UNRESOLVED_KEY: &str = "$pipesec:unresolved";
 /// Conditions may refer to conditions; a cycle or an absurd depth stops here.
 const MAX_DEPTH: usize = 64;
+/// Intrinsic functions evaluated for one resource at most: a template whose values take more
+/// is an error naming the resource, not a hang.
+pub(super) const MAX_STEPS: usize = 100_000;
+/// The longest text a function may produce. CloudFormation's whole template body is at most
+/// 1 MB; a value past this can only come from functions that multiply text.
+pub(super) const MAX_TEXT_BYTES: usize = 1 << 20;
 
 /// Resource types whose `Ref` returns the name the template sets in this property.
 const REF_IS_NAME: &[(&str, &str)] = &[
@@ -67,6 +73,13 @@ pub(super) struct Resolver<'a> {
     pub(super) resources: Map<String, Value>,
     /// Conditions decided so far: `Err` holds why one cannot be.
     pub(super) decided: RefCell<BTreeMap<String, Result<bool, String>>>,
+    /// The names resources give themselves (their `Ref`), resolved once each: `None` while one
+    /// is being resolved, so that a name that refers to itself is found, not followed.
+    pub(super) names: RefCell<BTreeMap<String, Option<Result<Value, Unknown>>>>,
+    /// Functions evaluated for the current resource ([`MAX_STEPS`]).
+    pub(super) steps: Cell<usize>,
+    /// Why the current resource went past a bound, if it did.
+    pub(super) exceeded: RefCell<Option<String>>,
 }
 
 /// The name of the intrinsic function an object is, if it is one.
@@ -90,9 +103,38 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 impl Resolver<'_> {
+    /// Starts the work budget of one resource.
+    pub(super) fn start_resource(&self) {
+        self.steps.set(0);
+        self.exceeded.replace(None);
+    }
+
+    /// Records that the current resource went past a bound; its mapping then fails with `reason`.
+    fn exceed(&self, reason: String) -> Resolved {
+        let unknown = Unknown::new(reason.clone());
+        self.exceeded.borrow_mut().get_or_insert(reason);
+        Resolved::Unknown(unknown)
+    }
+
+    /// `text` as a value, unless it is past [`MAX_TEXT_BYTES`].
+    fn bounded_text(&self, text: String, function: &str) -> Result<Value, Unknown> {
+        if text.len() > MAX_TEXT_BYTES {
+            let reason = format!("`{function}` produces a value over {MAX_TEXT_BYTES} bytes");
+            return match self.exceed(reason) {
+                Resolved::Unknown(unknown) => Err(unknown),
+                _ => unreachable!("exceed is unknown"),
+            };
+        }
+        Ok(Value::from(text))
+    }
+
     pub(super) fn resolve(&self, value: &Value, property: &str, depth: usize) -> Resolved {
         if depth > MAX_DEPTH {
             return Resolved::Unknown(Unknown::new("the value nests too deeply to evaluate"));
+        }
+        self.steps.set(self.steps.get() + 1);
+        if self.steps.get() > MAX_STEPS {
+            return self.exceed(format!("its values take more than {MAX_STEPS} intrinsic function steps to compute"));
         }
         match value {
             Value::Object(map) => {
@@ -213,7 +255,9 @@ impl Resolver<'_> {
                 .iter()
                 .find(|(t, _)| *t == kind)
                 .and_then(|(_, key)| resource.pointer(&format!("/Properties/{key}")));
-            if let Some(Ok(value)) = named.map(|value| self.known(value, property, depth + 1)) {
+            if let Some(value) = named
+                && let Ok(value) = self.resource_name(name, value, property, depth)
+            {
                 return Resolved::Known(value);
             }
             return Resolved::Unknown(Unknown {
@@ -222,6 +266,20 @@ impl Resolver<'_> {
             });
         }
         Resolved::Unknown(Unknown::new(format!("`!Ref {name}`: the template has no parameter or resource {name}")))
+    }
+
+    /// The name resource `logical_id` gives itself (`value`), resolved once: names that refer to
+    /// each other are computed once each, not once per path through them.
+    fn resource_name(&self, logical_id: &str, value: &Value, property: &str, depth: usize) -> Result<Value, Unknown> {
+        if let Some(state) = self.names.borrow().get(logical_id) {
+            return state
+                .clone()
+                .unwrap_or_else(|| Err(Unknown::new(format!("the name of resource {logical_id} refers to itself"))));
+        }
+        self.names.borrow_mut().insert(logical_id.to_owned(), None);
+        let name = self.known(value, property, depth + 1);
+        self.names.borrow_mut().insert(logical_id.to_owned(), Some(name.clone()));
+        name
     }
 
     /// A parameter's value: list types are comma-separated lists.
@@ -290,7 +348,7 @@ impl Resolver<'_> {
         out.push_str(rest);
         match unknown {
             Some(unknown) => Err(unknown),
-            None => Ok(Value::from(out)),
+            None => self.bounded_text(out, "Fn::Sub"),
         }
     }
 
@@ -307,7 +365,8 @@ impl Resolver<'_> {
         let items = self.known(&parts[1], property, depth)?;
         let items = items.as_array().ok_or_else(|| Unknown::new("`!Join` needs a list"))?;
         let texts: Option<Vec<String>> = items.iter().map(scalar_text).collect();
-        texts.map(|texts| Value::from(texts.join(&delimiter))).ok_or_else(|| Unknown::new("`!Join` of non-strings"))
+        let texts = texts.ok_or_else(|| Unknown::new("`!Join` of non-strings"))?;
+        self.bounded_text(texts.join(&delimiter), "Fn::Join")
     }
 
     fn select(&self, argument: &Value, property: &str, depth: usize) -> Result<Value, Unknown> {

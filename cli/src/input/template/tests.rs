@@ -237,3 +237,58 @@ fn paths_overlap_by_segments_ignoring_indices() {
     assert!(!overlaps("logsConfig", "logsConfigX"));
     assert!(overlaps("", "anything"));
 }
+
+/// Resources whose names each use the previous name `uses` times, `length` long, and a project
+/// named by the last.
+fn name_chain(length: usize, uses: usize) -> Value {
+    let mut resources = serde_json::Map::new();
+    resources.insert("Name0".into(), json!({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "n"}}));
+    for index in 1..length {
+        let text = vec![format!("${{Name{}}}", index - 1); uses].join("-");
+        resources.insert(
+            format!("Name{index}"),
+            json!({"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Fn::Sub": text}}}),
+        );
+    }
+    resources.insert(
+        "Build".into(),
+        json!({"Type": "AWS::CodeBuild::Project", "Properties": {"Name": {"Ref": format!("Name{}", length - 1)}}}),
+    );
+    json!({ "Resources": resources })
+}
+
+#[test]
+fn names_that_use_each_other_are_resolved_once_each() {
+    // 3^12 paths through the chain, one resolution per name.
+    let mapped = map_template(&name_chain(12, 3), &Context::default()).unwrap();
+    let name = mapped[0].name().unwrap();
+    assert_eq!(name.len(), 3_usize.pow(11) * 2 - 1, "the whole name is computed");
+    // A chain deeper than the depth bound is unknown, and quick: the name is resolved once.
+    let mapped = map_template(&name_chain(1_000, 3), &Context::default()).unwrap();
+    assert_eq!(mapped[0].name(), None);
+    assert!(mapped[0].unresolved[0].reason.contains("known only after deployment"), "{:?}", mapped[0].unresolved);
+}
+
+#[test]
+fn a_value_past_the_bounds_is_an_error_naming_the_resource_not_a_hang() {
+    let err = map_template(&name_chain(20, 3), &Context::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("resource `Build`:") && message.contains("bytes"), "{message}");
+    // The regression seed of the cfn fuzz target is the same template in YAML.
+    let seed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../fuzz/seeds/cfn-name-chain.yaml")).unwrap();
+    let err = map_template(&parse(&seed).unwrap(), &Context::default()).unwrap_err();
+    assert!(err.to_string().starts_with("resource `Build`:"), "{err}");
+}
+
+#[test]
+fn a_name_that_refers_to_itself_is_unknown() {
+    let template = json!({"Resources": {
+        "A": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Fn::Sub": "${B}-a"}}},
+        "B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Fn::Sub": "${A}-b"}}},
+        "Build": {"Type": "AWS::CodeBuild::Project", "Properties": {"Name": {"Ref": "A"}}},
+    }});
+    let mapped = map_template(&template, &Context::default()).unwrap();
+    assert_eq!(mapped[0].name(), None);
+    assert!(mapped[0].unresolved[0].reason.contains("refers to"), "{:?}", mapped[0].unresolved);
+}
