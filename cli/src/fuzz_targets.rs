@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 
 use crate::input::snapshot;
 use crate::input::template::{self, Context, MappedResource};
-use crate::runner::{Selection, configured_name, unknown_before_deployment};
+use crate::runner::{Selection, configured_name, template_item};
 
 /// A target body: the fuzzer's bytes in, a panic on a broken invariant.
 pub type Target = fn(&[u8]);
@@ -393,19 +393,30 @@ impl Evaluate<'_> {
     fn evaluate<R: Rule>(&self, item: &ConfigurationItem, views: &Views, params: &R::Params) -> Option<Verdict> {
         let verdict = if let Some(verdict) = not_applicable::<R>(&item.resource_type, item.status, self.left_scope) {
             verdict
-        } else if let Some((mapped, text)) = self.template
-            && let Some((verdict, property)) = unknown_before_deployment(mapped, R::INPUTS)
-        {
-            let _ = template::lines::line_of(text, &mapped.logical_id, property);
-            verdict
-        } else {
-            let verdict = views.with_subject(item, |subject| R::evaluate(subject, &R::Facts::default(), params))?;
-            if let Some((mapped, text)) = self.template {
-                let property =
-                    template::property_path(&item.resource_type, R::INPUTS.first().copied().unwrap_or_default());
-                let _ = template::lines::line_of(text, &mapped.logical_id, &property);
+        } else if let Some((mapped, text)) = self.template {
+            match template_item(mapped, item, R::INPUTS, R::UNKNOWN_TOLERANT) {
+                Err((verdict, property)) => {
+                    let _ = template::lines::line_of(text, &mapped.logical_id, property);
+                    verdict
+                }
+                Ok(item) => {
+                    let subject = match Subject::<R::Resource>::from_item(item) {
+                        Ok(subject) => subject,
+                        Err(err) => {
+                            check_error(&err);
+                            return None;
+                        }
+                    };
+                    let property = template::property_path(
+                        &subject.item.resource_type,
+                        R::INPUTS.first().copied().unwrap_or_default(),
+                    );
+                    let _ = template::lines::line_of(text, &mapped.logical_id, &property);
+                    R::evaluate(&subject, &R::Facts::default(), params)
+                }
             }
-            verdict
+        } else {
+            views.with_subject(item, |subject| R::evaluate(subject, &R::Facts::default(), params))?
         };
         check_verdict(&verdict);
         let _ = Evaluation::new(&item.resource_type, &item.resource_id, &verdict, item.capture_time);

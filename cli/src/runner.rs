@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use pipesec_engine::decide::{self, Prepared};
+use pipesec_engine::item::Configuration;
 use pipesec_engine::params::{self, EXECUTION_ROLE_NAME};
 use pipesec_engine::verdict::annotation;
 use pipesec_engine::{
@@ -17,6 +18,7 @@ use pipesec_engine::{
 use serde_json::Value;
 
 use crate::error::{CliError, Result};
+use crate::input::template::mapping::{is_under, overlaps};
 use crate::input::template::{self, MappedResource};
 use crate::input::{Entry, Origin};
 
@@ -218,24 +220,23 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
     let mut subjects = Vec::new();
     let mut subject_entries = Vec::new();
     for entry in entries.iter().filter(|entry| entry.item.resource_type == R::Resource::RESOURCE_TYPE) {
-        let prepared = decide::prepare::<R>(entry.item.clone(), false);
-        if let Prepared::NotApplicable(verdict) = &prepared {
-            run.findings.push(finding::<R>(entry, verdict, None));
-            continue;
-        }
-        if let Origin::Template { mapped, .. } = &entry.origin
-            && let Some((verdict, property)) = unknown_before_deployment(mapped, &inputs)
-        {
-            run.findings.push(finding::<R>(entry, &verdict, Some(property)));
-            continue;
-        }
-        match prepared {
+        let item = match &entry.origin {
+            Origin::Template { mapped, .. } => match template_item(mapped, &entry.item, &inputs, R::UNKNOWN_TOLERANT) {
+                Ok(item) => item,
+                Err((verdict, property)) => {
+                    run.findings.push(finding::<R>(entry, &verdict, Some(property)));
+                    continue;
+                }
+            },
+            _ => entry.item.clone(),
+        };
+        match decide::prepare::<R>(item, false) {
+            Prepared::NotApplicable(verdict) => run.findings.push(finding::<R>(entry, &verdict, None)),
             Prepared::Subject(subject) => {
                 subjects.push(subject);
                 subject_entries.push(entry);
             }
             Prepared::Unreadable(err) => run.unreadable.push(err),
-            Prepared::NotApplicable(_) => unreachable!("reported above"),
         }
     }
     let verdicts = match mode {
@@ -255,13 +256,35 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
     Ok(run)
 }
 
-/// NOT_APPLICABLE, and the property, when one of `inputs` holds a template value unknown before
-/// deployment: the verdict could depend on it.
-pub fn unknown_before_deployment<'a>(mapped: &'a MappedResource, inputs: &[&str]) -> Option<(Verdict, &'a str)> {
-    let unresolved = mapped.unresolved_input(inputs)?;
-    let verdict =
-        Verdict::not_applicable(format!("{} is unknown before deployment: {}", unresolved.property, unresolved.reason));
-    Some((verdict, &unresolved.property))
+/// A template resource's item as a rule with these `inputs` sees it: values unknown before
+/// deployment under the rule's `tolerant` paths get their placeholders
+/// ([`pipesec_engine::unknown`]), the others are left out. NOT_APPLICABLE, and the property,
+/// when an unknown value is under an input the rule cannot judge it at: the verdict could
+/// depend on it.
+pub fn template_item<'a>(
+    mapped: &'a MappedResource,
+    item: &ConfigurationItem,
+    inputs: &[&str],
+    tolerant: &[&str],
+) -> std::result::Result<ConfigurationItem, (Verdict, &'a str)> {
+    let read =
+        mapped.unresolved.iter().filter(|unresolved| inputs.iter().any(|input| overlaps(input, &unresolved.path)));
+    let mut placeholders = false;
+    for unresolved in read {
+        if !tolerant.iter().any(|path| is_under(&unresolved.path, path)) {
+            let verdict = Verdict::not_applicable(format!(
+                "{} is unknown before deployment: {}",
+                unresolved.property, unresolved.reason
+            ));
+            return Err((verdict, &unresolved.property));
+        }
+        placeholders = true;
+    }
+    let mut item = item.clone();
+    if placeholders {
+        item.configuration = Configuration::from_value(&mapped.configuration_with_placeholders(tolerant));
+    }
+    Ok(item)
 }
 
 /// The configuration paths rule `R` reads with these parameters: its inputs, and those of its
@@ -573,8 +596,12 @@ mod tests {
         }
         let secrets = verdict(&findings, "codebuild-project-no-plaintext-secrets", "PaymentsBuild");
         assert!(!secrets.annotation.as_deref().unwrap().contains("ghp_"), "never a value");
+        // Templates carry the visibility and the webhook: no live read needed.
         let public = verdict(&findings, "codebuild-project-not-public", "ImageBuilder");
-        assert!(public.annotation.as_deref().unwrap().contains("needs live reads"), "{public:?}");
+        assert_eq!(public.compliance, Compliance::NonCompliant, "{public:?}");
+        assert_eq!(public.location.as_ref().unwrap().property.as_deref(), Some("Properties.Visibility"));
+        let webhook = verdict(&findings, "codebuild-project-webhook-filters-anchored", "ImageBuilder");
+        assert_ne!(webhook.compliance, Compliance::NotApplicable, "{webhook:?}");
     }
 
     #[test]
@@ -584,11 +611,15 @@ mod tests {
         assert_eq!(cmk.compliance, Compliance::NotApplicable);
         let reason = cmk.annotation.as_deref().unwrap();
         assert!(
-            reason.contains("Properties.EncryptionKey") && reason.contains("!ImportValue shared-artifact-key"),
+            reason.contains("encryptionKey is unknown before deployment")
+                && reason.contains("!ImportValue shared-artifact-key"),
             "{reason}"
         );
+        assert_eq!(cmk.location.as_ref().unwrap().property.as_deref(), Some("Properties.EncryptionKey"));
+        // `!Ref` to a NoEcho parameter without a default: not written in the template, so not a
+        // plaintext secret in it.
         let secrets = verdict(&findings, "codebuild-project-no-plaintext-secrets", "Build");
-        assert!(secrets.annotation.as_deref().unwrap().contains("parameter DbPassword has no Default"), "{secrets:?}");
+        assert_eq!(secrets.compliance, Compliance::Compliant, "{secrets:?}");
         let privileged = verdict(&findings, "codebuild-project-privileged-mode-disabled", "Build");
         assert!(privileged.annotation.as_deref().unwrap().contains("AWS::Region"), "{privileged:?}");
         assert_eq!(verdict(&findings, "codebuild-project-vpc-attached", "Build").compliance, Compliance::Compliant);
@@ -614,6 +645,56 @@ mod tests {
         assert_eq!(exempting[0].compliance, Compliance::NotApplicable);
         let reason = exempting[0].annotation.as_deref().unwrap();
         assert!(reason.contains("Properties.Name") && reason.contains("AWS::StackName"), "{reason}");
+    }
+
+    #[test]
+    fn checks_decide_whenever_the_verdict_cannot_depend_on_the_unknown_values() {
+        use Compliance::{Compliant, NonCompliant, NotApplicable};
+        let findings = scan("unknown-values.yaml", &Context::default());
+        let expect = |rule: &str, resource: &str, expected: Compliance, says: &str| {
+            let finding = verdict(&findings, rule, resource);
+            let annotation = finding.annotation.as_deref().unwrap_or_default();
+            assert_eq!(finding.compliance, expected, "{rule} {resource}: {annotation}");
+            assert!(annotation.contains(says), "{rule} {resource}: {annotation}");
+        };
+        expect("codepipeline-source-authenticated", "GitHubV1Pipeline", NonCompliant, "GitHub version 1");
+        expect(
+            "codepipeline-artifacts-cmk-encrypted",
+            "GitHubV1Pipeline",
+            NonCompliant,
+            "artifact store `<unknown before deployment: !Ref ArtifactBucket>` uses the AWS managed key",
+        );
+        expect("codepipeline-artifacts-cmk-encrypted", "RegionalStorePipeline", NonCompliant, "AWS managed key");
+        expect(
+            "codepipeline-artifacts-cmk-encrypted",
+            "ImportedStorePipeline",
+            NotApplicable,
+            "`!ImportValue shared-artifact-key`",
+        );
+        expect("codepipeline-region-fanout-check", "GitHubV1Pipeline", NonCompliant, "at least 3 regions");
+        expect("codepipeline-no-plaintext-secrets", "GitHubV1Pipeline", Compliant, "no action setting");
+        expect(
+            "codebuild-project-buildspec-protected",
+            "RepositoryBuildspecProject",
+            NonCompliant,
+            "buildspec/buildspec.yml",
+        );
+        expect("codebuild-project-cmk-encrypted", "RepositoryBuildspecProject", NonCompliant, "alias/aws/s3");
+        expect("codebuild-project-not-public", "RepositoryBuildspecProject", NonCompliant, "PUBLIC_READ");
+        expect(
+            "codebuild-project-webhook-filters-anchored",
+            "RepositoryBuildspecProject",
+            NonCompliant,
+            "ACTOR_ACCOUNT_ID",
+        );
+        expect("codebuild-project-webhook-filters-anchored", "DefaultSecretProject", Compliant, "no webhook");
+        expect("codebuild-project-not-public", "DefaultSecretProject", Compliant, "private");
+        // A dynamic reference and a NoEcho parameter are not plaintext secrets in the template;
+        // a parameter's literal default is.
+        expect("codebuild-project-no-plaintext-secrets", "RepositoryBuildspecProject", Compliant, "no PLAINTEXT");
+        expect("codebuild-project-no-plaintext-secrets", "DefaultSecretProject", NonCompliant, "DEPLOY_TOKEN");
+        let secret = verdict(&findings, "codebuild-project-no-plaintext-secrets", "DefaultSecretProject");
+        assert!(!secret.annotation.as_deref().unwrap().contains("ghp_"), "never the value");
     }
 
     #[test]

@@ -30,7 +30,13 @@ impl Rule for ArtifactsEncrypted {
     const AREA: Area = Area::PipelineIntegrity;
     const WEIGHT: u32 = 3;
     const REMEDIATION: &'static str = "Set encryptionDisabled to false on every primary and secondary artifact.";
-    const INPUTS: &'static [&'static str] = &["artifacts", "secondaryArtifacts"];
+    const INPUTS: &'static [&'static str] = &[
+        "artifacts.encryptionDisabled",
+        "secondaryArtifacts.encryptionDisabled",
+        "secondaryArtifacts.artifactIdentifier",
+    ];
+    // An artifact's identifier is only named.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["secondaryArtifacts.artifactIdentifier"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();

@@ -89,7 +89,7 @@ impl Rule for BuildspecProtected {
     const AREA: Area = Area::PipelineIntegrity;
     const WEIGHT: u32 = 4;
     const REMEDIATION: &'static str = "Define the buildspec inline in the project, or point it at an S3 object that only the pipeline owners can write.";
-    const INPUTS: &'static [&'static str] = &["source"];
+    const INPUTS: &'static [&'static str] = &["source.buildSpec", "source.buildspec"];
     type Resource = CodeBuildProject;
     type Params = Params;
     type Facts = ();

@@ -17,11 +17,11 @@
 //! | a key not in `allowedKeyArns` | NON_COMPLIANT |
 //! | a key in `allowedKeyArns` | COMPLIANT |
 
-use pipesec_engine::params::comma_list;
 use pipesec_engine::resources::CodeBuildProject;
 use pipesec_engine::rule::Subject;
-use pipesec_engine::{Area, Rule, Severity, Verdict};
-use serde::Deserialize;
+use pipesec_engine::{Area, Rule, Severity, Verdict, unknown};
+
+use crate::common::kms::{AllowedKeyArns, aws_managed_alias};
 
 pub const ID: &str = "codebuild-project-cmk-encrypted";
 
@@ -30,13 +30,6 @@ const AWS_MANAGED_S3_KEY: &str = "alias/aws/s3";
 #[derive(Debug)]
 pub struct CmkEncrypted;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "allowedKeyArns", deserialize_with = "comma_list")]
-    pub allowed_key_arns: Vec<String>,
-}
-
 impl Rule for CmkEncrypted {
     const ID: &'static str = ID;
     const SEVERITY: Severity = Severity::Low;
@@ -44,22 +37,27 @@ impl Rule for CmkEncrypted {
     const WEIGHT: u32 = 1;
     const REMEDIATION: &'static str = "Set the project's encryptionKey to a customer managed KMS key whose policy limits who can decrypt build output.";
     const INPUTS: &'static [&'static str] = &["encryptionKey"];
+    // An AWS managed alias is known whatever else of the key is unknown; anything else unknown
+    // is NOT_APPLICABLE, said by `evaluate`.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["encryptionKey"];
     type Resource = CodeBuildProject;
-    type Params = Params;
+    type Params = AllowedKeyArns;
     type Facts = ();
 
-    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &Params) -> Verdict {
+    fn evaluate(subject: &Subject<CodeBuildProject>, (): &(), params: &AllowedKeyArns) -> Verdict {
         let key = subject.resource.encryption_key.as_deref().map(str::trim).filter(|key| !key.is_empty());
         match key {
             None => Verdict::non_compliant(format!(
                 "no encryptionKey: artifacts use the AWS managed key {AWS_MANAGED_S3_KEY}; set a customer managed KMS key"
             )),
-            Some(key) if key == AWS_MANAGED_S3_KEY || key.ends_with(&format!(":{AWS_MANAGED_S3_KEY}")) => {
-                Verdict::non_compliant(format!(
-                    "artifacts use the AWS managed key {AWS_MANAGED_S3_KEY}; set a customer managed KMS key"
-                ))
-            }
-            Some(key) if !params.allowed_key_arns.is_empty() && !params.allowed_key_arns.iter().any(|k| k == key) => {
+            Some(key) if let Some(alias) = aws_managed_alias(key) => Verdict::non_compliant(format!(
+                "artifacts use the AWS managed key {alias}; set a customer managed KMS key"
+            )),
+            Some(key) if unknown::is_unknown(key) => Verdict::not_applicable(format!(
+                "encryptionKey is unknown before deployment: `{}`",
+                unknown::intrinsic(key).unwrap_or_default()
+            )),
+            Some(key) if !params.allows(key) => {
                 Verdict::non_compliant(format!("artifacts use KMS key `{key}`, which is not in allowedKeyArns"))
             }
             Some(key) => Verdict::compliant(format!("artifacts use the customer managed KMS key `{key}`")),
@@ -85,7 +83,8 @@ mod tests {
     #[case::key_not_allowed("compliant-cmk", &["arn:aws:kms:us-east-1:123456789012:key/other"], Compliance::NonCompliant)]
     #[case::key_allowed("compliant-cmk", &[KEY], Compliance::Compliant)]
     fn scenario(#[case] fixture: &str, #[case] allowed: &[&str], #[case] expected: Compliance) {
-        let verdict = CmkEncrypted::evaluate(&subject(ID, fixture), &(), &Params { allowed_key_arns: list(allowed) });
+        let verdict =
+            CmkEncrypted::evaluate(&subject(ID, fixture), &(), &AllowedKeyArns { allowed_key_arns: list(allowed) });
         assert_eq!(verdict.compliance, expected, "{}", verdict.reason);
     }
 }

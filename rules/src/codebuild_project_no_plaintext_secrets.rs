@@ -59,6 +59,9 @@ impl Rule for NoPlaintextSecrets {
     const REMEDIATION: &'static str = "Move the value to AWS Secrets Manager or SSM Parameter Store, reference it with a SECRETS_MANAGER or PARAMETER_STORE variable, and rotate the exposed secret.";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const INPUTS: &'static [&'static str] = &["environment.environmentVariables"];
+    // A value unknown before deployment (`!Ref` to a NoEcho parameter, `!ImportValue`…) is not
+    // written in the template: a reference resolved at deployment, not a plaintext secret in it.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["environment.environmentVariables.value"];
     type Resource = CodeBuildProject;
     type Params = AllowedVariableNames;
     type Facts = LiveVariables;

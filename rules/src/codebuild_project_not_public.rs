@@ -47,21 +47,26 @@ impl Rule for NotPublic {
     const REMEDIATION: &'static str = "Set the project's visibility to PRIVATE (UpdateProjectVisibility).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
-    const INPUTS: &'static [&'static str] = &["name"];
+    const INPUTS: &'static [&'static str] = &["projectVisibility", "name"];
+    // The name only finds the live project; a template, which has no name before deployment
+    // when CloudFormation generates it, carries what the rule reads itself.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["name"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Visibility;
 
     async fn gather(aws: &Aws, _: &NoParameters, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<Visibility>> {
-        let live = live_projects(aws, subjects, |_| true).await?;
-        Ok(live
-            .into_iter()
-            .map(|project| match project {
-                None => Visibility::ProjectNotFound,
-                Some(project) if project.project_visibility().is_some_and(|v| v.as_str() == "PUBLIC_READ") => {
-                    Visibility::PublicRead
-                }
-                Some(_) => Visibility::Private,
+        // Config does not record the visibility: read it live unless the item has it (a template).
+        let live = live_projects(aws, subjects, |subject| subject.resource.project_visibility.is_none()).await?;
+        let visibility =
+            |value: &str| if value == "PUBLIC_READ" { Visibility::PublicRead } else { Visibility::Private };
+        Ok(subjects
+            .iter()
+            .zip(live)
+            .map(|(subject, project)| match (subject.resource.project_visibility.as_deref(), project) {
+                (Some(recorded), _) => visibility(recorded),
+                (None, None) => Visibility::ProjectNotFound,
+                (None, Some(project)) => visibility(project.project_visibility().map_or("", |v| v.as_str())),
             })
             .collect())
     }

@@ -29,7 +29,7 @@ use std::sync::LazyLock;
 use pipesec_engine::resources::CodeBuildProject;
 use pipesec_engine::resources::codebuild::ProjectSource;
 use pipesec_engine::rule::Subject;
-use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict};
+use pipesec_engine::{Area, NoParameters, Rule, Severity, Verdict, unknown};
 use regex::Regex;
 
 use crate::common::secrets;
@@ -61,6 +61,20 @@ fn embedded_credentials(location: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether the part of a location where user information would be is unknown before
+/// deployment: no known scheme, or a placeholder before the host ends.
+fn user_info_unknown(location: &str) -> bool {
+    if !unknown::is_unknown(location) {
+        return false;
+    }
+    match location.split_once("://") {
+        Some((scheme, rest)) => {
+            unknown::is_unknown(scheme) || unknown::is_unknown(rest.split('/').next().unwrap_or(rest))
+        }
+        None => true,
+    }
+}
+
 fn describe(source: &ProjectSource, primary: bool) -> String {
     let kind = source.source_type.as_deref().unwrap_or("unknown type");
     if primary {
@@ -77,6 +91,9 @@ impl Rule for SourceNoCredentials {
     const WEIGHT: u32 = 5;
     const REMEDIATION: &'static str = "Remove the credentials from the source location, connect the repository with AWS CodeConnections or CodeBuild source credentials, and revoke the exposed credentials.";
     const INPUTS: &'static [&'static str] = &["source", "secondarySources"];
+    // A location partly unknown before deployment is judged on its known part when that part
+    // shows where user information would be; otherwise `evaluate` says NOT_APPLICABLE.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["source.location", "secondarySources.location"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = ();
@@ -85,13 +102,21 @@ impl Rule for SourceNoCredentials {
         let project = &subject.resource;
         let sources =
             project.source.iter().map(|s| (s, true)).chain(project.secondary_sources.iter().map(|s| (s, false)));
-        let findings: Vec<String> = sources
-            .filter_map(|(source, primary)| {
-                let credentials = embedded_credentials(source.location.as_deref()?)?;
-                Some(format!("{} embeds {credentials} in its location", describe(source, primary)))
-            })
-            .collect();
-        if findings.is_empty() {
+        let (mut findings, mut unknown) = (Vec::new(), Vec::new());
+        for (source, primary) in sources {
+            let Some(location) = source.location.as_deref() else { continue };
+            if let Some(credentials) = embedded_credentials(location) {
+                findings.push(format!("{} embeds {credentials} in its location", describe(source, primary)));
+            } else if user_info_unknown(location) {
+                unknown.push(describe(source, primary));
+            }
+        }
+        if findings.is_empty() && !unknown.is_empty() {
+            Verdict::not_applicable(format!(
+                "the user information of {} is unknown before deployment",
+                unknown.join(", ")
+            ))
+        } else if findings.is_empty() {
             Verdict::compliant("no source location embeds credentials")
         } else {
             Verdict::non_compliant(format!(
@@ -145,6 +170,15 @@ mod tests {
     #[case::s3_key_with_at("my-bucket/builds/v1@2/source.zip", None)]
     fn finds_credentials(#[case] location: &str, #[case] expected: Option<&str>) {
         assert_eq!(embedded_credentials(location), expected);
+    }
+
+    #[rstest]
+    #[case::unknown_path("https://github.com/example/app-<unknown before deployment: ${AWS::Region}>.git", false)]
+    #[case::unknown_host("https://<unknown before deployment: ${GitHost}>/example/app.git", true)]
+    #[case::wholly_unknown("<unknown before deployment: !Ref RepositoryUrl>", true)]
+    #[case::known("https://github.com/example/app.git", false)]
+    fn user_info_is_unknown_only_where_it_would_be(#[case] location: &str, #[case] expected: bool) {
+        assert_eq!(user_info_unknown(location), expected);
     }
 
     #[test]

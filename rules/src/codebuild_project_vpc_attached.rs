@@ -32,6 +32,9 @@ impl Rule for VpcAttached {
     const WEIGHT: u32 = 2;
     const REMEDIATION: &'static str = "Attach the project to a VPC (vpcConfig with private subnets and a restrictive security group), with egress limited to what builds need.";
     const INPUTS: &'static [&'static str] = &["vpcConfig"];
+    // Only whether a VPC, subnets and security groups are there counts.
+    const UNKNOWN_TOLERANT: &'static [&'static str] =
+        &["vpcConfig.vpcId", "vpcConfig.subnets", "vpcConfig.securityGroupIds"];
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[("exemptedProjects", "name")];
     type Resource = CodeBuildProject;
     type Params = ExemptedProjects;

@@ -88,33 +88,58 @@ impl Rule for WebhookFiltersAnchored {
     const REMEDIATION: &'static str = "Anchor every ACTOR_ACCOUNT_ID, HEAD_REF and BASE_REF webhook filter pattern as ^…$ (one anchored alternative per allowed value).";
     const READS: &'static [&'static str] = &["codebuild:BatchGetProjects"];
     const PERIODIC: bool = true;
-    const INPUTS: &'static [&'static str] = &["name"];
+    const INPUTS: &'static [&'static str] = &["webhook", "name"];
+    // The name only finds the live project; a template, which has no name before deployment
+    // when CloudFormation generates it, carries what the rule reads itself.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["name"];
     type Resource = CodeBuildProject;
     type Params = NoParameters;
     type Facts = Webhook;
 
     async fn gather(aws: &Aws, _: &NoParameters, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<Webhook>> {
-        let live = live_projects(aws, subjects, |_| true).await?;
-        Ok(live
-            .into_iter()
-            .map(|project| {
-                let Some(project) = project else { return Webhook::ProjectNotFound };
-                let Some(webhook) = project.webhook() else { return Webhook::None };
-                let groups = webhook
-                    .filter_groups()
-                    .iter()
-                    .map(|group| {
-                        group
+        // Config does not record webhooks: read them live unless the item has them (a template).
+        let live = live_projects(aws, subjects, |subject| subject.resource.webhook.is_none()).await?;
+        Ok(subjects
+            .iter()
+            .zip(live)
+            .map(|(subject, project)| match (&subject.resource.webhook, project) {
+                (Some(None), _) => Webhook::None,
+                (Some(Some(webhook)), _) => Webhook::FilterGroups(
+                    webhook
+                        .filter_groups
+                        .iter()
+                        .map(|group| {
+                            group
+                                .iter()
+                                .map(|filter| WebhookFilter {
+                                    filter_type: filter.filter_type.clone().unwrap_or_default(),
+                                    pattern: filter.pattern.clone().unwrap_or_default(),
+                                    exclude: filter.exclude_matched_pattern,
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                ),
+                (None, None) => Webhook::ProjectNotFound,
+                (None, Some(project)) => {
+                    let Some(webhook) = project.webhook() else { return Webhook::None };
+                    Webhook::FilterGroups(
+                        webhook
+                            .filter_groups()
                             .iter()
-                            .map(|filter| WebhookFilter {
-                                filter_type: filter.r#type().as_str().to_owned(),
-                                pattern: filter.pattern().to_owned(),
-                                exclude: filter.exclude_matched_pattern().unwrap_or(false),
+                            .map(|group| {
+                                group
+                                    .iter()
+                                    .map(|filter| WebhookFilter {
+                                        filter_type: filter.r#type().as_str().to_owned(),
+                                        pattern: filter.pattern().to_owned(),
+                                        exclude: filter.exclude_matched_pattern().unwrap_or(false),
+                                    })
+                                    .collect()
                             })
-                            .collect()
-                    })
-                    .collect();
-                Webhook::FilterGroups(groups)
+                            .collect(),
+                    )
+                }
             })
             .collect())
     }

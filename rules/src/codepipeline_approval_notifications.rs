@@ -33,6 +33,8 @@ impl Rule for ApprovalNotifications {
         "Set NotificationArn on every manual approval action to an SNS topic the approvers subscribe to.";
     const INPUTS: &'static [&'static str] =
         &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration.NotificationArn"];
+    // Only whether an approval has a topic counts.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &["pipeline.stages.actions.configuration.NotificationArn"];
     type Resource = PipelineConfiguration;
     type Params = NoParameters;
     type Facts = ();

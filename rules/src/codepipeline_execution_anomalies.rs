@@ -214,6 +214,7 @@ impl Rule for ExecutionAnomalies {
          who can change or stop the pipeline, and from where, with IAM conditions (aws:SourceIp, principals).";
     const READS: &'static [&'static str] = &["codepipeline:ListPipelineExecutions", "cloudtrail:LookupEvents"];
     const PERIODIC: bool = true;
+    const INPUTS: &'static [&'static str] = &["pipeline.name"];
     type Resource = PipelineConfiguration;
     type Params = Params;
     type Facts = Activity;

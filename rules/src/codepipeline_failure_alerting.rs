@@ -144,6 +144,7 @@ impl Rule for FailureAlerting {
         "cloudwatch:DescribeAlarms",
     ];
     const PERIODIC: bool = true;
+    const INPUTS: &'static [&'static str] = &["pipeline.name", "metadata.pipelineArn"];
     type Resource = PipelineConfiguration;
     type Params = NoParameters;
     type Facts = Arc<Alerting>;

@@ -128,6 +128,10 @@ impl Rule for NoPlaintextSecrets {
          (a SECRETS_MANAGER or PARAMETER_STORE variable, or a dynamic reference), then rotate the exposed secret.";
     const INPUTS: &'static [&'static str] =
         &["pipeline.stages.actions.actionTypeId", "pipeline.stages.actions.configuration", "pipeline.variables"];
+    // A value unknown before deployment is not written in the template: a reference resolved
+    // at deployment, not a plaintext secret in it.
+    const UNKNOWN_TOLERANT: &'static [&'static str] =
+        &["pipeline.stages.actions.configuration", "pipeline.variables.defaultValue"];
     type Resource = PipelineConfiguration;
     type Params = AllowedVariableNames;
     type Facts = ();

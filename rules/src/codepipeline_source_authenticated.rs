@@ -45,6 +45,14 @@ impl Rule for SourceAuthenticated {
         "pipeline.stages.actions.configuration.PersonalAccessToken",
         "pipeline.stages.actions.configuration.AccessToken",
     ];
+    // Only whether a credential setting is there counts, never its value.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &[
+        "pipeline.stages.actions.configuration.OAuthToken",
+        "pipeline.stages.actions.configuration.Token",
+        "pipeline.stages.actions.configuration.Password",
+        "pipeline.stages.actions.configuration.PersonalAccessToken",
+        "pipeline.stages.actions.configuration.AccessToken",
+    ];
     type Resource = PipelineConfiguration;
     type Params = NoParameters;
     type Facts = ();

@@ -124,6 +124,19 @@ mod catalog_tests {
     }
 
     #[test]
+    fn unknown_tolerant_paths_are_inputs() {
+        let under = |path: &str, prefix: &str| {
+            let (path, prefix): (Vec<&str>, Vec<&str>) = (path.split('.').collect(), prefix.split('.').collect());
+            prefix.is_empty() || prefix == [""] || (path.len() >= prefix.len() && path[..prefix.len()] == prefix[..])
+        };
+        for rule in catalog() {
+            for path in rule.unknown_tolerant {
+                assert!(rule.inputs.iter().any(|input| under(path, input)), "{}: `{path}` is not an input", rule.id);
+            }
+        }
+    }
+
+    #[test]
     fn no_rule_imports_another_rule() {
         let modules: Vec<String> = catalog().iter().map(|rule| rule.id.replace('-', "_")).collect();
         for module in &modules {

@@ -21,6 +21,7 @@ pub mod params;
 pub mod resources;
 pub mod rule;
 pub mod sweep;
+pub mod unknown;
 pub mod verdict;
 
 pub use aws::Aws;

@@ -128,6 +128,13 @@ pub trait Rule: Send + Sync + 'static {
     /// Configuration paths `evaluate` reads only when a parameter is set, as `(parameter, path)`:
     /// e.g. `("exemptedProjects", "name")` for a rule that compares the name with its exemptions.
     const PARAMETER_INPUTS: &'static [(&'static str, &'static str)] = &[];
+    /// Paths of the configuration (under [`Self::INPUTS`]) where the rule can judge a template
+    /// value unknown before deployment: the scan gives it a placeholder there
+    /// ([`crate::unknown`]) rather than making the rule NOT_APPLICABLE. A path belongs here when
+    /// the value is only named in the reason, only its presence counts, it is judged as a
+    /// reference resolved at deployment (never a plaintext secret), or the rule checks
+    /// [`crate::unknown::is_unknown`] and decides from the known part or says NOT_APPLICABLE.
+    const UNKNOWN_TOLERANT: &'static [&'static str] = &[];
     /// Whether the rule must also run on a schedule: it reads something whose change does not
     /// trigger a configuration change notification of the evaluated resource.
     const PERIODIC: bool = false;
@@ -174,6 +181,8 @@ pub struct RuleInfo {
     pub inputs: &'static [&'static str],
     /// Paths read only when a parameter is set ([`Rule::PARAMETER_INPUTS`]).
     pub parameter_inputs: &'static [(&'static str, &'static str)],
+    /// Paths where a template value unknown before deployment is judged ([`Rule::UNKNOWN_TOLERANT`]).
+    pub unknown_tolerant: &'static [&'static str],
 }
 
 impl RuleInfo {
@@ -197,6 +206,7 @@ impl RuleInfo {
             triggers: RuleInfo::triggers_of(R::PERIODIC),
             inputs: R::INPUTS,
             parameter_inputs: R::PARAMETER_INPUTS,
+            unknown_tolerant: R::UNKNOWN_TOLERANT,
         }
     }
 }

@@ -22,5 +22,5 @@ pub enum Origin {
     /// Read from a file of configuration items.
     Snapshot { file: String },
     /// A resource of a CloudFormation template.
-    Template { file: String, block: Option<Block>, mapped: MappedResource },
+    Template { file: String, block: Option<Block>, mapped: Box<MappedResource> },
 }

@@ -1,4 +1,4 @@
-//! The building blocks rules share: parameter types, exemptions, the secret detector, event
+//! The building blocks rules share: parameter types, exemptions, KMS keys, the secret detector, event
 //! patterns, business hours, pipeline structure and the live CodeBuild read. Rules use these and
 //! never each other (a test checks), so changing one rule changes no other.
 
@@ -6,6 +6,7 @@ pub mod business_hours;
 pub mod codebuild_live;
 pub mod event_pattern;
 pub mod exemptions;
+pub mod kms;
 pub mod params;
 pub mod pipeline;
 pub mod secrets;

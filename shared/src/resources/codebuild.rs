@@ -34,14 +34,43 @@ pub struct CodeBuildProject {
     #[serde(deserialize_with = "null_as_default")]
     pub logs_config: LogsConfig,
     pub vpc_config: Option<VpcConfig>,
-    /// Not recorded by AWS Config: only BatchGetProjects has it.
+    /// Not recorded by AWS Config: BatchGetProjects and templates have it.
     #[serde(deserialize_with = "flexible_string")]
     pub project_visibility: Option<String>,
+    /// Not recorded by AWS Config: BatchGetProjects and templates have it. `Some(None)`: known
+    /// to have no webhook (`"webhook": null`); `None`: not known from the item.
+    #[serde(deserialize_with = "present")]
+    pub webhook: Option<Option<ProjectWebhook>>,
     #[serde(deserialize_with = "flexible_u32")]
     pub timeout_in_minutes: Option<u32>,
     /// Config spells it `queuedtimeoutInMinutes`.
     #[serde(alias = "queuedtimeoutInMinutes", deserialize_with = "flexible_u32")]
     pub queued_timeout_in_minutes: Option<u32>,
+}
+
+/// A project's webhook: who and what may start builds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProjectWebhook {
+    #[serde(deserialize_with = "null_as_default")]
+    pub filter_groups: Vec<Vec<WebhookFilter>>,
+}
+
+/// One filter of a webhook filter group.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WebhookFilter {
+    #[serde(rename = "type", deserialize_with = "flexible_string")]
+    pub filter_type: Option<String>,
+    #[serde(deserialize_with = "flexible_string")]
+    pub pattern: Option<String>,
+    #[serde(deserialize_with = "flexible_bool")]
+    pub exclude_matched_pattern: bool,
+}
+
+/// A member that is present, even as `null`, is `Some`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 impl Resource for CodeBuildProject {
@@ -185,7 +214,7 @@ pub struct VpcConfig {
     /// Objects `{subnet, …}` in configuration items, plain ids in the API.
     #[serde(deserialize_with = "subnet_ids")]
     pub subnets: Vec<String>,
-    #[serde(deserialize_with = "null_as_default")]
+    #[serde(deserialize_with = "one_or_many")]
     pub security_group_ids: Vec<String>,
 }
 

@@ -34,6 +34,8 @@ pub struct Unresolved {
     pub property: String,
     /// Why it is unknown, naming the intrinsic function.
     pub reason: String,
+    /// What stands in for it where a rule can judge an unknown value ([`pipesec_engine::unknown`]).
+    pub placeholder: String,
 }
 
 /// A resource of the template referenced (`Ref`, `Fn::GetAtt`, `${…}`) by a property.
@@ -51,6 +53,8 @@ pub struct MappedResource {
     pub resource_type: String,
     /// The `configuration` AWS Config would record, unresolved values left out.
     pub configuration: Value,
+    /// The same with a marker where each unresolved value is.
+    marked: Value,
     pub unresolved: Vec<Unresolved>,
     pub references: Vec<Reference>,
 }
@@ -60,6 +64,16 @@ impl MappedResource {
     /// rule reads: the rule's verdict could depend on it.
     pub fn unresolved_input(&self, inputs: &[&str]) -> Option<&Unresolved> {
         self.unresolved.iter().find(|unresolved| inputs.iter().any(|input| overlaps(input, &unresolved.path)))
+    }
+
+    /// The configuration with the unresolved values at paths under `tolerant` given their
+    /// placeholders, the others left out.
+    pub fn configuration_with_placeholders(&self, tolerant: &[&str]) -> Value {
+        let mut configuration = self.marked.clone();
+        replace_markers(&mut configuration, "", &mut |marker, path| {
+            tolerant.iter().any(|prefix| is_under(&path, prefix)).then(|| marker[UNRESOLVED_KEY]["placeholder"].clone())
+        });
+        configuration
     }
 
     /// The resource's own name (`Name`), when the template sets it to a known value.
@@ -89,9 +103,23 @@ impl MappedResource {
     }
 }
 
+/// Whether configuration path `path` is `prefix` or lies under it (list indices ignored; a `*`
+/// segment of `prefix` matches any key, e.g. a region in `pipeline.artifactStores.*.location`).
+pub(crate) fn is_under(path: &str, prefix: &str) -> bool {
+    let (path, prefix) = (segments(path), segments(prefix));
+    path.len() >= prefix.len() && path.iter().zip(&prefix).all(|(segment, wanted)| *wanted == "*" || segment == wanted)
+}
+
+fn segments(path: &str) -> Vec<&str> {
+    path.split('.')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| segment.split('[').next().unwrap_or_default())
+        .collect()
+}
+
 /// Whether two configuration paths overlap: one is the other or lies under it. List indices
 /// are ignored (`source[1].location` is under `source`); the empty path covers everything.
-pub(super) fn overlaps(input: &str, path: &str) -> bool {
+pub(crate) fn overlaps(input: &str, path: &str) -> bool {
     let segments = |path: &str| -> Vec<String> {
         path.split('.')
             .filter(|segment| !segment.is_empty())
@@ -121,6 +149,7 @@ pub fn property_path(resource_type: &str, config_path: &str) -> String {
         opaque = segment == "configuration";
         match segment {
             "projectVisibility" => path.push_str("Visibility"),
+            "webhook" => path.push_str("Triggers"),
             _ => path.push_str(&pascal(segment)),
         }
     }
@@ -179,12 +208,17 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
             t if t == CodeBuildProject::RESOURCE_TYPE => codebuild_project(&properties),
             _ => without_tags(camel_keys(&properties)),
         };
+        let marked = configuration.clone();
         let (mut unresolved, mut references) = (Vec::new(), Vec::new());
-        extract_markers(&mut configuration, "", &mut unresolved, &mut references);
+        replace_markers(&mut configuration, "", &mut |marker, path| {
+            record_marker(marker, path, &mut unresolved, &mut references);
+            None
+        });
         mapped.push(MappedResource {
             logical_id: logical_id.clone(),
             resource_type: resource_type.to_owned(),
             configuration,
+            marked,
             unresolved,
             references,
         });
@@ -198,15 +232,18 @@ fn record_marker(marker: &Value, path: String, unresolved: &mut Vec<Unresolved>,
     for logical_id in inner["refs"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         references.push(Reference { path: path.clone(), logical_id: logical_id.to_owned() });
     }
+    let text = |key: &str| inner[key].as_str().unwrap_or_default().to_owned();
     unresolved.push(Unresolved {
         path,
-        property: inner["property"].as_str().unwrap_or_default().to_owned(),
-        reason: inner["reason"].as_str().unwrap_or_default().to_owned(),
+        property: text("property"),
+        reason: text("reason"),
+        placeholder: text("placeholder"),
     });
 }
 
-/// Removes the markers from the mapped configuration, recording where they were.
-fn extract_markers(value: &mut Value, path: &str, unresolved: &mut Vec<Unresolved>, references: &mut Vec<Reference>) {
+/// Walks the markers of a mapped configuration: `on_marker` gets each with its path and says
+/// what takes its place (`None`: the value is left out, list items after it move up).
+fn replace_markers(value: &mut Value, path: &str, on_marker: &mut impl FnMut(&Value, String) -> Option<Value>) {
     match value {
         Value::Object(map) => {
             let keys: Vec<String> = map.keys().cloned().collect();
@@ -214,9 +251,11 @@ fn extract_markers(value: &mut Value, path: &str, unresolved: &mut Vec<Unresolve
                 let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
                 if is_marker(&map[&key]) {
                     let marker = map.remove(&key).unwrap_or_default();
-                    record_marker(&marker, child_path, unresolved, references);
+                    if let Some(replacement) = on_marker(&marker, child_path) {
+                        map.insert(key, replacement);
+                    }
                 } else if let Some(child) = map.get_mut(&key) {
-                    extract_markers(child, &child_path, unresolved, references);
+                    replace_markers(child, &child_path, on_marker);
                 }
             }
         }
@@ -225,9 +264,9 @@ fn extract_markers(value: &mut Value, path: &str, unresolved: &mut Vec<Unresolve
             for (index, mut item) in std::mem::take(items).into_iter().enumerate() {
                 let child_path = format!("{path}[{index}]");
                 if is_marker(&item) {
-                    record_marker(&item, child_path, unresolved, references);
+                    kept.extend(on_marker(&item, child_path));
                 } else {
-                    extract_markers(&mut item, &child_path, unresolved, references);
+                    replace_markers(&mut item, &child_path, on_marker);
                     kept.push(item);
                 }
             }
@@ -274,11 +313,35 @@ fn as_list(value: Value) -> Value {
 
 fn codebuild_project(properties: &Value) -> Value {
     let mut configuration = Map::new();
+    // Known by construction: CloudFormation's documented defaults, a private project with no
+    // webhook unless the template says otherwise.
+    configuration.insert("projectVisibility".into(), Value::from("PRIVATE"));
+    configuration.insert("webhook".into(), Value::Null);
     for (key, value) in properties.as_object().into_iter().flatten() {
         match key.as_str() {
             "Tags" => {}
             "Visibility" => {
                 configuration.insert("projectVisibility".into(), value.clone());
+            }
+            // `Triggers: {Webhook: true, FilterGroups: [[{Type, Pattern, ExcludeMatchedPattern}]]}`
+            // is the API's `webhook: {filterGroups}`.
+            "Triggers" if is_marker(value) => {
+                configuration.insert("webhook".into(), value.clone());
+            }
+            "Triggers" => {
+                let triggers = camel_keys(value);
+                match triggers.get("webhook") {
+                    Some(webhook) if is_marker(webhook) => {
+                        configuration.insert("webhook".into(), webhook.clone());
+                    }
+                    Some(Value::Bool(true)) => {
+                        let groups = triggers.get("filterGroups").cloned().unwrap_or_else(|| Value::Array(Vec::new()));
+                        let mut webhook = Map::new();
+                        webhook.insert("filterGroups".into(), groups);
+                        configuration.insert("webhook".into(), Value::Object(webhook));
+                    }
+                    _ => {}
+                }
             }
             "Source" | "Artifacts" => {
                 configuration.insert(camel(key), as_list(camel_keys(value)));

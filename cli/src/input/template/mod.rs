@@ -49,7 +49,11 @@ pub fn load(path: &Path, context: &Context) -> Result<Vec<Entry>> {
         .into_iter()
         .map(|mapped| Entry {
             item: mapped.item(account, region),
-            origin: Origin::Template { file: file.clone(), block: blocks.remove(&mapped.logical_id), mapped },
+            origin: Origin::Template {
+                file: file.clone(),
+                block: blocks.remove(&mapped.logical_id),
+                mapped: Box::new(mapped),
+            },
         })
         .collect())
 }

@@ -46,11 +46,23 @@ pub(super) struct Unknown {
     reason: String,
     /// Resources of the template the value refers to.
     refs: Vec<String>,
+    /// The value with placeholders for its unknown parts, where part of it is known (`!Sub`).
+    partial: Option<String>,
 }
 
 impl Unknown {
     fn new(reason: impl Into<String>) -> Self {
-        Unknown { reason: reason.into(), refs: Vec::new() }
+        Unknown { reason: reason.into(), refs: Vec::new(), partial: None }
+    }
+
+    /// What stands in for the value where a rule can judge it ([`pipesec_engine::unknown`]):
+    /// the known part with placeholders, or a placeholder naming the intrinsic.
+    fn placeholder(&self) -> String {
+        self.partial.clone().unwrap_or_else(|| {
+            // Reasons open with the intrinsic in backquotes: "`!Ref Bucket` refers to …".
+            let intrinsic = self.reason.split('`').nth(1).filter(|text| text.starts_with('!'));
+            pipesec_engine::unknown::placeholder(intrinsic.unwrap_or("an intrinsic function"))
+        })
     }
 
     /// The marker left in the tree in place of the value.
@@ -59,6 +71,7 @@ impl Unknown {
         inner.insert("reason".into(), Value::from(self.reason.clone()));
         inner.insert("property".into(), Value::from(property));
         inner.insert("refs".into(), Value::from(self.refs.clone()));
+        inner.insert("placeholder".into(), Value::from(self.placeholder()));
         let mut marker = Map::new();
         marker.insert(UNRESOLVED_KEY.into(), Value::Object(inner));
         Value::Object(marker)
@@ -208,6 +221,7 @@ impl Resolver<'_> {
                 Err(Unknown {
                     reason: format!("`!GetAtt {target}` is known only after deployment"),
                     refs: vec![resource],
+                    partial: None,
                 })
             }
             "Fn::ImportValue" => {
@@ -263,6 +277,7 @@ impl Resolver<'_> {
             return Resolved::Unknown(Unknown {
                 reason: format!("`!Ref {name}` refers to resource {name}, known only after deployment"),
                 refs: vec![name.to_owned()],
+                partial: None,
             });
         }
         Resolved::Unknown(Unknown::new(format!("`!Ref {name}`: the template has no parameter or resource {name}")))
@@ -327,6 +342,7 @@ impl Resolver<'_> {
                     Err(Unknown {
                         reason: format!("`!Sub` uses `${{{name}}}`, known only after deployment"),
                         refs: vec![resource],
+                        partial: None,
                     })
                 }
                 None => match self.reference(name, property, depth) {
@@ -336,18 +352,28 @@ impl Resolver<'_> {
                     Resolved::Unknown(inner) => Err(Unknown {
                         reason: format!("`!Sub` uses `${{{name}}}`: {}", inner.reason),
                         refs: inner.refs,
+                        partial: None,
                     }),
                 },
             };
             match (value, &mut unknown) {
                 (Ok(text), _) => out.push_str(&text),
-                (Err(err), None) => unknown = Some(err),
-                (Err(err), Some(first)) => first.refs.extend(err.refs),
+                (Err(err), None) => {
+                    out.push_str(&pipesec_engine::unknown::placeholder(&format!("${{{name}}}")));
+                    unknown = Some(err);
+                }
+                (Err(err), Some(first)) => {
+                    out.push_str(&pipesec_engine::unknown::placeholder(&format!("${{{name}}}")));
+                    first.refs.extend(err.refs);
+                }
             }
         }
         out.push_str(rest);
         match unknown {
-            Some(unknown) => Err(unknown),
+            Some(mut unknown) => {
+                unknown.partial = Some(out);
+                Err(unknown)
+            }
             None => self.bounded_text(out, "Fn::Sub"),
         }
     }
@@ -484,6 +510,7 @@ fn first_marker(value: &Value) -> Option<Unknown> {
                     .and_then(Value::as_array)
                     .map(|refs| refs.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect())
                     .unwrap_or_default(),
+                partial: None,
             }),
             None => map.values().find_map(first_marker),
         },
