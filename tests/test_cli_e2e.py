@@ -306,9 +306,11 @@ def test_scan_template_finds_what_evaluate_finds_once_deployed(emulator, aws):
                                   "--fail-on", "none").stdout)["results"]
     live = {(r["rule"], names[r["resourceId"]]): r["compliance"] for r in deployed}
     assert {key: live[key] for key in decided} == decided
-    # What the template scan could not decide offline, the account evaluation did.
+    # The template's Visibility and Triggers decide what the account needs a live read for.
     public = ("codebuild-project-not-public", "docker-image-builder")
-    assert public not in decided and live[public] == "NON_COMPLIANT"
+    webhook = ("codebuild-project-webhook-filters-anchored", "docker-image-builder")
+    assert decided[public] == live[public] == "NON_COMPLIANT"
+    assert decided[webhook] == live[webhook] == "NON_COMPLIANT"
 
 
 def test_a_canary_secret_appears_in_no_output(emulator, account, tmp_path):
