@@ -665,6 +665,7 @@ mod tests {
             "artifact store `<unknown before deployment: !Ref ArtifactBucket>` uses the AWS managed key",
         );
         expect("codepipeline-artifacts-cmk-encrypted", "RegionalStorePipeline", NonCompliant, "AWS managed key");
+        expect("codepipeline-artifacts-cmk-encrypted", "ImportedLocationPipeline", NonCompliant, "AWS managed key");
         expect(
             "codepipeline-artifacts-cmk-encrypted",
             "ImportedStorePipeline",

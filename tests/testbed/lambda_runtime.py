@@ -19,6 +19,7 @@ import os
 import queue
 import re
 import secrets
+import select
 import subprocess
 import sys
 import threading
@@ -209,6 +210,7 @@ class LambdaFunction:
         self._server: RuntimeApiServer | None = None
         self._spawned_at = 0.0
         self._lines: list[str] = []
+        self._lines_lock = threading.Lock()
         self._drain_thread: threading.Thread | None = None
 
     def start(self) -> "LambdaFunction":
@@ -247,13 +249,30 @@ class LambdaFunction:
         return self
 
     def _drain_output(self) -> None:
-        for raw in self.process.stdout:
-            self._lines.append(raw.decode(errors="replace").rstrip("\n"))
+        # Unbuffered reads, a chunk at a time under the lock: `logs` can then tell that every
+        # byte written so far is in `_lines`.
+        fd, partial = self.process.stdout.fileno(), b""
+        while chunk := os.read(fd, 65536):
+            with self._lines_lock:
+                *complete, partial = (partial + chunk).split(b"\n")
+                self._lines.extend(line.decode(errors="replace") for line in complete)
+        if partial:
+            with self._lines_lock:
+                self._lines.append(partial.decode(errors="replace"))
 
     @property
     def logs(self) -> list[str]:
-        """The function's stdout and stderr lines so far."""
-        return list(self._lines)
+        """The function's stdout and stderr lines written so far. A line the function wrote
+        before answering an invocation is there once the answer is: this waits (2 s at most)
+        until the pipe holds nothing unread."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            with self._lines_lock:
+                drained = self._drain_thread is None or not self._drain_thread.is_alive() or not select.select(
+                    [self.process.stdout.fileno()], [], [], 0)[0]
+                if drained or time.monotonic() > deadline:
+                    return list(self._lines)
+            time.sleep(0.005)
 
     @property
     def time_to_first_poll(self) -> float | None:
