@@ -83,7 +83,10 @@ def test_evaluate_reports_the_seeded_account(emulator, account):
     results = document["results"]
     assert [(r["rule"], r["resourceId"]) for r in results] == sorted((r["rule"], r["resourceId"]) for r in results)
     for result in results:
-        assert set(result) == {"rule", "resourceType", "resourceId", "compliance", "annotation"}
+        assert set(result) - {"resourceName"} == {"rule", "resourceType", "resourceId", "compliance", "annotation"}
+        if "resourceName" in result:
+            assert result["resourceName"] == account[result["resourceId"]], result
+    assert any("resourceName" in result for result in results), "projects are named beside their ids"
     verdicts = {key: result["compliance"] for key, result in by_name(document, account).items()}
     assert verdicts[(SECRETS, "payments-api-build")] == "NON_COMPLIANT"
     assert verdicts[(SECRETS, "nightly-reports")] == "COMPLIANT"
