@@ -3,6 +3,7 @@ snapshot files and on CloudFormation templates; every format parsed (SARIF again
 schema, the HTML page rendered in headless Chromium), exit codes, and a canary secret that no
 output may contain."""
 
+import gzip
 import json
 import os
 import shutil
@@ -83,7 +84,10 @@ def test_evaluate_reports_the_seeded_account(emulator, account):
     results = document["results"]
     assert [(r["rule"], r["resourceId"]) for r in results] == sorted((r["rule"], r["resourceId"]) for r in results)
     for result in results:
-        assert set(result) == {"rule", "resourceType", "resourceId", "compliance", "annotation"}
+        assert set(result) - {"resourceName"} == {"rule", "resourceType", "resourceId", "compliance", "annotation"}
+        if "resourceName" in result:
+            assert result["resourceName"] == account[result["resourceId"]], result
+    assert any("resourceName" in result for result in results), "projects are named beside their ids"
     verdicts = {key: result["compliance"] for key, result in by_name(document, account).items()}
     assert verdicts[(SECRETS, "payments-api-build")] == "NON_COMPLIANT"
     assert verdicts[(SECRETS, "nightly-reports")] == "COMPLIANT"
@@ -254,6 +258,32 @@ def test_snapshots_are_evaluated_offline_and_say_what_needs_live_reads():
     assert results[(SECRETS, builder)]["compliance"] == "COMPLIANT", "values in the item: no read needed"
     [pipeline] = json.loads(run.stdout)["summary"]["pipelines"]
     assert pipeline["pipeline"] == "release" and len(pipeline["resources"]) == 3
+
+
+def test_service_output_is_evaluated_offline_appended_and_gzipped(tmp_path):
+    """`aws codebuild batch-get-projects … > f; aws codepipeline get-pipeline … >> f`, and the same gzipped."""
+    snapshots = FIXTURES / "snapshots"
+    appended = tmp_path / "resources.json"
+    appended.write_bytes(b"".join((snapshots / name).read_bytes()
+                                  for name in ("batch-get-projects.json", "get-pipeline.json",
+                                               "batch-get-report-groups.json")))
+    compressed = tmp_path / "resources.json.gz"
+    compressed.write_bytes(gzip.compress(appended.read_bytes()))
+    outputs = []
+    for path in (appended, compressed):
+        run = pipesec("evaluate", "--snapshot", path, "--format", "json", "--fail-on", "none")
+        assert run.returncode == 0, run.stderr
+        outputs.append(json.loads(run.stdout))
+    assert outputs[0]["results"] == outputs[1]["results"], "gzip changes nothing"
+    results = {(r["rule"], r["resourceId"]): r for r in outputs[0]["results"]}
+    builder = results[(PRIVILEGED, "docker-image-builder")]
+    assert builder["compliance"] == "NON_COMPLIANT" and builder["resourceName"] == "docker-image-builder"
+    coverage = "arn:aws:codebuild:eu-west-1:111122223333:report-group/coverage"
+    group = results[("codebuild-report-group-export-encrypted", coverage)]
+    assert group["compliance"] == "NON_COMPLIANT" and group["resourceName"] == "coverage"
+    [pipeline] = outputs[0]["summary"]["pipelines"]
+    assert pipeline["pipeline"] == "release"
+    assert {"resourceType": "AWS::CodeBuild::Project", "resourceId": "unit-tests"} in pipeline["resources"]
 
 
 def test_scan_template_good_and_bad():

@@ -10,7 +10,7 @@
 //! | target | subject |
 //! |---|---|
 //! | [`event`] | Lambda payload → [`Invocation`] (envelope and invoking event), then every rule's parameters and, for a change, its pure `evaluate` |
-//! | [`item`] | configuration items in the event model, the API model (`configuration` as a JSON string, and through [`ConfigurationItem::from_history`]) and the snapshot / Select / BatchGet documents, then the typed views and every rule |
+//! | [`item`] | configuration items in the event model, the API model (`configuration` as a JSON string, and through [`ConfigurationItem::from_history`]) and the snapshot / Select / BatchGet documents and service responses (as one file: several documents, gzip), then the typed views and every rule |
 //! | [`params()`] | `ruleParameters` text for every rule's parameter type, the CLI's `--param` list, then evaluation with the parameters that were accepted |
 //! | [`iam`] | a policy document (URL-encoded or JSON) and the least-privilege analysis; an optional first line is a policy ARN judged by name |
 //! | [`secrets`] | `NAME=VALUE` through the secret detector, then every rule on a project and a pipeline holding it; no verdict may repeat the value |
@@ -90,9 +90,19 @@ pub fn event(data: &[u8]) {
     }
 }
 
-/// A configuration item, or a document of them, in any model Config produces.
+/// A configuration item, or a document of them, in any model Config produces, or the services'
+/// own responses; the bytes are also read as a file is (several documents, gzip).
 pub fn item(data: &[u8]) {
-    let Ok(value) = serde_json::from_slice::<Value>(data) else { return };
+    let Ok(value) = serde_json::from_slice::<Value>(data) else {
+        // Not one JSON document: read as a file is.
+        if let Ok(bytes) = crate::input::gunzip(data.to_vec()) {
+            match snapshot::documents(&bytes) {
+                Ok(items) => items.iter().for_each(check_item),
+                Err(reason) => assert!(!reason.trim().is_empty(), "an empty error"),
+            }
+        }
+        return;
+    };
     match ConfigurationItem::from_value(&value) {
         Ok(item) => {
             check_item(&item);

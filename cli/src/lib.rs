@@ -24,6 +24,8 @@ pub mod score;
 
 #[cfg(test)]
 mod architecture;
+#[cfg(test)]
+mod corpus;
 
 use std::process::ExitCode;
 

@@ -30,6 +30,13 @@ async fn evaluate(args: &EvaluateArgs) -> Result<(Report, Option<CliError>)> {
         for path in &args.snapshot {
             entries.extend(snapshot::load(path)?);
         }
+        let types = selection.resource_types();
+        if !entries.iter().any(|entry| types.contains(&entry.item.resource_type.as_str())) {
+            eprintln!(
+                "pipesec: warning: no resource the selected rules evaluate ({}) in the snapshot files",
+                types.join(", ")
+            );
+        }
         let run = run_rules(&selection, &Mode::offline("snapshot"), &entries).await?;
         let (findings, unreadable) = run.into_parts();
         return Ok((Report::new("evaluate", selection.rules, &entries, findings), unreadable));

@@ -84,6 +84,8 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             seeds.push(read(&root().join("shared/fixtures/select-row.json")));
             seeds.extend(files("cli/fixtures/snapshots", "json").iter().map(read));
+            // A file as Config delivers it to S3.
+            seeds.push(crate::input::tests::gzip(&read(&root().join("cli/fixtures/snapshots/concatenated.json"))));
             seeds
         }
         "params" => {

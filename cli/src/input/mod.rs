@@ -1,12 +1,17 @@
 //! What the rules run over: configuration items from the account, from snapshot files or from
 //! CloudFormation templates, each with where it came from.
 
+pub mod service_shape;
 pub mod snapshot;
 pub mod template;
+
+use std::io::Read as _;
+use std::path::Path;
 
 use pipesec_engine::ConfigurationItem;
 
 use self::template::{Block, MappedResource};
+use crate::error::{CliError, Result};
 
 /// A configuration item to evaluate and where it came from.
 #[derive(Debug, Clone)]
@@ -23,4 +28,53 @@ pub enum Origin {
     Snapshot { file: String },
     /// A resource of a CloudFormation template.
     Template { file: String, block: Option<Block>, mapped: Box<MappedResource> },
+}
+
+/// The first bytes of every gzip member (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// An input file's bytes, gunzipped when it is gzip-compressed (as AWS Config delivers snapshot
+/// and history files to S3), whatever its name; several gzip members one after the other (`cat
+/// a.gz b.gz`) are read as one text.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|err| CliError::input(&file, err))?;
+    gunzip(bytes).map_err(|reason| CliError::input(&file, reason))
+}
+
+/// `bytes` as they are, or decompressed when they start as gzip does.
+pub fn gunzip(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    if !bytes.starts_with(&GZIP_MAGIC) {
+        return Ok(bytes);
+    }
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .read_to_end(&mut text)
+        .map_err(|err| format!("gzip-compressed, but cannot be decompressed: {err}"))?;
+    Ok(text)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// `text` gzip-compressed, as Config delivers files to S3.
+    pub fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn gzip_is_undone_and_plain_bytes_pass_through() {
+        assert_eq!(gunzip(b"{}".to_vec()).unwrap(), b"{}");
+        assert_eq!(gunzip(gzip(b"{\"a\": 1}")).unwrap(), b"{\"a\": 1}");
+        let mut two = gzip(b"{\"a\": 1}\n");
+        two.extend(gzip(b"{\"b\": 2}\n"));
+        assert_eq!(gunzip(two).unwrap(), b"{\"a\": 1}\n{\"b\": 2}\n", "concatenated members are one text");
+        let err = gunzip(vec![0x1f, 0x8b, 8, 0]).unwrap_err();
+        assert!(err.contains("gzip-compressed, but cannot be decompressed"), "{err}");
+    }
 }

@@ -12,7 +12,7 @@ use aws_sdk_config::primitives::{DateTime, DateTimeFormat};
 use pipesec_engine::Compliance;
 use serde_json::{Value, json};
 
-use super::{Options, Report, SEC11_BP07, SEC11_BP07_URL, title};
+use super::{Options, Report, SEC11_BP07, SEC11_BP07_URL, resource_label, title};
 use crate::error::{CliError, Result};
 use crate::runner::Finding;
 
@@ -80,22 +80,40 @@ fn asff(report: &Report, finding: &Finding, options: &Options, now: &str) -> Res
         (None, Some(location)) => format!("{}#{}", location.file, finding.resource_id),
         (None, None) => format!("{account}/{region}/{}/{}", finding.resource_type, finding.resource_id),
     };
-    let resource_type = match finding.resource_type.as_str() {
-        "AWS::CodeBuild::Project" => "AwsCodeBuildProject",
-        "AWS::IAM::Role" => "AwsIamRole",
-        _ => "Other",
+    let name = finding.resource_name.as_deref().filter(|name| !name.is_empty());
+    // The name goes where the ASFF resource details of the type keep it; types without details
+    // of their own keep it in `Other` (a map of strings).
+    let (resource_type, details) = match finding.resource_type.as_str() {
+        "AWS::CodeBuild::Project" => {
+            ("AwsCodeBuildProject", name.map(|name| json!({"AwsCodeBuildProject": {"Name": name}})))
+        }
+        "AWS::IAM::Role" => ("AwsIamRole", name.map(|name| json!({"AwsIamRole": {"RoleName": name}}))),
+        _ => ("Other", name.map(|name| json!({"Other": {"Name": cut(name, 1024)}}))),
     };
     let mut product_fields = json!({
         "pipesec/RuleId": finding.rule,
         "pipesec/ResourceType": finding.resource_type,
+        "pipesec/ResourceId": cut(&finding.resource_id, 4096),
         "pipesec/Area": area,
         "pipesec/WellArchitected": SEC11_BP07,
     });
+    if let Some(name) = name {
+        product_fields["pipesec/ResourceName"] = Value::from(cut(name, 4096));
+    }
     if let Some(location) = &finding.location {
         product_fields["pipesec/File"] = Value::from(location.file.clone());
         if let Some(property) = &location.property {
             product_fields["pipesec/Property"] = Value::from(property.clone());
         }
+    }
+    let mut resource = json!({
+        "Type": resource_type,
+        "Id": finding.arn.clone().unwrap_or_else(|| finding.resource_id.clone()),
+        "Partition": partition,
+        "Region": region,
+    });
+    if let Some(details) = details {
+        resource["Details"] = details;
     }
     Ok(json!({
         "SchemaVersion": SCHEMA_VERSION,
@@ -109,17 +127,12 @@ fn asff(report: &Report, finding: &Finding, options: &Options, now: &str) -> Res
         "Severity": {"Label": label},
         "Title": cut(&format!("{} ({SEC11_BP07})", title(finding.rule)), 256),
         "Description": cut(
-            &format!("{} {}: {}", finding.resource_type, finding.display_name(), finding.annotation.as_deref().unwrap_or(finding.compliance.as_str())),
+            &format!("{} {}: {}", finding.resource_type, resource_label(finding), finding.annotation.as_deref().unwrap_or(finding.compliance.as_str())),
             1024,
         ),
         "Remediation": {"Recommendation": {"Text": cut(remediation, 512), "Url": SEC11_BP07_URL}},
         "ProductFields": product_fields,
-        "Resources": [{
-            "Type": resource_type,
-            "Id": finding.arn.clone().unwrap_or_else(|| finding.resource_id.clone()),
-            "Partition": partition,
-            "Region": region,
-        }],
+        "Resources": [resource],
         "Compliance": {
             "Status": status,
             "RelatedRequirements": [format!("AWS Well-Architected Framework {SEC11_BP07}")],
@@ -182,6 +195,46 @@ mod tests {
         assert_eq!(
             (passed["Severity"]["Label"].as_str(), passed["RecordState"].as_str()),
             (Some("INFORMATIONAL"), Some("ARCHIVED"))
+        );
+    }
+
+    #[test]
+    fn the_resource_name_is_in_the_details_asff_has_for_it() {
+        let findings = findings(&Options::default());
+        let secrets = findings
+            .iter()
+            .find(|f| f["ProductFields"]["pipesec/RuleId"] == "codebuild-project-no-plaintext-secrets")
+            .unwrap();
+        let resource = &secrets["Resources"][0];
+        assert_eq!(resource["Type"], "AwsCodeBuildProject");
+        assert_eq!(resource["Details"], json!({"AwsCodeBuildProject": {"Name": "payments"}}));
+        assert_eq!(secrets["ProductFields"]["pipesec/ResourceName"], "payments");
+        assert_eq!(secrets["ProductFields"]["pipesec/ResourceId"], "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f");
+        let description = secrets["Description"].as_str().unwrap();
+        assert!(description.contains("payments (0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f)"), "{description}");
+        // ProductFields hold strings only; Details only the members ASFF defines for the type.
+        for finding in &findings {
+            assert!(finding["ProductFields"].as_object().unwrap().values().all(Value::is_string), "{finding}");
+            if let Some(details) = finding["Resources"][0].get("Details") {
+                let allowed = [("AwsCodeBuildProject", "Name"), ("AwsIamRole", "RoleName"), ("Other", "Name")];
+                let (kind, members) = details.as_object().unwrap().iter().next().unwrap();
+                let member = members.as_object().unwrap().keys().next().unwrap();
+                assert!(allowed.contains(&(kind.as_str(), member.as_str())), "{details}");
+            }
+        }
+
+        let mut pipelines = sample();
+        for finding in &mut pipelines.findings {
+            finding.resource_type = "AWS::CodePipeline::Pipeline".into();
+        }
+        let text = render_at(&pipelines, &Options::default(), SystemTime::UNIX_EPOCH).unwrap();
+        let document: Value = serde_json::from_str(&text).unwrap();
+        let findings = document["Findings"].as_array().unwrap();
+        let images = findings.iter().find(|f| f["ProductFields"]["pipesec/ResourceId"] == "images").unwrap();
+        let resource = &images["Resources"][0];
+        assert_eq!(
+            (resource["Type"].as_str(), &resource["Details"]),
+            (Some("Other"), &json!({"Other": {"Name": "images"}}))
         );
     }
 

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use pipesec_engine::Compliance;
 
-use super::{Report, SEC11_BP07, SEC11_BP07_URL, title};
+use super::{Report, SEC11_BP07, SEC11_BP07_URL, resource_label, title};
 use crate::runner::Finding;
 use crate::score::{Area, Score};
 
@@ -103,24 +103,32 @@ fn check(report: &Report, finding: &Finding) -> String {
     )
 }
 
+/// A resource's name, and its id where that is something else (muted).
+fn resource_name(finding: &Finding) -> String {
+    let name = finding.display_name();
+    if name == finding.resource_id {
+        escape(name)
+    } else {
+        format!("{} <span class=\"muted\"><code>{}</code></span>", escape(name), escape(&finding.resource_id))
+    }
+}
+
 /// Failing checks grouped by resource, most severe first within each.
 fn grouped(report: &Report, failures: &[&Finding]) -> String {
+    // By type and id (two resources may share a name), shown by name.
     let mut by_resource: BTreeMap<(String, String), Vec<&Finding>> = BTreeMap::new();
     for finding in failures {
-        by_resource
-            .entry((finding.resource_type.clone(), finding.display_name().to_owned()))
-            .or_default()
-            .push(finding);
+        by_resource.entry((finding.resource_type.clone(), resource_label(finding))).or_default().push(finding);
     }
     // The resource with the most severe finding first.
     let mut resources: Vec<_> = by_resource.into_iter().collect();
     resources.sort_by_key(|(_, findings)| std::cmp::Reverse(findings.iter().map(|f| f.severity).max()));
     let mut out = String::new();
-    for ((resource_type, name), findings) in &resources {
+    for ((resource_type, _), findings) in &resources {
         let _ = write!(
             out,
             "<div class=\"resource\"><h3>{} <span class=\"muted\">{}</span></h3>",
-            escape(name),
+            resource_name(findings[0]),
             escape(resource_type)
         );
         for finding in findings {
@@ -199,7 +207,7 @@ pub fn render(report: &Report) -> String {
             out,
             "<tr><td><code>{}</code></td><td>{}<div class=\"muted\">{}</div></td><td class=\"{c}\">{c}</td><td>{}</td></tr>",
             escape(finding.rule),
-            escape(finding.display_name()),
+            resource_name(finding),
             escape(&finding.resource_type),
             escape(finding.annotation.as_deref().unwrap_or("")),
             c = finding.compliance.as_str(),
@@ -238,6 +246,22 @@ mod tests {
         let critical = page[outside..].find("CRITICAL").unwrap();
         let low = page[outside..].find("sev LOW").unwrap();
         assert!(critical < low, "critical findings first");
+    }
+
+    #[test]
+    fn resources_show_their_name_and_the_id_where_it_differs() {
+        let page = render(&sample());
+        let heading = "<h3>payments <span class=\"muted\"><code>0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f</code></span>";
+        assert!(page.contains(heading), "{page}");
+        assert!(
+            page.contains("<h3>images <span class=\"muted\">AWS::CodeBuild::Project</span></h3>"),
+            "no id repeated"
+        );
+        assert_eq!(
+            page.matches("0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f").count(),
+            2,
+            "the card and the table of every result"
+        );
     }
 
     fn report_remediation(id: &str) -> String {

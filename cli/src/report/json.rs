@@ -1,5 +1,6 @@
 //! `--format json`: the JSON output contract (docs/output.md), `{"results": [...], "summary": {...}}`, results by rule
-//! then resource id. Template results also say where they are (`location`).
+//! then resource id, each with the resource's name when it is known. Template results also say
+//! where they are (`location`).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -14,6 +15,9 @@ struct Row<'a> {
     rule: &'a str,
     resource_type: &'a str,
     resource_id: &'a str,
+    /// The name people know the resource by, when known (a project's `resourceId` is a UUID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_name: Option<&'a str>,
     compliance: &'a str,
     annotation: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,6 +37,7 @@ fn row(finding: &Finding) -> Row<'_> {
         rule: finding.rule,
         resource_type: &finding.resource_type,
         resource_id: &finding.resource_id,
+        resource_name: finding.resource_name.as_deref().filter(|name| !name.is_empty()),
         compliance: finding.compliance.as_str(),
         annotation: finding.annotation.as_deref(),
         location,
@@ -68,14 +73,29 @@ mod tests {
             let mut fields: Vec<&str> = result.as_object().unwrap().keys().map(String::as_str).collect();
             fields.retain(|field| *field != "location");
             fields.sort_unstable();
-            assert_eq!(fields, ["annotation", "compliance", "resourceId", "resourceType", "rule"]);
+            assert_eq!(fields, ["annotation", "compliance", "resourceId", "resourceName", "resourceType", "rule"]);
         }
+        let named = results.iter().find(|r| r["resourceId"] == "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f").unwrap();
+        assert_eq!(named["resourceName"], "payments");
         let template = results.iter().find(|r| r["resourceId"] == "Builder").unwrap();
         assert_eq!(template["location"]["property"], "Properties.EncryptionKey");
+        let text = render(&sample());
+        let at = |member: &str| text.find(&format!("\"{member}\":")).unwrap();
+        assert!(at("resourceId") < at("resourceName") && at("resourceName") < at("compliance"), "the contract's order");
         let summary = &document["summary"];
         assert_eq!((summary["total"].as_u64(), summary["nonCompliant"].as_u64()), (Some(5), Some(3)));
         assert_eq!(summary["nonCompliantBySeverity"]["CRITICAL"], 1);
         assert_eq!(summary["pipelines"][0]["pipeline"], "release");
         assert!(summary["grade"].is_string() && summary["areas"]["accessControl"].is_number());
+    }
+
+    #[test]
+    fn a_result_without_a_known_name_has_no_resource_name() {
+        let mut report = sample();
+        for finding in &mut report.findings {
+            finding.resource_name = None;
+        }
+        let document: Value = serde_json::from_str(&render(&report)).unwrap();
+        assert!(document["results"].as_array().unwrap().iter().all(|r| r.get("resourceName").is_none()));
     }
 }

@@ -147,6 +147,13 @@ pub fn title(rule_id: &str) -> String {
     words.join(" ")
 }
 
+/// A resource as people read it: its name, with the id in parentheses when the id is something
+/// else (a CodeBuild project's `resourceId` is an opaque UUID; a template's is the logical id).
+pub fn resource_label(finding: &Finding) -> String {
+    let name = finding.display_name();
+    if name == finding.resource_id { name.to_owned() } else { format!("{name} ({})", finding.resource_id) }
+}
+
 /// Stable, short fingerprint of text (FNV-1a 64), for identifiers that must not change between runs.
 pub fn fingerprint(text: &str) -> String {
     let hash = text
@@ -199,12 +206,17 @@ pub(crate) mod tests {
                 Compliance::NonCompliant,
                 "privileged mode is enabled",
             ),
-            base(
-                "codebuild-project-no-plaintext-secrets",
-                "payments",
-                Compliance::NonCompliant,
-                "`DB_PASSWORD` (password)",
-            ),
+            // A project as Config records it: its id is opaque, its name is what people know.
+            Finding {
+                resource_id: "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f".into(),
+                resource_name: Some("payments".into()),
+                ..base(
+                    "codebuild-project-no-plaintext-secrets",
+                    "payments",
+                    Compliance::NonCompliant,
+                    "`DB_PASSWORD` (password)",
+                )
+            },
             base("codebuild-project-vpc-attached", "images", Compliance::Compliant, "builds run in a VPC"),
             base("codebuild-project-not-public", "images", Compliance::NotApplicable, "needs live reads"),
             template,
@@ -259,6 +271,17 @@ pub(crate) mod tests {
     fn titles_read_as_words() {
         assert_eq!(title("codebuild-project-cmk-encrypted"), "CodeBuild project CMK encrypted");
         assert_eq!(title("codepipeline-approval-before-deploy"), "CodePipeline approval before deploy");
+    }
+
+    #[test]
+    fn labels_show_the_id_where_it_differs_from_the_name() {
+        let report = sample();
+        let labels: Vec<String> = report.findings.iter().map(resource_label).collect();
+        assert!(labels.contains(&"payments (0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f)".to_owned()), "{labels:?}");
+        assert!(labels.contains(&"images".to_owned()), "{labels:?}");
+        let mut unnamed = report.findings[0].clone();
+        unnamed.resource_name = None;
+        assert_eq!(resource_label(&unnamed), unnamed.resource_id);
     }
 
     #[test]

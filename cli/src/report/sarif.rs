@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use pipesec_engine::Severity;
 use serde_json::{Value, json};
 
-use super::{Report, SEC11_BP07, SEC11_BP07_URL, fingerprint, title};
+use super::{Report, SEC11_BP07, SEC11_BP07_URL, fingerprint, resource_label, title};
 use crate::runner::Finding;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -73,10 +73,11 @@ pub fn render(report: &Report) -> String {
                 "message": {"text": format!(
                     "{} {}: {}",
                     finding.resource_type,
-                    finding.display_name(),
+                    resource_label(finding),
                     finding.annotation.as_deref().unwrap_or("non-compliant")
                 )},
                 "locations": [location(finding)],
+                "properties": resource_properties(finding),
                 "partialFingerprints": {
                     "pipesecResource/v1": fingerprint(&format!(
                         "{}|{}|{}|{}", finding.rule, finding.resource_type, finding.resource_id,
@@ -101,6 +102,15 @@ pub fn render(report: &Report) -> String {
         }],
     });
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
+}
+
+/// The resource, member by member, in the result's property bag (the JSON format's names).
+fn resource_properties(finding: &Finding) -> Value {
+    let mut properties = json!({"resourceType": finding.resource_type, "resourceId": finding.resource_id});
+    if let Some(name) = finding.resource_name.as_deref().filter(|name| !name.is_empty()) {
+        properties["resourceName"] = Value::from(name);
+    }
+    properties
 }
 
 fn location(finding: &Finding) -> Value {
@@ -213,6 +223,26 @@ mod tests {
             account["logicalLocations"][0]["fullyQualifiedName"],
             "arn:aws:codebuild:us-east-1:123456789012:project/images"
         );
+    }
+
+    #[test]
+    fn results_name_the_resource_by_its_name_and_keep_its_id() {
+        let document = document();
+        let results = document["runs"][0]["results"].as_array().unwrap();
+        let secrets = results.iter().find(|r| r["ruleId"] == "codebuild-project-no-plaintext-secrets").unwrap();
+        let message = secrets["message"]["text"].as_str().unwrap();
+        assert!(
+            message.starts_with("AWS::CodeBuild::Project payments (0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f): "),
+            "{message}"
+        );
+        assert_eq!(secrets["locations"][0]["logicalLocations"][0]["name"], "payments");
+        assert_eq!(
+            secrets["properties"],
+            json!({"resourceType": "AWS::CodeBuild::Project", "resourceId": "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f",
+                   "resourceName": "payments"})
+        );
+        let uri = secrets["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(uri.ends_with("/0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f"), "the path keeps the id: {uri}");
     }
 
     #[test]

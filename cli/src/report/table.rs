@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use comfy_table::{ContentArrangement, Table, presets};
 use pipesec_engine::Compliance;
 
-use super::{Options, Report};
+use super::{Options, Report, resource_label};
 use crate::runner::Finding;
 use crate::score::{Area, Score};
 
@@ -32,7 +32,8 @@ fn grade(score: &Score) -> String {
 }
 
 fn resource(finding: &Finding) -> String {
-    let mut text = finding.display_name().to_owned();
+    // The name, then the id on a line of its own where it differs (a project's UUID is long).
+    let mut text = resource_label(finding).replacen(" (", "\n(", 1);
     if let Some(location) = &finding.location {
         match (&location.property, location.line) {
             (Some(property), Some(line)) => write!(text, "\n{}:{line} {property}", location.file),
@@ -136,6 +137,9 @@ mod tests {
         assert!(critical < high, "{text}");
         assert!(text.contains("templates/build.yaml:12") && text.contains("Properties.EncryptionKey"), "{text}");
         assert!(text.contains("1 NOT_APPLICABLE results not shown"), "{text}");
+        let payments = text.lines().position(|line| line.contains("┆ payments ")).expect("the name");
+        let id = text.lines().nth(payments + 1).unwrap();
+        assert!(id.contains("┆ (0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f) "), "the id below, where it differs: {text}");
         let all = render(&sample(), &Options { all: true, ..Options::default() });
         assert!(all.contains("needs live reads") && all.contains("COMPLIANT"), "{all}");
     }

@@ -136,7 +136,8 @@ Resources:
 
     #[test]
     fn invalid_documents_say_what_is_wrong() {
-        assert!(parse("{\"Resources\": ").unwrap_err().starts_with("invalid JSON"));
+        let err = parse("{\"Resources\": ").unwrap_err();
+        assert!(err.starts_with("neither JSON (EOF while parsing") && err.contains("nor YAML ("), "{err}");
         assert!(parse("Resources:\n  - a\n b: [").unwrap_err().starts_with("invalid YAML"));
     }
 

@@ -1,10 +1,11 @@
 //! CloudFormation templates onto the typed views the rules use, so that a template is checked
 //! by the same `evaluate` as a deployed resource.
 //!
-//! A template file is read in four steps, one module each:
+//! A template file (gzip-compressed or not) is read in four steps, one module each:
 //!
 //! 1. [`yaml`]: YAML (short-form intrinsics such as `!Ref`, `!Sub`, `!GetAtt`, `!If` turned into
-//!    their long form) or JSON, into one JSON document.
+//!    their long form) or JSON (falling back to YAML when it does not parse), into one JSON
+//!    document.
 //! 2. [`resolve`]: intrinsic functions whose value is known offline are computed: `Ref` to a
 //!    parameter with a `Default` (or a value given in the [`Context`]), `Fn::Sub` / `Fn::Join` /
 //!    `Fn::Select` / `Fn::Split` / `Fn::FindInMap` over known values, `Fn::If` on conditions
@@ -39,7 +40,8 @@ use crate::error::{CliError, Result};
 /// The resources of one template file, as entries to evaluate.
 pub fn load(path: &Path, context: &Context) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|err| CliError::input(&file, err))?;
+    let text = String::from_utf8(super::read(path)?)
+        .map_err(|err| CliError::input(&file, format!("not UTF-8 text: {}", err.utf8_error())))?;
     let document = parse(&text).map_err(|reason| CliError::input(&file, reason))?;
     let mapped = map_template(&document, context).map_err(|err| CliError::input(&file, err))?;
     let mut blocks = lines::blocks(&text);

@@ -292,3 +292,24 @@ fn a_name_that_refers_to_itself_is_unknown() {
     assert_eq!(mapped[0].name(), None);
     assert!(mapped[0].unresolved[0].reason.contains("refers to"), "{:?}", mapped[0].unresolved);
 }
+
+#[test]
+fn a_gzip_compressed_template_reads_as_its_text_does() {
+    let plain = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/templates/bad-pipeline.yaml");
+    let dir = std::env::temp_dir().join(format!("pipesec-template-gzip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let compressed = dir.join("bad-pipeline.yaml.gz");
+    std::fs::write(&compressed, crate::input::tests::gzip(&std::fs::read(&plain).unwrap())).unwrap();
+    let read = |path: &std::path::Path| -> Vec<(String, Option<usize>)> {
+        let entries = load(path, &Context::default()).unwrap();
+        let line = |entry: &crate::input::Entry| match &entry.origin {
+            crate::input::Origin::Template { block, .. } => block.as_ref().map(|block| block.line_of("Properties")),
+            _ => None,
+        };
+        entries.iter().map(|entry| (entry.item.resource_id.clone(), line(entry))).collect()
+    };
+    let (from_gzip, from_text) = (read(&compressed), read(&plain));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(!from_text.is_empty() && from_text.iter().all(|(_, line)| line.is_some()));
+    assert_eq!(from_gzip, from_text, "same resources, same lines");
+}

@@ -4,11 +4,25 @@ use serde_json::{Map, Number, Value};
 use serde_norway::Value as Yaml;
 
 /// A template's text as JSON with long-form intrinsic functions.
+///
+/// Whatever the file's extension, text that looks like JSON (it opens with `{`) is read as JSON
+/// first and, when that fails (a trailing comma, a comment), as YAML, of which JSON is in
+/// practice a subset, as CloudFormation does; the error then gives both reasons. Other text is
+/// YAML.
 pub fn parse(text: &str) -> std::result::Result<Value, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
-        return serde_json::from_str(text).map_err(|err| format!("invalid JSON: {err}"));
+        let json = match serde_json::from_str(text) {
+            Ok(document) => return Ok(document),
+            Err(err) => err,
+        };
+        return yaml(text).map_err(|yaml| format!("neither JSON ({json}) nor YAML ({yaml})"));
     }
-    let yaml: Yaml = serde_norway::from_str(text).map_err(|err| format!("invalid YAML: {err}"))?;
+    yaml(text).map_err(|err| format!("invalid YAML: {err}"))
+}
+
+fn yaml(text: &str) -> std::result::Result<Value, String> {
+    let yaml: Yaml = serde_norway::from_str(text).map_err(|err| err.to_string())?;
     to_json(yaml)
 }
 
@@ -61,4 +75,34 @@ fn to_json(yaml: Yaml) -> std::result::Result<Value, String> {
             Value::Object(object)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_that_does_not_parse_falls_back_to_yaml_whatever_the_file_is_called() {
+        // Trailing commas, as formatters leave in flow-style YAML saved as `.template` / `.json`.
+        let text = "{\n  \"Resources\": {\n    \"Build\": {\"Type\": \"AWS::CodeBuild::Project\",},\n  },\n}\n";
+        assert!(serde_json::from_str::<Value>(text).is_err());
+        let document = parse(text).unwrap();
+        assert_eq!(document["Resources"]["Build"]["Type"], "AWS::CodeBuild::Project");
+        // Short-form intrinsics inside flow-style YAML are read too.
+        let document = parse("{\"Resources\": {\"B\": {\"Properties\": {\"Name\": !Ref N,},},},}").unwrap();
+        assert_eq!(document["Resources"]["B"]["Properties"]["Name"], serde_json::json!({"Ref": "N"}));
+        // A byte-order mark is not part of the document.
+        assert_eq!(parse("\u{feff}{\"A\": 1}").unwrap()["A"], 1);
+    }
+
+    #[test]
+    fn when_both_fail_the_error_gives_both_reasons() {
+        let err = parse("{\"Resources\": {\"B\": [}").unwrap_err();
+        assert_eq!(
+            err,
+            "neither JSON (expected value at line 1 column 22) nor YAML (did not find expected node content at \
+             line 1 column 22, while parsing a flow node)"
+        );
+        assert!(parse("Resources:\n  - a\n b: [").unwrap_err().starts_with("invalid YAML: "));
+    }
 }
