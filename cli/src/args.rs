@@ -43,10 +43,28 @@ pub struct EvaluateArgs {
     /// A region to evaluate; repeat for several (default: the environment's region).
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,
+    /// Where to read the account's resources: AWS Config's inventory (`config`), CodeBuild and
+    /// CodePipeline themselves (`services`), or per resource type whichever sees it (`auto`:
+    /// Config for the types its recorder records, the services for the others) [default: auto].
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub source: Option<Source>,
     #[command(flatten)]
     pub rules: RuleSelection,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where `pipesec evaluate` reads an account's resources (`--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// AWS Config's inventory (SelectResourceConfig); a type its recorder does not record cannot
+    /// be seen, and the run fails.
+    Config,
+    /// The services: ListProjects + BatchGetProjects, ListReportGroups + BatchGetReportGroups,
+    /// ListPipelines + GetPipeline, mapped onto the items Config would record.
+    Services,
+    /// Config's inventory for the types its recorder records, the services for the others.
+    Auto,
 }
 
 #[derive(Debug, Args)]
