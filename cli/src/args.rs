@@ -12,7 +12,8 @@ use pipesec_engine::Severity;
     about = "Assess the security of CI/CD pipelines (AWS CodeBuild, AWS CodePipeline) against SEC11-BP07",
     long_about = "Runs the pipesec AWS Config rules against an account, a Config snapshot or CloudFormation \
                   templates, scores every pipeline and gates CI.\n\nExit codes: 0 clean, 1 findings at or above \
-                  --fail-on or a score below --fail-under, 2 usage or runtime error."
+                  --fail-on or a score below --fail-under, 2 usage or runtime error, or a resource type the \
+                  run could not see (Config does not record it with --source config, a read refused)."
 )]
 pub struct Cli {
     #[command(subcommand)]
