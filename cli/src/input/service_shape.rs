@@ -34,7 +34,7 @@
 
 pub mod sdk;
 
-use aws_sdk_codebuild::primitives::DateTime;
+use aws_sdk_codebuild::primitives::{DateTime, DateTimeFormat};
 use pipesec_engine::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfiguration};
 use pipesec_engine::{ConfigurationItem, Resource, Result};
 use serde_json::{Map, Value, json};
@@ -122,7 +122,7 @@ pub fn codepipeline_pipeline(get_pipeline: &Value) -> Result<ConfigurationItem> 
     let name = pipeline.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut metadata = api.get("metadata").and_then(Value::as_object).cloned().unwrap_or_default();
     for time in metadata.values_mut() {
-        if let Some(seconds) = time.as_f64() {
+        if let Some(seconds) = epoch_seconds(time) {
             #[allow(clippy::cast_possible_truncation)] // epoch milliseconds fit an i64
             let millis = (seconds * 1000.0).round() as i64;
             *time = json!(millis);
@@ -162,8 +162,8 @@ fn item(item: &Item<'_>) -> Result<ConfigurationItem> {
         .times
         .iter()
         .flatten()
-        .find(|time| time.is_number() || time.is_string())
-        .map_or_else(|| json!(DateTime::from(std::time::SystemTime::now()).as_secs_f64()), |time| (*time).clone());
+        .find_map(|time| epoch_seconds(time))
+        .unwrap_or_else(|| DateTime::from(std::time::SystemTime::now()).as_secs_f64());
     let tags: Map<String, Value> = item
         .tags
         .and_then(Value::as_array)
@@ -200,6 +200,18 @@ fn rename(value: &mut Value, from: &str, to: &str) {
         && let Some(member) = object.remove(from)
     {
         object.insert(to.to_owned(), member);
+    }
+}
+
+/// Epoch seconds of an API timestamp: a number (the wire's JSON) or ISO-8601 text, with an offset
+/// as the AWS CLI prints it (`2020-10-07T10:39:35.814000+00:00`).
+fn epoch_seconds(time: &Value) -> Option<f64> {
+    match time {
+        Value::Number(number) => number.as_f64(),
+        Value::String(text) => {
+            DateTime::from_str(text.trim(), DateTimeFormat::DateTimeWithOffset).ok().map(|time| time.as_secs_f64())
+        }
+        _ => None,
     }
 }
 
@@ -338,12 +350,17 @@ mod tests {
             "name": "coverage",
             "type": "CODE_COVERAGE",
             "exportConfig": {"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": true}},
-            "created": "2024-05-01T10:00:00Z",
+            "created": "2024-05-01T12:00:00.000000+02:00",
             "status": "ACTIVE",
             "tags": [{"key": "team", "value": "qa"}]
         }))
         .unwrap();
         assert_eq!(item.resource_id, "arn:aws:codebuild:us-east-1:123456789012:report-group/coverage");
+        assert_eq!(
+            item.capture_time.to_millis().unwrap(),
+            1_714_557_600_000,
+            "ISO-8601 times, as the AWS CLI prints them"
+        );
         assert_eq!(item.resource_name.as_deref(), Some("coverage"));
         assert_eq!(
             item.configuration.to_value(),
