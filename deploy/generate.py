@@ -1,6 +1,6 @@
 """Every generated deployment file, by path relative to the repository root."""
 
-from deploy import alerting, cfn, conformance_pack, member_role, remediation, rule_pack
+from deploy import alerting, cfn, cli_policy, conformance_pack, member_role, remediation, rule_pack
 from deploy.catalog import Catalog
 
 TEMPLATES = {
@@ -13,4 +13,7 @@ TEMPLATES = {
 
 
 def outputs(catalog: Catalog) -> dict[str, str]:
-    return {path: cfn.dump(module.template(catalog), module.HEADER) for path, module in TEMPLATES.items()}
+    """The CloudFormation templates, and the command line's IAM policy (JSON: IAM takes no comments)."""
+    generated = {path: cfn.dump(module.template(catalog), module.HEADER) for path, module in TEMPLATES.items()}
+    generated[cli_policy.PATH] = cli_policy.text(catalog)
+    return generated

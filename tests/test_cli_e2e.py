@@ -225,7 +225,10 @@ def test_a_clean_result_exits_0(emulator, account):
     (("evaluate", "--snapshot", "{invalid}"), "invalid JSON"),
     (("scan-template", "{invalid-yaml}"), "invalid YAML"),
     (("evaluate", "--rule", "no-such-rule", "--snapshot", "{snapshot}"), "unknown rule id `no-such-rule`"),
-    (("evaluate", "--endpoint-url", "http://127.0.0.1:9"), "config:SelectResourceConfig"),
+    # The default source (auto) first asks what Config's recorder records.
+    (("evaluate", "--endpoint-url", "http://127.0.0.1:9"), "config:DescribeConfigurationRecorders"),
+    (("evaluate", "--endpoint-url", "http://127.0.0.1:9", "--source", "config"), "config:DescribeConfigurationRecorders"),
+    (("evaluate", "--source", "services", "--snapshot", "{snapshot}"), "--source do not apply"),
     (("evaluate", "--param", "codebuild-project-vpc-attached:nope=1", "--snapshot", "{snapshot}"), "`nope`"),
     (("evaluate", "--format", "pdf"), "invalid value 'pdf'"),
 ])

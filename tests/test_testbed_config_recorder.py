@@ -273,3 +273,71 @@ def test_recorder_refuses_unsupported_queries_for_every_recorded_type(aws):
             Expression=f"SELECT * WHERE resourceType = '{resource_type}'")) == "InvalidExpressionException"
         assert error_code(lambda: config.select_resource_config(
             Expression=f"SELECT resourceId WHERE resourceType = '{resource_type}' AND resourceName = 'x'")) == "InvalidExpressionException"
+
+
+# --- the configuration recorder -------------------------------------------------------------------
+
+
+def test_every_region_starts_with_a_recorder_of_all_supported_types_in_aws_shape(aws):
+    config = aws("config")
+    [recorder] = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    assert recorder["name"] == "default" and recorder["recordingScope"] == "PAID"
+    assert recorder["arn"].startswith("arn:aws:config:us-east-1:123456789012:configuration-recorder/default/")
+    assert recorder["roleARN"].endswith(":role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig")
+    assert recorder["recordingGroup"]["allSupported"] is True
+    assert recorder["recordingGroup"]["recordingStrategy"] == {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}
+    assert recorder["recordingMode"]["recordingFrequency"] == "CONTINUOUS"
+    assert "status" not in recorder, "moto's own member, not AWS's"
+    [status] = config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]
+    assert status["name"] == "default" and status["recording"] is True and status["lastStatus"] == "SUCCESS"
+    assert status["arn"] == recorder["arn"]
+    assert config.describe_configuration_recorders(ConfigurationRecorderNames=["default"])["ConfigurationRecorders"]
+    assert config.describe_configuration_recorders(Arn=recorder["arn"])["ConfigurationRecorders"][0]["name"] == "default"
+    for call in (lambda: config.describe_configuration_recorders(ConfigurationRecorderNames=["nope"]),
+                 lambda: config.describe_configuration_recorder_status(ConfigurationRecorderNames=["nope"])):
+        assert error_code(call) == "NoSuchConfigurationRecorderException"
+    # One customer managed recorder per region, as in AWS.
+    other = {"name": "second", "roleARN": recorder["roleARN"]}
+    assert error_code(lambda: config.put_configuration_recorder(ConfigurationRecorder=other)) == \
+        "MaxNumberOfConfigurationRecordersExceededException"
+
+
+def _recorded_names(config, resource_type):
+    page = config.select_resource_config(Expression=f"SELECT resourceName WHERE resourceType = '{resource_type}'")
+    return sorted(json.loads(row)["resourceName"] for row in page["Results"])
+
+
+def test_a_type_the_recorder_does_not_record_has_no_items(aws):
+    role = create_role(aws)
+    codebuild, config = aws("codebuild"), aws("config")
+    project = create_project(codebuild, "unseen-build", role["Arn"])
+    seed.create_report_group(codebuild, "unit-tests")
+    resource_id = config_items.codebuild_resource_id(project["arn"])
+    assert _recorded_names(config, PROJECT_TYPE) == ["unseen-build"]
+
+    recorder = seed.stop_recording(config, [PROJECT_TYPE])
+    assert recorder["recordingGroup"]["recordingStrategy"] == {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"}
+    assert recorder["recordingGroup"]["exclusionByResourceTypes"] == {"resourceTypes": [PROJECT_TYPE]}
+    assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]["recording"] is True
+    assert _recorded_names(config, PROJECT_TYPE) == []
+    assert _recorded_names(config, REPORT_GROUP_TYPE) == ["unit-tests"], "other types still recorded"
+    assert error_code(lambda: config.get_resource_config_history(resourceType=PROJECT_TYPE, resourceId=resource_id)) == \
+        "ResourceNotDiscoveredException"
+    keys = [{"resourceType": PROJECT_TYPE, "resourceId": resource_id}]
+    assert config.batch_get_resource_config(resourceKeys=keys)["baseConfigurationItems"] == []
+
+    # Only the included types, with an inclusion list.
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": "default", "roleARN": recorder["roleARN"],
+        "recordingGroup": {"allSupported": False, "resourceTypes": [PROJECT_TYPE]},
+    })
+    assert _recorded_names(config, PROJECT_TYPE) == ["unseen-build"]
+    assert _recorded_names(config, REPORT_GROUP_TYPE) == []
+
+    # A stopped recorder records nothing; without one, nothing is recorded either.
+    config.stop_configuration_recorder(ConfigurationRecorderName="default")
+    assert config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]["recording"] is False
+    assert _recorded_names(config, PROJECT_TYPE) == []
+    config.delete_configuration_recorder(ConfigurationRecorderName="default")
+    assert config.describe_configuration_recorders()["ConfigurationRecorders"] == []
+    assert _recorded_names(config, PROJECT_TYPE) == []

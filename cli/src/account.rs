@@ -1,17 +1,18 @@
-//! One account's regions: the SDK configuration, Config's inventory, and every selected rule
-//! with its live reads.
+//! One account's regions: the SDK configuration, the resources (from Config's inventory or the
+//! services, see [`crate::sources`]), and every selected rule with its live reads.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_config::config::{Credentials, SharedCredentialsProvider};
 use futures_util::{StreamExt, TryStreamExt};
 use indicatif::ProgressBar;
 use pipesec_engine::resources::PipelineConfiguration;
-use pipesec_engine::sweep::{self, Inventory};
-use pipesec_engine::{Aws, ConfigurationItem, Resource};
+use pipesec_engine::{Aws, Resource};
 
+use crate::args::Source;
 use crate::error::Result;
 use crate::input::{Entry, Origin};
 use crate::runner::{Mode, Run, Selection, run_rule};
+use crate::sources::{self, Recorder, Seen, TypeRead};
 
 /// Rules evaluated at the same time against an account: each batches its own reads.
 const CONCURRENT_RULES: usize = 4;
@@ -41,28 +42,48 @@ pub async fn sdk_config(
     loader.load().await
 }
 
-/// One region of the account: Config's inventory once per resource type (pipelines too, to
-/// group results), then every rule with its live reads, a few rules at a time.
+/// How one resource type of one region was read, or why it was not seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    pub region: String,
+    pub resource_type: &'static str,
+    /// Whether a selected rule evaluates the type (pipelines are read anyway, to group results).
+    pub asked: bool,
+    pub seen: Seen,
+}
+
+/// Who the command line acts as, in error messages.
+const PRINCIPAL: &str = "the credentials pipesec runs with";
+
+/// One region of the account: each resource type once, from where `source` says (pipelines too,
+/// to group results), then every rule with its live reads, a few rules at a time.
 pub async fn evaluate_account(
     config: &SdkConfig,
     selection: &Selection,
+    source: Source,
     progress: &ProgressBar,
-) -> Result<(Vec<Entry>, Run)> {
-    let aws = Aws::new(config);
-    let mut types = selection.resource_types();
+) -> Result<(Vec<Entry>, Run, Vec<Coverage>)> {
+    let aws = Aws::named(config, PRINCIPAL);
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let asked = selection.resource_types();
+    let mut types = asked.clone();
     if !types.contains(&PipelineConfiguration::RESOURCE_TYPE) {
         types.push(PipelineConfiguration::RESOURCE_TYPE);
     }
-    let inventories = futures_util::future::try_join_all(types.iter().map(|resource_type| {
-        let aws = &aws;
-        async move { sweep::inventory::<ConfigurationItem>(aws, resource_type).await }
-    }))
+    let recorder = match source {
+        Source::Services => None,
+        Source::Config | Source::Auto => Some(Recorder::read(&aws).await?),
+    };
+    let reads = futures_util::future::try_join_all(
+        types.iter().map(|resource_type| sources::read(&aws, source, recorder.as_ref(), resource_type)),
+    )
     .await?;
     progress.inc(1);
-    let (mut entries, mut unreadable_items) = (Vec::new(), Vec::new());
-    for Inventory { rows, unreadable, .. } in inventories {
+    let (mut entries, mut unreadable_items, mut coverage) = (Vec::new(), Vec::new(), Vec::new());
+    for TypeRead { resource_type, items, unreadable, seen } in reads {
         unreadable_items.extend(unreadable);
-        entries.extend(rows.into_iter().map(|item| Entry { item, origin: Origin::Account }));
+        entries.extend(items.into_iter().map(|item| Entry { item, origin: Origin::Account }));
+        coverage.push(Coverage { region: region.clone(), resource_type, asked: asked.contains(&resource_type), seen });
     }
     let mode = Mode::Live(aws);
     let runs: Vec<Run> = futures_util::stream::iter(&selection.rules)
@@ -81,5 +102,5 @@ pub async fn evaluate_account(
     for one in runs {
         run.extend(one);
     }
-    Ok((entries, run))
+    Ok((entries, run, coverage))
 }

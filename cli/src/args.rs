@@ -12,7 +12,8 @@ use pipesec_engine::Severity;
     about = "Assess the security of CI/CD pipelines (AWS CodeBuild, AWS CodePipeline) against SEC11-BP07",
     long_about = "Runs the pipesec AWS Config rules against an account, a Config snapshot or CloudFormation \
                   templates, scores every pipeline and gates CI.\n\nExit codes: 0 clean, 1 findings at or above \
-                  --fail-on or a score below --fail-under, 2 usage or runtime error."
+                  --fail-on or a score below --fail-under, 2 usage or runtime error, or a resource type the \
+                  run could not see (Config does not record it with --source config, a read refused)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -43,10 +44,28 @@ pub struct EvaluateArgs {
     /// A region to evaluate; repeat for several (default: the environment's region).
     #[arg(long, value_name = "REGION")]
     pub region: Vec<String>,
+    /// Where to read the account's resources: AWS Config's inventory (`config`), CodeBuild and
+    /// CodePipeline themselves (`services`), or per resource type whichever sees it (`auto`:
+    /// Config for the types its recorder records, the services for the others) [default: auto].
+    #[arg(long, value_enum, value_name = "SOURCE")]
+    pub source: Option<Source>,
     #[command(flatten)]
     pub rules: RuleSelection,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// Where `pipesec evaluate` reads an account's resources (`--source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// AWS Config's inventory (SelectResourceConfig); a type its recorder does not record cannot
+    /// be seen, and the run fails.
+    Config,
+    /// The services: ListProjects + BatchGetProjects, ListReportGroups + BatchGetReportGroups,
+    /// ListPipelines + GetPipeline, mapped onto the items Config would record.
+    Services,
+    /// Config's inventory for the types its recorder records, the services for the others.
+    Auto,
 }
 
 #[derive(Debug, Args)]

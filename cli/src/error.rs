@@ -21,6 +21,11 @@ pub enum CliError {
     #[error("{} configuration item(s) could not be read and have no result: {}", .0.len(), .0.join("; "))]
     Unreadable(Vec<String>),
 
+    /// Resource types the run was asked to evaluate but could not see (not recorded by Config,
+    /// a read refused): it cannot pass, whatever it found. Raised after the report is written.
+    #[error("could not see everything it was asked to evaluate, so the run cannot pass: {}", .0.join("; "))]
+    Unseen(Vec<String>),
+
     /// The report could not be written, the demo could not start, …
     #[error("{0}")]
     Runtime(String),

@@ -4,7 +4,9 @@
 //! Layers, each using only those below it (a test checks there is no import circle):
 //! [`commands`] (one module per command) → [`account`] and [`report`] → [`pipelines`] and
 //! [`score`] → [`runner`] (the rules over entries, through the engine's evaluation core) →
-//! [`input`] (snapshot files and templates as entries) → [`args`] and [`error`].
+//! [`sources`] (where an account's resources are read: Config's inventory or the services) →
+//! [`input`] (snapshot files, templates and service answers as entries) → [`args`] and
+//! [`error`].
 //!
 //! Every rule is reached through `pipesec_rules::catalog()` and `with_rule` (a [`RuleVisitor`]
 //! per operation), never a list kept here: a rule added to the catalog is run by the CLI.
@@ -21,6 +23,7 @@ pub mod pipelines;
 pub mod report;
 pub mod runner;
 pub mod score;
+pub mod sources;
 
 #[cfg(test)]
 mod architecture;

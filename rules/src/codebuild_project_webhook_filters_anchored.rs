@@ -98,15 +98,20 @@ impl Rule for WebhookFiltersAnchored {
 
     async fn gather(aws: &Aws, _: &NoParameters, subjects: &[Subject<CodeBuildProject>]) -> Result<Vec<Webhook>> {
         // Config does not record webhooks: read them live unless the item has them (a template).
-        let live = live_projects(aws, subjects, |subject| subject.resource.webhook.is_none()).await?;
+        // (Config records a webhook's url, not its filters.)
+        let known = |subject: &Subject<CodeBuildProject>| match &subject.resource.webhook {
+            Some(None) => true,
+            Some(Some(webhook)) => webhook.filter_groups.is_some(),
+            None => false,
+        };
+        let live = live_projects(aws, subjects, |subject| !known(subject)).await?;
         Ok(subjects
             .iter()
             .zip(live)
             .map(|(subject, project)| match (&subject.resource.webhook, project) {
                 (Some(None), _) => Webhook::None,
-                (Some(Some(webhook)), _) => Webhook::FilterGroups(
-                    webhook
-                        .filter_groups
+                (Some(Some(webhook)), _) if let Some(groups) = &webhook.filter_groups => Webhook::FilterGroups(
+                    groups
                         .iter()
                         .map(|group| {
                             group
@@ -120,8 +125,8 @@ impl Rule for WebhookFiltersAnchored {
                         })
                         .collect(),
                 ),
-                (None, None) => Webhook::ProjectNotFound,
-                (None, Some(project)) => {
+                (_, None) => Webhook::ProjectNotFound,
+                (_, Some(project)) => {
                     let Some(webhook) = project.webhook() else { return Webhook::None };
                     Webhook::FilterGroups(
                         webhook
@@ -253,9 +258,25 @@ mod tests {
             BatchGetProjectsOutput::builder().projects(project).build()
         });
         let aws = Aws::for_tests().with_codebuild(mock_client!(aws_sdk_codebuild, [&batch]));
-        let facts = WebhookFiltersAnchored::gather(&aws, &NoParameters {}, &[subject(ID, "project")]).await.unwrap();
+        // Config records a webhook's url, not its filters: an item with the url alone is read live
+        // too, as one without; an item that has the filters (a template) is not.
+        let mut recorded: Subject<CodeBuildProject> = subject(ID, "project");
+        recorded.resource.webhook = Some(Some(pipesec_engine::resources::codebuild::ProjectWebhook::default()));
+        let mut templated: Subject<CodeBuildProject> = subject(ID, "project");
+        templated.resource.webhook =
+            Some(Some(pipesec_engine::resources::codebuild::ProjectWebhook { filter_groups: Some(Vec::new()) }));
+        let subjects = [subject(ID, "project"), recorded, templated];
+        let facts = WebhookFiltersAnchored::gather(&aws, &NoParameters {}, &subjects).await.unwrap();
         let expected =
             vec![vec![WebhookFilter { filter_type: "ACTOR_ACCOUNT_ID".into(), pattern: "123".into(), exclude: false }]];
-        assert_eq!(facts, [Webhook::FilterGroups(expected)]);
+        assert_eq!(
+            facts,
+            [
+                Webhook::FilterGroups(expected.clone()),
+                Webhook::FilterGroups(expected),
+                Webhook::FilterGroups(Vec::new())
+            ]
+        );
+        assert_eq!(batch.num_calls(), 1, "one read for the two that need it");
     }
 }

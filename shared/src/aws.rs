@@ -172,6 +172,11 @@ impl Aws {
         Aws::acting_as(sdk_config, "the function's execution role".to_owned())
     }
 
+    /// Clients acting as `principal` as errors name it, e.g. the command line's credentials.
+    pub fn named(sdk_config: &SdkConfig, principal: &str) -> Self {
+        Aws::acting_as(sdk_config, principal.to_owned())
+    }
+
     fn acting_as(sdk_config: &SdkConfig, principal: String) -> Self {
         Aws {
             sdk_config: sdk_config.clone(),

@@ -158,3 +158,20 @@ def recorded_item(config, name: str, resource_type: str = CODEBUILD_PROJECT) -> 
         token = page.get("NextToken")
         if not token:
             raise LookupError(f"no recorded {resource_type} named {name}")
+
+
+def stop_recording(config, resource_types) -> dict:
+    """Makes the region's configuration recorder record every supported type but `resource_types`,
+    through PutConfigurationRecorder as a user would (an exclusion list); the recorder keeps
+    recording the rest. Returns the recorder as DescribeConfigurationRecorders shows it after."""
+    [recorder] = config.describe_configuration_recorders()["ConfigurationRecorders"]
+    config.put_configuration_recorder(ConfigurationRecorder={
+        "name": recorder["name"],
+        "roleARN": recorder["roleARN"],
+        "recordingGroup": {
+            "allSupported": False,
+            "exclusionByResourceTypes": {"resourceTypes": list(resource_types)},
+            "recordingStrategy": {"useOnly": "EXCLUSION_BY_RESOURCE_TYPES"},
+        },
+    })
+    return config.describe_configuration_recorders()["ConfigurationRecorders"][0]

@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 use serde::Deserialize;
 
 use crate::account::{evaluate_account, sdk_config};
-use crate::args::{DemoArgs, Format};
+use crate::args::{DemoArgs, Format, Source};
 use crate::commands::{block_on, write_file};
 use crate::error::{CliError, Result};
 use crate::report::{Options, Report};
@@ -118,10 +118,11 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     let evaluated = block_on(async {
         let credentials = Credentials::new("demo", "demo", None, None, "pipesec-demo");
         let config = sdk_config(Some(&seeded.region), Some(&seeded.endpoint), Some(credentials)).await;
-        evaluate_account(&config, &selection, &ProgressBar::hidden()).await
+        // The emulator's Config records every type: its inventory is what Config's rules see.
+        evaluate_account(&config, &selection, Source::Config, &ProgressBar::hidden()).await
     })?;
     drop(process);
-    let (entries, run) = evaluated?;
+    let (entries, run, _) = evaluated?;
     let (findings, unreadable) = run.into_parts();
     let report = Report::new("demo", selection.rules, &entries, findings);
 

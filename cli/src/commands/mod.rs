@@ -23,14 +23,10 @@ pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// Renders the report where asked, then applies the gate: `Ok(true)` when it passes. Items that
-/// could not be read fail the run (exit 2) once the report of the others is written.
-pub(crate) fn output(
-    report: &Report,
-    unreadable: Option<CliError>,
-    args: &ReportArgs,
-    options: &Options,
-) -> Result<bool> {
+/// Renders the report where asked, then applies the gate: `Ok(true)` when it passes. A `failure`
+/// (items that could not be read, resource types that could not be seen) fails the run (exit 2)
+/// once the report of what was evaluated is written.
+pub(crate) fn output(report: &Report, failure: Option<CliError>, args: &ReportArgs, options: &Options) -> Result<bool> {
     let text = report.render(args.format, options)?;
     if let Some(path) = &args.output {
         write_file(path, &text)?;
@@ -41,7 +37,7 @@ pub(crate) fn output(
             .and_then(|()| stdout.flush())
             .map_err(|err| CliError::Runtime(format!("cannot write the report: {err}")))?;
     }
-    if let Some(err) = unreadable {
+    if let Some(err) = failure {
         return Err(err);
     }
     Ok(!report.fails(args.fail_on, args.fail_under))

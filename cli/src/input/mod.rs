@@ -1,5 +1,6 @@
-//! What the rules run over: configuration items from the account, from snapshot files or from
-//! CloudFormation templates, each with where it came from.
+//! What the rules run over: configuration items from the account (Config's inventory, or the
+//! services' own answers mapped onto Config's shape), from snapshot files or from CloudFormation
+//! templates, each with where it came from.
 
 pub mod service_shape;
 pub mod snapshot;

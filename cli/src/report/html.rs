@@ -166,6 +166,15 @@ pub fn render(report: &Report) -> String {
         areas(&report.overall),
     );
 
+    if !report.unseen.is_empty() {
+        out.push_str(
+            "<section class=\"card\"><h2>Not seen</h2><p>Nothing of these was evaluated, so the run cannot pass:</p><ul>",
+        );
+        for unseen in &report.unseen {
+            let _ = write!(out, "<li>{}</li>", escape(&unseen.to_string()));
+        }
+        out.push_str("</ul></section>");
+    }
     if !report.pipelines.is_empty() {
         out.push_str("<h2>Pipelines</h2>");
     }
@@ -197,8 +206,12 @@ pub fn render(report: &Report) -> String {
     if !outside.is_empty() {
         let heading = if report.pipelines.is_empty() { "Failing checks" } else { "Not part of a pipeline" };
         let _ = write!(out, "<h2>{heading}</h2><section class=\"card\">{}</section>", grouped(report, &outside));
-    } else if failures.is_empty() {
+    } else if report.findings.is_empty() {
+        out.push_str("<p>Nothing was evaluated: no resource of the types the rules evaluate was found.</p>");
+    } else if failures.is_empty() && report.unseen.is_empty() {
         out.push_str("<p class=\"clean\">No failing checks.</p>");
+    } else if failures.is_empty() {
+        out.push_str("<p>No failing checks among the resources that could be seen.</p>");
     }
 
     out.push_str("<details><summary>Every result</summary><table><thead><tr><th>rule</th><th>resource</th><th>compliance</th><th>annotation</th></tr></thead><tbody>");

@@ -33,6 +33,22 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub pipelines: Vec<PipelineGroup>,
     pub overall: Score,
+    /// Resource types asked about that the run could not see: nothing of them was evaluated.
+    pub unseen: Vec<Unseen>,
+}
+
+/// A resource type of a region that could not be seen, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unseen {
+    pub region: String,
+    pub resource_type: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unseen {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{} in {}: {}", self.resource_type, self.region, self.reason)
+    }
 }
 
 /// Settings some formats need beyond the results.
@@ -50,7 +66,7 @@ impl Report {
         sort(&mut findings);
         let pipelines = pipelines::groups(entries, &findings);
         let overall = Score::of(&findings);
-        Report { command, rules, findings, pipelines, overall }
+        Report { command, rules, findings, pipelines, overall, unseen: Vec::new() }
     }
 
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
@@ -114,6 +130,11 @@ impl Report {
             "grade": self.overall.grade.map(String::from),
             "areas": self.overall.areas,
             "pipelines": pipelines,
+            "unseen": self.unseen.iter().map(|unseen| json!({
+                "region": unseen.region,
+                "resourceType": unseen.resource_type,
+                "reason": unseen.reason,
+            })).collect::<Vec<_>>(),
         })
     }
 

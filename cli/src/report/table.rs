@@ -59,6 +59,12 @@ pub fn render(report: &Report, options: &Options) -> String {
         report.count(Compliance::Compliant),
         report.count(Compliance::NotApplicable),
     );
+    if !report.unseen.is_empty() {
+        let _ = writeln!(out, "NOT SEEN, nothing of these was evaluated (the run cannot pass):");
+        for unseen in &report.unseen {
+            let _ = writeln!(out, "  {unseen}");
+        }
+    }
     let areas: Vec<String> =
         Area::ALL.iter().map(|area| format!("{} {}", area.title(), percent(overall.areas[area]))).collect();
     let _ = writeln!(out, "Score {} / 100, grade {} ({})\n", percent(overall.score), grade(overall), areas.join(", "));
@@ -86,7 +92,12 @@ pub fn render(report: &Report, options: &Options) -> String {
     }
 
     let failures = report.failures();
-    if failures.is_empty() {
+    if report.findings.is_empty() {
+        // "No findings" would read as a clean account: say that nothing was looked at.
+        let _ = writeln!(out, "Nothing was evaluated: no resource of the types the rules evaluate was found.");
+    } else if failures.is_empty() && !report.unseen.is_empty() {
+        let _ = writeln!(out, "No findings among the resources that could be seen; some types were not seen (above).");
+    } else if failures.is_empty() {
         let _ = writeln!(out, "No findings.");
     } else {
         let mut findings = table(&["severity", "rule", "resource", "finding"]);
@@ -124,6 +135,7 @@ pub fn render(report: &Report, options: &Options) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Unseen;
     use crate::report::tests::sample;
 
     #[test]
@@ -142,5 +154,30 @@ mod tests {
         assert!(id.contains("┆ (0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f) "), "the id below, where it differs: {text}");
         let all = render(&sample(), &Options { all: true, ..Options::default() });
         assert!(all.contains("needs live reads") && all.contains("COMPLIANT"), "{all}");
+    }
+
+    #[test]
+    fn no_findings_is_said_only_of_what_was_looked_at() {
+        let mut clean = sample();
+        clean.findings.retain(|finding| !finding.is_failure());
+        assert!(render(&clean, &Options::default()).contains("No findings."));
+
+        let mut blind = clean.clone();
+        blind.unseen.push(Unseen {
+            region: "us-east-1".into(),
+            resource_type: "AWS::CodeBuild::Project".into(),
+            reason: "AWS Config's configuration recorder `default` does not record it".into(),
+        });
+        let text = render(&blind, &Options::default());
+        assert!(!text.contains("No findings."), "{text}");
+        assert!(
+            text.contains("NOT SEEN") && text.contains("AWS::CodeBuild::Project in us-east-1: AWS Config's"),
+            "{text}"
+        );
+
+        blind.findings.clear();
+        let text = render(&blind, &Options::default());
+        assert!(text.contains("0 checks of 0 resources") && text.contains("Nothing was evaluated"), "{text}");
+        assert!(!text.contains("No findings"), "{text}");
     }
 }

@@ -52,8 +52,8 @@ pub struct CodeBuildProject {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProjectWebhook {
-    #[serde(deserialize_with = "null_as_default")]
-    pub filter_groups: Vec<Vec<WebhookFilter>>,
+    /// `None` when the item does not say: AWS Config records a webhook's `url` only.
+    pub filter_groups: Option<Vec<Vec<WebhookFilter>>>,
 }
 
 /// One filter of a webhook filter group.

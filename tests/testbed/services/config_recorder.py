@@ -9,17 +9,33 @@ resource types still go to moto.
 
 Only the current item of a resource exists: deleted resources are simply gone (no
 ResourceDeleted items), and there is no history of earlier states.
+
+What is recorded follows the region's configuration recorder, as in AWS: a type's items exist only
+while the customer managed recorder records that type (its recording group: all supported types,
+an inclusion list or an exclusion list) and is recording (DescribeConfigurationRecorderStatus
+`recording`). Every emulated account and region starts with the recorder pipesec's deployment
+asks for: `default`, recording all supported types. Tests change it through Config's own API
+(PutConfigurationRecorder, StopConfigurationRecorder, DeleteConfigurationRecorder; moto keeps the
+recorder and validates those calls), e.g. `testbed.seed.stop_recording`. A type that stops being
+recorded disappears from the inventory here; AWS would keep its last items, stale, which the test
+bed has no history to show. moto's DescribeConfigurationRecorders and
+DescribeConfigurationRecorderStatus answer with moto's own members (a `status` inside each
+recorder, no `arn`, `recordingMode` or `recordingScope`); both are answered here in AWS's
+documented shape.
 """
 
 import json
 import re
+import uuid
 from typing import Any, Callable
 
 from moto.codebuild.models import codebuild_backends
 from moto.codepipeline.models import codepipeline_backends
-from moto.config.models import config_backends
+from moto.config.exceptions import NoSuchConfigurationRecorderException
+from moto.config.models import ConfigBackend, ConfigRecorder, RecordingGroup, config_backends
 from moto.config.responses import ConfigResponse
 from moto.core.responses import BaseResponse
+from moto.core.utils import unix_time
 from moto.iam.models import iam_backends
 from moto.utilities.utils import get_partition
 
@@ -45,6 +61,120 @@ def _role_id(iam: Any, role_arn: str | None) -> str | None:
         return iam.get_role_by_arn(role_arn or "").id
     except Exception:
         return None
+
+
+# --- the configuration recorder ----------------------------------------------------------------
+
+DEFAULT_RECORDER = "default"
+# Types AWS Config records only with `includeGlobalResourceTypes` when it records all supported types.
+_GLOBAL_TYPE_PREFIX = "AWS::IAM::"
+
+
+def _default_recorder(account: str, region: str) -> ConfigRecorder:
+    """The recorder the console's one-click setup makes: all supported types, recording."""
+    partition = get_partition(region)
+    role = f"arn:{partition}:iam::{account}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+    group = RecordingGroup(
+        all_supported=True,
+        include_global_resource_types=False,
+        resource_types=[],
+        exclusion_by_resource_types={"resourceTypes": []},
+        recording_strategy={"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"},
+    )
+    recorder = ConfigRecorder(role, group, name=DEFAULT_RECORDER)
+    recorder.status.recording = True
+    recorder.status.last_status = "SUCCESS"
+    recorder.status.last_start_time = recorder.status.last_status_change_time = int(unix_time())
+    return recorder
+
+
+def _with_default_recorder(init: Callable) -> Callable:
+    def __init__(self: ConfigBackend, region_name: str, account_id: str) -> None:
+        init(self, region_name, account_id)
+        self.recorders[DEFAULT_RECORDER] = _default_recorder(account_id, region_name)
+
+    return __init__
+
+
+def records(account: str, region: str, resource_type: str) -> bool:
+    """Whether the region's configuration recorder records `resource_type` now."""
+    recorders = config_backends[account][region].recorders.values()
+    return any(_records(recorder, resource_type) for recorder in recorders)
+
+
+def _records(recorder: ConfigRecorder, resource_type: str) -> bool:
+    if not recorder.status.recording:
+        return False
+    group = recorder.recording_group
+    strategy = (group.recording_strategy or {}).get("useOnly")
+    if strategy == "EXCLUSION_BY_RESOURCE_TYPES":
+        return resource_type not in (group.exclusion_by_resource_types or {}).get("resourceTypes", [])
+    if strategy == "INCLUSION_BY_RESOURCE_TYPES" or not group.all_supported:
+        return resource_type in (group.resource_types or [])
+    return group.include_global_resource_types or not resource_type.startswith(_GLOBAL_TYPE_PREFIX)
+
+
+def _recorder_arn(response: BaseResponse, name: str) -> str:
+    """Config's recorder ARN: `configuration-recorder/<name>/<id>`, the id stable per recorder."""
+    base = f"arn:{get_partition(response.region)}:config:{response.region}:{response.current_account}"
+    return f"{base}:configuration-recorder/{name}/{uuid.uuid5(uuid.NAMESPACE_URL, base + name).hex[:16]}"
+
+
+def _requested_recorders(response: BaseResponse) -> list[ConfigRecorder]:
+    """The recorders a Describe call names (by name or ARN); all of them (the customer managed one)
+    when it names none. An unknown name is NoSuchConfigurationRecorderException, as in AWS."""
+    params = request_params(response)
+    recorders = config_backends[response.current_account][response.region].recorders
+    names = params.get("ConfigurationRecorderNames") or []
+    if params.get("Arn"):
+        by_arn = {_recorder_arn(response, name): name for name in recorders}
+        if params["Arn"] not in by_arn:
+            raise NoSuchConfigurationRecorderException(params["Arn"])
+        names = [*names, by_arn[params["Arn"]]]
+    for name in names:
+        if name not in recorders:
+            raise NoSuchConfigurationRecorderException(name)
+    return [recorders[name] for name in (names or recorders)]
+
+
+def describe_configuration_recorders(self: ConfigResponse) -> tuple[int, dict, str]:
+    answer = []
+    for recorder in _requested_recorders(self):
+        group = recorder.recording_group
+        answer.append({
+            "arn": _recorder_arn(self, recorder.name),
+            "name": recorder.name,
+            "roleARN": recorder.role_arn,
+            "recordingGroup": {
+                "allSupported": group.all_supported,
+                "includeGlobalResourceTypes": group.include_global_resource_types,
+                "resourceTypes": list(group.resource_types or []),
+                "exclusionByResourceTypes": {
+                    "resourceTypes": list((group.exclusion_by_resource_types or {}).get("resourceTypes", [])),
+                },
+                "recordingStrategy": dict(group.recording_strategy or {"useOnly": "ALL_SUPPORTED_RESOURCE_TYPES"}),
+            },
+            "recordingMode": {"recordingFrequency": "CONTINUOUS", "recordingModeOverrides": []},
+            "recordingScope": "PAID",
+        })
+    return ok({"ConfigurationRecorders": answer})
+
+
+def describe_configuration_recorder_status(self: ConfigResponse) -> tuple[int, dict, str]:
+    answer = []
+    for recorder in _requested_recorders(self):
+        status = recorder.status
+        entry = {"arn": _recorder_arn(self, recorder.name), "name": recorder.name, "recording": status.recording}
+        for key, value in (
+            ("lastStartTime", status.last_start_time),
+            ("lastStopTime", status.last_stop_time),
+            ("lastStatus", status.last_status),
+            ("lastStatusChangeTime", status.last_status_change_time),
+        ):
+            if value is not None:
+                entry[key] = value
+        answer.append(entry)
+    return ok({"ConfigurationRecordersStatus": answer})
 
 
 # The recorder lists a region's resources of a type by resource id (what moto holds for each), and
@@ -94,7 +224,10 @@ _RECORDERS: dict[str, tuple[Callable[[str, str], dict[str, Any]], Callable[[str,
 
 
 def _recorded(response: BaseResponse, resource_type: str) -> dict[str, Any]:
-    """The region's resources of a recorded type by resource id."""
+    """The region's resources of a recorded type by resource id: none while the region's
+    configuration recorder does not record the type."""
+    if not records(response.current_account, response.region, resource_type):
+        return {}
     return _RECORDERS[resource_type][0](response.current_account, response.region)
 
 
@@ -221,10 +354,18 @@ def _select_fields(row: dict, fields: list[str]) -> dict:
 
 
 def install() -> None:
-    """Puts the recorder's reads in front of moto's, which still answer for other resource types."""
+    """Puts the recorder's reads in front of moto's, which still answer for other resource types,
+    and gives every region the default configuration recorder."""
     MOTO_ORIGINALS.update(
         get_resource_config_history=ConfigResponse.get_resource_config_history,
         select_resource_config=ConfigResponse.select_resource_config,
     )
-    for operation in (get_resource_config_history, batch_get_resource_config, select_resource_config):
+    ConfigBackend.__init__ = _with_default_recorder(ConfigBackend.__init__)
+    for operation in (
+        get_resource_config_history,
+        batch_get_resource_config,
+        select_resource_config,
+        describe_configuration_recorders,
+        describe_configuration_recorder_status,
+    ):
         setattr(ConfigResponse, operation.__name__, operation)
