@@ -235,3 +235,17 @@ def test_logs_are_json_with_one_line_per_evaluation(rule, aws, role):
     reported = [r for r in records if r.get("message") == "evaluation reported"]
     assert len(reported) == 1
     assert reported[0]["resource_id"] == item["resourceId"] and reported[0]["compliance"] == "NON_COMPLIANT"
+
+
+def test_an_unreadable_item_error_never_repeats_the_value(rule, aws, role):
+    """A secret in a wrong-typed field: the error Lambda and Config show, and the logs, name the
+    field and the expected type only."""
+    item = secret_project(aws, role)
+    item["configuration"]["timeoutInMinutes"] = CANARY
+    item["configuration"]["source"] = CANARY
+    function = rule(SECRETS)
+    result = function.invoke(events.change_event(item, SECRETS))
+    assert not result.ok and result.error_type == "InvalidConfigurationItemException", result
+    assert "configuration." in result.error_message, result.error_message
+    assert CANARY not in result.error_message
+    assert CANARY not in "\n".join(function.logs)
