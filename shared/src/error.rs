@@ -90,6 +90,45 @@ impl Error {
     }
 }
 
+/// A parse error's text without the values it quotes: serde says `invalid type: string "…",
+/// expected a boolean`, and the value may be a secret in a wrong-typed field. What is between
+/// double quotes or backquotes becomes `…`, except a field's name (`missing field `name``);
+/// what is expected, and where, stays.
+pub(crate) fn without_values(reason: &str) -> String {
+    let mut text = String::with_capacity(reason.len());
+    let mut chars = reason.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' if ["missing field ", "unknown field ", "duplicate field "].iter().any(|name| text.ends_with(name)) => {
+                text.push(c);
+                for inner in chars.by_ref() {
+                    text.push(inner);
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '"' | '`' => {
+                let mut escaped = false;
+                for inner in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if inner == '\\' && c == '"' {
+                        escaped = true;
+                    } else if inner == c {
+                        break;
+                    }
+                }
+                text.push(c);
+                text.push('…');
+                text.push(c);
+            }
+            other => text.push(other),
+        }
+    }
+    text
+}
+
 /// The error and its sources on one line: SDK errors put the useful part in a source.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, without_values};
 use crate::item::{ConfigurationItem, ItemStatus, timestamp};
 use crate::lenient::{flexible_string, null_as_default};
 
@@ -73,7 +73,8 @@ pub struct Invocation {
 impl Invocation {
     /// Parses the Lambda payload and its embedded invoking event.
     pub fn from_value(payload: Value) -> Result<Self> {
-        let event: ConfigEvent = serde_json::from_value(payload).map_err(|err| Error::InvalidEvent(err.to_string()))?;
+        let event: ConfigEvent =
+            serde_json::from_value(payload).map_err(|err| Error::InvalidEvent(without_values(&err.to_string())))?;
         let required = |field: Option<String>, name: &str| {
             field.filter(|text| !text.is_empty()).ok_or_else(|| Error::InvalidEvent(format!("`{name}` is missing")))
         };
@@ -119,8 +120,9 @@ fn present<'a>(raw: Option<&'a RawValue>, name: &str) -> Result<&'a str> {
 }
 
 fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
-    let event: InvokingEvent = serde_json::from_str(invoking_event)
-        .map_err(|err| Error::InvalidEvent(format!("`invokingEvent` is not JSON (an object): {err}")))?;
+    let event: InvokingEvent = serde_json::from_str(invoking_event).map_err(|err| {
+        Error::InvalidEvent(format!("`invokingEvent` is not JSON (an object): {}", without_values(&err.to_string())))
+    })?;
     let message_type = match event.message_type {
         Some(Value::Null) | None => return Err(missing("messageType")),
         Some(Value::String(text)) => text,
@@ -148,8 +150,12 @@ fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
                 Some(Value::Null) | None => return Err(missing("notificationCreationTime")),
                 Some(time) => time,
             };
-            let notification_time = timestamp(time)
-                .map_err(|err| Error::InvalidEvent(format!("`invokingEvent.notificationCreationTime`: {err}")))?;
+            let notification_time = timestamp(time).map_err(|err| {
+                Error::InvalidEvent(format!(
+                    "`invokingEvent.notificationCreationTime`: {}",
+                    without_values(&err.to_string())
+                ))
+            })?;
             Ok(Trigger::Scheduled { notification_time })
         }
         other => Err(Error::UnsupportedMessageType(other.to_owned())),

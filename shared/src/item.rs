@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, without_values};
 use crate::lenient::{flexible_string, null_as_default};
 
 /// `configurationItemStatus`.
@@ -79,7 +79,7 @@ impl ConfigurationItem {
                 resource_type: field("resourceType"),
                 resource_id: field("resourceId"),
                 path: err.path().to_string(),
-                reason: err.inner().to_string(),
+                reason: without_values(&err.inner().to_string()),
             }
         })
     }
@@ -115,7 +115,7 @@ impl ConfigurationItem {
                 root if root == "." => "configuration".to_owned(),
                 path => format!("configuration.{path}"),
             },
-            reason: err.inner().to_string(),
+            reason: without_values(&err.inner().to_string()),
         })
     }
 }
@@ -219,7 +219,7 @@ fn required_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String,
 pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::String(text) => DateTime::from_str(text.trim(), DateTimeFormat::DateTime)
-            .map_err(|err| D::Error::custom(format!("`{text}` is not an ISO-8601 time: {err}"))),
+            .map_err(|_| D::Error::custom("not an ISO-8601 time")),
         // Config's times have millisecond precision; rounding undoes the float's error.
         #[allow(clippy::cast_possible_truncation)] // epoch milliseconds fit an i64 for 292 million years
         Value::Number(number) => number
@@ -350,5 +350,47 @@ mod tests {
         let err = ConfigurationItem::from_value(&value).unwrap().view::<CodeBuildProject>().unwrap_err();
         assert_eq!(err.error_type(), "InvalidConfigurationItemException");
         assert!(err.to_string().contains("configuration.environment.environmentVariables"), "{err}");
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_expected_type_never_the_value() {
+        const CANARY: &str = "ghp_c4n4ryV4lu3InAWrongTyp3dF13ld0000000";
+        let item = |configuration: Value, time: &str| {
+            json!({
+                "resourceType": "AWS::CodeBuild::Project", "resourceId": "p",
+                "configurationItemCaptureTime": time, "configuration": configuration,
+            })
+        };
+        for (configuration, time, field) in [
+            (json!({"timeoutInMinutes": CANARY}), "2026-01-01T00:00:00Z", "timeoutInMinutes"),
+            (
+                json!({"environment": {"environmentVariables": [{"name": "T", "value": ["x"]}, CANARY]}}),
+                "2026-01-01T00:00:00Z",
+                "environmentVariables",
+            ),
+            (json!({"source": CANARY}), "2026-01-01T00:00:00Z", "source"),
+            (json!({"vpcConfig": {"securityGroupIds": [CANARY, 1]}}), "2026-01-01T00:00:00Z", "securityGroupIds"),
+            (json!({}), CANARY, "configurationItemCaptureTime"),
+        ] {
+            let err = ConfigurationItem::from_value(&item(configuration, time))
+                .and_then(|item| item.view::<crate::resources::CodeBuildProject>().map(|_| ()))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains(CANARY) && !err.contains("c4n4ry"), "{err}");
+            assert!(err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn without_values_keeps_the_expected_type() {
+        use crate::error::without_values;
+        assert_eq!(
+            without_values(r#"invalid type: string "s3cr\"et", expected a boolean at line 1"#),
+            r#"invalid type: string "…", expected a boolean at line 1"#
+        );
+        assert_eq!(
+            without_values("invalid type: integer `5`, expected a string"),
+            "invalid type: integer `…`, expected a string"
+        );
     }
 }

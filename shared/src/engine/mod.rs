@@ -128,7 +128,20 @@ impl<R: Rule> Engine<R> {
                 })?;
                 Some(format!("arn:{}:iam::{account}:role/{name}", invocation.partition()))
             }
-            None if self.use_execution_role_arn => invocation.execution_role_arn.clone(),
+            None if self.use_execution_role_arn => {
+                let role_arn = invocation.execution_role_arn.clone();
+                // Config names the role for the evaluated account; a role of another account
+                // would read (and report for) an account the event is not about.
+                let role_account = role_arn.as_deref().and_then(|arn| arn.split(':').nth(4));
+                let event_account = invocation.account_id.as_deref().filter(|id| !id.is_empty());
+                if role_arn.is_some() && (role_account.is_none() || role_account != event_account) {
+                    return Err(Error::InvalidEvent(format!(
+                        "`executionRoleArn` is not a role of the event's account {}: refused to assume it",
+                        event_account.unwrap_or("(missing)")
+                    )));
+                }
+                role_arn
+            }
             None => None,
         };
         match role_arn {

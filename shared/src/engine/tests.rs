@@ -361,3 +361,16 @@ async fn diagnostic_carries_the_stable_error_type() {
     let diagnostic = lambda_runtime::Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "InvalidEventException");
 }
+
+#[tokio::test]
+async fn an_execution_role_of_another_account_is_refused_before_any_call() {
+    let (put, sent) = recording_put();
+    let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put], |c| c.retry_config(retry_config()));
+    let engine = Engine::<Privileged>::with_clients(Aws::for_tests().with_config(config), true);
+    let mut event = fixture("change-event.json");
+    event["accountId"] = Value::from("123456789012");
+    event["executionRoleArn"] = Value::from("arn:aws:iam::999999999999:role/pipesec-reader");
+    let err = engine.handle(event).await.unwrap_err();
+    assert!(err.to_string().contains("not a role of the event's account 123456789012"), "{err}");
+    assert_eq!((put.num_calls(), sent.lock().unwrap().len()), (0, 0));
+}
