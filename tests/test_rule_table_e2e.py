@@ -31,15 +31,20 @@ class Case:
     live_reads: int = 0  # BatchGetProjects calls a sweep over the two resources makes
 
 
-def project(role_policy=None, **overrides):
-    """A project; `role_policy`, an inline policy document for a service role of its own."""
+def project(role_policy=None, managed_policy=None, **overrides):
+    """A project; `role_policy`, an inline policy document for a service role of its own, and
+    `managed_policy`, a customer managed one attached to that role."""
 
     def create(clients, name):
         role_arn = clients["role_arn"]
-        if role_policy:
-            role_arn = seed.create_role(clients["iam"], f"{name}-role")["Arn"]
-            clients["iam"].put_role_policy(RoleName=f"{name}-role", PolicyName="build",
-                                           PolicyDocument=json.dumps(role_policy))
+        if role_policy or managed_policy:
+            iam = clients["iam"]
+            role_arn = seed.create_role(iam, f"{name}-role")["Arn"]
+            if role_policy:
+                iam.put_role_policy(RoleName=f"{name}-role", PolicyName="build", PolicyDocument=json.dumps(role_policy))
+            if managed_policy:
+                arn = iam.create_policy(PolicyName=f"{name}-managed", PolicyDocument=json.dumps(managed_policy))
+                iam.attach_role_policy(RoleName=f"{name}-role", PolicyArn=arn["Policy"]["Arn"])
         seed.create_project(clients["codebuild"], name, role_arn, **overrides)
 
     return create
@@ -62,10 +67,10 @@ def report_group(export_config):
     return create
 
 
-def pipeline(stages=None, build_privileged=False, role_policy=None, **options):
+def pipeline(stages=None, build_privileged=False, role_policy=None, managed_policy=None, **options):
     """A pipeline named `name`, building in its own project `<name>-build`; `stages(name)` gives
     its stages (default: source, build, deploy); `role_policy`, an inline policy document for a
-    pipeline role of its own."""
+    pipeline role of its own, and `managed_policy`, a customer managed one attached to it."""
 
     def create(clients, name):
         seed.create_project(clients["codebuild"], f"{name}-build", clients["role_arn"], privileged=build_privileged)
@@ -75,17 +80,21 @@ def pipeline(stages=None, build_privileged=False, role_policy=None, **options):
             role_arn = seed.create_pipeline_role(clients["iam"], f"{name}-pipeline-role")["Arn"]
             clients["iam"].put_role_policy(RoleName=f"{name}-pipeline-role", PolicyName="pipeline",
                                            PolicyDocument=json.dumps(role_policy))
+            if managed_policy:
+                arn = clients["iam"].create_policy(PolicyName=f"{name}-managed", PolicyDocument=json.dumps(managed_policy))
+                clients["iam"].attach_role_policy(RoleName=f"{name}-pipeline-role", PolicyArn=arn["Policy"]["Arn"])
         seed.create_pipeline(clients["codepipeline"], name, role_arn, stages=declared, **options)
 
     return create
 
 
-def pipeline_then(action, **options):
-    """A pipeline, then `action(clients, name)` on it (notification rules, sensitive calls)."""
+def pipeline_then(*actions, **options):
+    """A pipeline, then each `action(clients, name)` on it (notification rules, sensitive calls)."""
 
     def create(clients, name):
         pipeline(**options)(clients, name)
-        action(clients, name)
+        for action in actions:
+            action(clients, name)
 
     return create
 
@@ -100,6 +109,16 @@ def notify_on(event_type):
             Targets=[{"TargetType": "SNS", "TargetAddress": TOPIC}])
 
     return action
+
+
+def alert_other_pipeline(clients, name):
+    """An EventBridge rule on another pipeline's failures, with a target: it could match a failure,
+    so its targets are read, and it does not cover this pipeline."""
+    events_client = clients["events"]
+    pattern = {"source": ["aws.codepipeline"], "detail-type": ["CodePipeline Pipeline Execution State Change"],
+               "detail": {"state": ["FAILED"], "pipeline": [f"not-{name}"]}}
+    events_client.put_rule(Name=f"{name}-other-failures", EventPattern=json.dumps(pattern), State="ENABLED")
+    events_client.put_targets(Rule=f"{name}-other-failures", Targets=[{"Id": "alerts", "Arn": TOPIC}])
 
 
 def update_pipeline(clients, name):
@@ -194,8 +213,9 @@ PASS_ANY_ROLE_POLICY = policy({"Sid": "PassAnyRole", "Effect": "Allow", "Action"
 CASES = [
     Case("codebuild-project-privileged-mode-disabled", project(privileged=False), project(privileged=True),
          "privileged mode is enabled"),
-    Case("codebuild-project-no-plaintext-secrets", project(),
-         project(variables=[("DB_PASSWORD", "e2e-Pw-81af3c", "PLAINTEXT")]), "`DB_PASSWORD`"),
+    # The good project's value looks masked, as Config may record PLAINTEXT values: read live.
+    Case("codebuild-project-no-plaintext-secrets", project(variables=[("BUILD_MODE", "******", "PLAINTEXT")]),
+         project(variables=[("DB_PASSWORD", "e2e-Pw-81af3c", "PLAINTEXT")]), "`DB_PASSWORD`", live_reads=1),
     Case("codebuild-project-logging-enabled", project(),
          project(logsConfig={"cloudWatchLogs": {"status": "DISABLED"}, "s3Logs": {"status": "DISABLED"}}),
          "neither CloudWatch Logs nor S3 logs"),
@@ -226,7 +246,8 @@ CASES = [
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": False}}),
          report_group({"exportConfigType": "S3", "s3Destination": {"bucket": "reports", "encryptionDisabled": True}}),
          "encryption disabled", resource_type=REPORT_GROUP),
-    Case("codebuild-project-service-role-least-privilege", project(role_policy=SCOPED_BUILD_POLICY),
+    Case("codebuild-project-service-role-least-privilege",
+         project(role_policy=SCOPED_BUILD_POLICY, managed_policy=SCOPED_BUILD_POLICY),
          project(role_policy=PASS_ANY_ROLE_POLICY), "statement `PassAnyRole` allows iam:PassRole on every role"),
     Case("codepipeline-artifacts-cmk-encrypted",
          pipeline(artifact_store={"type": "S3", "location": "artifacts", "encryptionKey": {"id": KEY_ARN, "type": "KMS"}}),
@@ -251,7 +272,9 @@ CASES = [
          "environment variable `API_TOKEN`", resource_type=CODEPIPELINE_PIPELINE),
     Case("codepipeline-service-role-least-privilege",
          pipeline(role_policy={"Version": "2012-10-17", "Statement": [
-             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::artifacts/*"}]}),
+             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::artifacts/*"}]},
+             managed_policy={"Version": "2012-10-17", "Statement": [
+                 {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::artifacts/*"}]}),
          pipeline(role_policy={"Version": "2012-10-17", "Statement": [
              {"Sid": "Everything", "Effect": "Allow", "Action": "*", "Resource": "*"}]}),
          "statement `Everything` allows every action", resource_type=CODEPIPELINE_PIPELINE),
@@ -259,7 +282,8 @@ CASES = [
          pipeline(with_deploy_actions(deploy_action("A"), deploy_action("B", "eu-west-1"))), "deploys to 2 regions",
          resource_type=CODEPIPELINE_PIPELINE),
     Case("codepipeline-failure-alerting", pipeline_then(notify_on("codepipeline-pipeline-pipeline-execution-failed")),
-         pipeline_then(notify_on("codepipeline-pipeline-pipeline-execution-succeeded")), "has no failure event",
+         pipeline_then(notify_on("codepipeline-pipeline-pipeline-execution-succeeded"), alert_other_pipeline),
+         "has no failure event",
          resource_type=CODEPIPELINE_PIPELINE),
     Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
          "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
@@ -275,14 +299,26 @@ def test_the_table_covers_the_catalog(catalog):
         rule.id: rule.resource_type for rule in catalog.rules}
 
 
+# The IAM actions each rule's function called across the table, for the check that its role
+# grants nothing it never uses.
+CALLED: dict[str, set[str]] = {}
+
+
+def iam_actions(calls: dict[str, int]) -> set[str]:
+    """`<service>.<Action>` counts as IAM actions (`service:Action`); the emulator names services as
+    their endpoints do, which are the IAM prefixes of every service the rules call."""
+    return {name.replace(".", ":", 1) for name, count in calls.items() if count}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.rule for case in CASES])
-def test_rule_end_to_end(case, rule, aws, emulator):
+def test_rule_end_to_end(case, rule, aws, emulator, catalog):
     iam = aws("iam")
     clients = {
         "iam": iam,
         "codebuild": aws("codebuild"),
         "codepipeline": aws("codepipeline"),
         "notifications": aws("codestar-notifications"),
+        "events": aws("events"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }
@@ -293,9 +329,19 @@ def test_rule_end_to_end(case, rule, aws, emulator):
     bad = seed.recorded_item(config, "bad-one", case.resource_type)
     function = rule(case.rule)
 
+    [info] = [entry for entry in catalog.rules if entry.id == case.rule]
+    granted = set(catalog.engine_actions) | set(info.reads)
+    called = CALLED.setdefault(case.rule, set())
+
     def invoke(event):
+        emulator.reset_calls()
         result = function.invoke(event)
+        # Read before the test's own reads of the results, which the emulator counts too.
+        made = iam_actions(emulator.calls())
         assert result.ok, f"{result.error_type}: {result.error_message}"
+        assert made <= granted, f"{case.rule} called what its role does not grant: {sorted(made - granted)}"
+        called.update(made)
+        return made
 
     # Change notifications, as Config sends them when each resource is recorded.
     for item in (good, bad):
@@ -306,15 +352,26 @@ def test_rule_end_to_end(case, rule, aws, emulator):
     assert case.reason in on_change[bad["resourceId"]][1]
 
     # An oversized notification: the binary reads the item from the history, same verdict.
-    emulator.reset_calls()
-    invoke(events.oversized_event(bad, "oversized", rule_parameters=case.params))
-    assert emulator.calls()["config.GetResourceConfigHistory"] == 1
+    made = invoke(events.oversized_event(bad, "oversized", rule_parameters=case.params))
+    assert "config:GetResourceConfigHistory" in made
     assert compliance(config, "oversized")[bad["resourceId"]] == on_change[bad["resourceId"]]
 
     # A periodic sweep: the same verdicts from Config's inventory, in the fewest calls.
     emulator.reset_calls()
-    invoke(events.scheduled_event("sweep", rule_parameters=case.params))
-    assert compliance(config, "sweep") == {key: on_change[key] for key in (good["resourceId"], bad["resourceId"])}
+    result = function.invoke(events.scheduled_event("sweep", rule_parameters=case.params))
     calls = emulator.calls()
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert iam_actions(calls) <= granted, f"{case.rule}: {sorted(iam_actions(calls) - granted)}"
+    called.update(iam_actions(calls))
+    assert compliance(config, "sweep") == {key: on_change[key] for key in (good["resourceId"], bad["resourceId"])}
     assert calls["config.SelectResourceConfig"] == 1 and calls["config.PutEvaluations"] == 1
     assert calls.get("codebuild.BatchGetProjects", 0) == case.live_reads
+
+
+def test_every_granted_action_is_used(catalog):
+    """Across the table, each rule's function called every action its role grants: a grant no
+    run needs is a permission too many. Runs after the table (pytest keeps file order)."""
+    assert set(CALLED) == {rule.id for rule in catalog.rules}, "the table ran first, for every rule"
+    unused = {rule.id: sorted((set(catalog.engine_actions) | set(rule.reads)) - CALLED[rule.id])
+              for rule in catalog.rules}
+    assert not {rule: actions for rule, actions in unused.items() if actions}, unused
