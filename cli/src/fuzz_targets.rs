@@ -95,7 +95,7 @@ pub fn event(data: &[u8]) {
 pub fn item(data: &[u8]) {
     let Ok(value) = serde_json::from_slice::<Value>(data) else {
         // Not one JSON document: read as a file is.
-        if let Ok(bytes) = crate::input::gunzip(data.to_vec()) {
+        if let Ok(bytes) = crate::input::gunzip(data.to_vec(), crate::input::MAX_SNAPSHOT_BYTES) {
             match snapshot::documents(&bytes) {
                 Ok(items) => items.iter().for_each(check_item),
                 Err(reason) => assert!(!reason.trim().is_empty(), "an empty error"),

@@ -34,22 +34,37 @@ pub enum Origin {
 /// The first bytes of every gzip member (RFC 1952).
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// The most a snapshot file may hold, decompressed: far past any account's inventory, short of
+/// a decompression bomb exhausting memory.
+pub const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
+
 /// An input file's bytes, gunzipped when it is gzip-compressed (as AWS Config delivers snapshot
 /// and history files to S3), whatever its name; several gzip members one after the other (`cat
-/// a.gz b.gz`) are read as one text.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
+/// a.gz b.gz`) are read as one text. More than `limit` bytes (decompressed) is an error.
+pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|err| CliError::input(&file, err))?;
-    gunzip(bytes).map_err(|reason| CliError::input(&file, reason))
+    let opened = std::fs::File::open(path).map_err(|err| CliError::input(&file, err))?;
+    let mut bytes = Vec::new();
+    opened.take(limit + 1).read_to_end(&mut bytes).map_err(|err| CliError::input(&file, err))?;
+    let text = gunzip(bytes, limit).map_err(|reason| CliError::input(&file, reason))?;
+    if text.len() as u64 > limit {
+        return Err(CliError::input(
+            &file,
+            format!("larger than {limit} bytes, the most pipesec reads from such a file"),
+        ));
+    }
+    Ok(text)
 }
 
-/// `bytes` as they are, or decompressed when they start as gzip does.
-pub fn gunzip(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+/// `bytes` as they are, or decompressed (up to `limit` bytes and one more, to tell it is over)
+/// when they start as gzip does.
+pub fn gunzip(bytes: Vec<u8>, limit: u64) -> std::result::Result<Vec<u8>, String> {
     if !bytes.starts_with(&GZIP_MAGIC) {
         return Ok(bytes);
     }
     let mut text = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes.as_slice())
+        .take(limit + 1)
         .read_to_end(&mut text)
         .map_err(|err| format!("gzip-compressed, but cannot be decompressed: {err}"))?;
     Ok(text)
@@ -70,12 +85,19 @@ pub(crate) mod tests {
 
     #[test]
     fn gzip_is_undone_and_plain_bytes_pass_through() {
-        assert_eq!(gunzip(b"{}".to_vec()).unwrap(), b"{}");
-        assert_eq!(gunzip(gzip(b"{\"a\": 1}")).unwrap(), b"{\"a\": 1}");
+        assert_eq!(gunzip(b"{}".to_vec(), MAX_SNAPSHOT_BYTES).unwrap(), b"{}");
+        assert_eq!(gunzip(gzip(b"{\"a\": 1}"), MAX_SNAPSHOT_BYTES).unwrap(), b"{\"a\": 1}");
         let mut two = gzip(b"{\"a\": 1}\n");
         two.extend(gzip(b"{\"b\": 2}\n"));
-        assert_eq!(gunzip(two).unwrap(), b"{\"a\": 1}\n{\"b\": 2}\n", "concatenated members are one text");
-        let err = gunzip(vec![0x1f, 0x8b, 8, 0]).unwrap_err();
+        assert_eq!(
+            gunzip(two, MAX_SNAPSHOT_BYTES).unwrap(),
+            b"{\"a\": 1}\n{\"b\": 2}\n",
+            "concatenated members are one text"
+        );
+        // A bomb stops one byte past the limit, and the caller says it is too large.
+        let bomb = gzip(&vec![b' '; 1 << 20]);
+        assert_eq!(gunzip(bomb, 1000).unwrap().len(), 1001);
+        let err = gunzip(vec![0x1f, 0x8b, 8, 0], MAX_SNAPSHOT_BYTES).unwrap_err();
         assert!(err.contains("gzip-compressed, but cannot be decompressed"), "{err}");
     }
 }

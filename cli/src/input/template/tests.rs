@@ -313,3 +313,15 @@ fn a_gzip_compressed_template_reads_as_its_text_does() {
     assert!(!from_text.is_empty() && from_text.iter().all(|(_, line)| line.is_some()));
     assert_eq!(from_gzip, from_text, "same resources, same lines");
 }
+
+#[test]
+fn a_template_past_the_size_limit_is_refused_with_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("pipesec-template-size-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.yaml");
+    let padding = usize::try_from(MAX_TEMPLATE_BYTES).unwrap();
+    std::fs::write(&path, format!("Resources: {{}}\n#{}\n", "x".repeat(padding))).unwrap();
+    let err = load(&path, &Context::default()).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(err.contains("larger than 2097152 bytes"), "{err}");
+}
