@@ -161,7 +161,7 @@ impl<'a> Index<'a> {
 /// `(configuration path, logical id)` of the resources a template resource refers to.
 fn template_references(entry: &Entry) -> impl Iterator<Item = (String, String)> + '_ {
     let references = match &entry.origin {
-        Origin::Template { mapped, .. } => mapped.references.as_slice(),
+        Origin::Template { mapped, .. } | Origin::Terraform { mapped, .. } => mapped.references.as_slice(),
         _ => &[],
     };
     references.iter().map(|reference| (reference.path.clone(), reference.logical_id.clone()))
