@@ -191,3 +191,120 @@ fn action_name(actions: &[String]) -> String {
         _ => actions.join("+"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn load_fixture(name: &str) -> Vec<Entry> {
+        load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/terraform").join(name)).unwrap()
+    }
+
+    fn parts(entry: &Entry) -> (&str, Option<&str>, &MappedResource) {
+        match &entry.origin {
+            Origin::Terraform { action, mapped, .. } => (mapped.logical_id.as_str(), action.as_deref(), mapped),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plan_reads_child_modules_instance_keys_and_actions_and_skips_deleted_resources() {
+        let entries = load_fixture("modules.plan.json");
+        let found: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (parts(e).0, parts(e).1)).collect();
+        assert_eq!(
+            found,
+            [
+                ("module.ci.aws_codebuild_project.api[0]", Some("create")),
+                (r#"module.ci.aws_codebuild_project.worker["east"]"#, Some("update")),
+                (r#"module.ci.module.reports.aws_codebuild_report_group.tests["unit"]"#, Some("create")),
+            ]
+        );
+        assert_eq!(entries[0].item.resource_id, "module.ci.aws_codebuild_project.api[0]");
+        assert_eq!(entries[0].item.resource_type, "AWS::CodeBuild::Project");
+        assert_eq!(entries[2].item.resource_type, "AWS::CodeBuild::ReportGroup");
+    }
+
+    #[test]
+    fn values_known_after_apply_are_markers_never_guessed() {
+        let entries = load_fixture("modules.plan.json");
+        let (_, _, worker) = parts(&entries[1]);
+        let unresolved: Vec<(&str, &str)> =
+            worker.unresolved.iter().map(|u| (u.path.as_str(), u.property.as_str())).collect();
+        assert_eq!(unresolved, [("environment.privilegedMode", "environment[0].privileged_mode")]);
+        assert!(worker.configuration.pointer("/environment/privilegedMode").is_none());
+        let (_, _, api) = parts(&entries[0]);
+        assert!(api.unresolved.iter().any(|u| u.path == "serviceRole"));
+        assert!(api.unresolved.iter().all(|u| u.reason == terraform::UNKNOWN_REASON));
+    }
+
+    #[test]
+    fn state_is_read_without_actions_and_data_sources_are_not_resources() {
+        let entries = load_fixture("state.json");
+        let found: Vec<(&str, Option<&str>)> = entries.iter().map(|e| (parts(e).0, parts(e).1)).collect();
+        assert_eq!(
+            found,
+            [("aws_codebuild_project.image_builder", None), ("module.ci.aws_codebuild_project.api[0]", None)]
+        );
+        let Origin::Terraform { sensitive, .. } = &entries[1].origin else { unreachable!() };
+        assert_eq!(sensitive, &["tf-sensitive-canary-5f3a9c".to_owned()]);
+    }
+
+    #[test]
+    fn attributes_map_onto_the_configuration_the_views_read() {
+        let entries = load_fixture("bad-pipeline.plan.json");
+        let config = |address: &str| {
+            let entry = entries.iter().find(|e| e.item.resource_id == address).unwrap();
+            parts(entry).2.configuration.clone()
+        };
+        let image = config("aws_codebuild_project.image_builder");
+        assert_eq!(image["projectVisibility"], "PUBLIC_READ");
+        assert_eq!(image["environment"]["privilegedMode"], true);
+        assert_eq!(image["environment"]["environmentVariables"][0]["name"], "REGISTRY");
+        assert_eq!(image["artifacts"][0]["encryptionDisabled"], true);
+        assert_eq!(image["logsConfig"]["cloudWatchLogs"]["status"], "DISABLED");
+        assert_eq!(image["logsConfig"]["s3Logs"]["status"], "DISABLED");
+        assert_eq!(image["source"][0]["buildspec"], "buildspec.yml");
+        assert_eq!(
+            image["webhook"],
+            json!({"filterGroups": [[
+                {"type": "EVENT", "pattern": "PUSH", "excludeMatchedPattern": false},
+                {"type": "HEAD_REF", "pattern": "refs/heads/main", "excludeMatchedPattern": false},
+            ]]})
+        );
+        assert_eq!(config("aws_codebuild_project.payments")["webhook"], Value::Null);
+        let pipeline = config("aws_codepipeline.payments");
+        assert_eq!(pipeline["pipeline"]["artifactStore"]["location"], "payments-artifacts");
+        let build = &pipeline["pipeline"]["stages"][1]["actions"][0];
+        assert_eq!(
+            build["actionTypeId"],
+            json!({"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"})
+        );
+        assert_eq!(build["configuration"]["ProjectName"], "payments-api-build");
+        assert_eq!(build["inputArtifacts"], json!([{"name": "SourceOutput"}]));
+        let reports = config("aws_codebuild_report_group.coverage");
+        assert_eq!(reports["exportConfig"]["exportConfigType"], "S3");
+        assert_eq!(reports["exportConfig"]["s3Destination"]["encryptionDisabled"], true);
+    }
+
+    #[test]
+    fn several_artifact_stores_with_regions_are_the_artifact_stores_map() {
+        let store = |region: &str| json!({"location": format!("a-{region}"), "region": region, "type": "S3", "encryption_key": []});
+        let attributes = json!({"name": "x", "artifact_store": [store("us-east-1"), store("eu-west-1")], "stage": []});
+        let configuration = terraform::configuration("aws_codepipeline", &attributes, None);
+        let stores = &configuration["pipeline"]["artifactStores"];
+        assert_eq!(stores["eu-west-1"]["location"], "a-eu-west-1");
+        assert_eq!(stores["us-east-1"]["type"], "S3");
+        assert!(configuration["pipeline"].get("artifactStore").is_none());
+    }
+
+    #[test]
+    fn a_document_that_is_not_terraform_json_is_refused_with_the_reason() {
+        let err = entries(&json!({"format_version": "0.1"}), "x").map(|_| ()).unwrap_err();
+        assert!(err.contains("unsupported Terraform JSON format_version `0.1`"), "{err}");
+        let err = entries(&json!({"Resources": {}}), "x").map(|_| ()).unwrap_err();
+        assert!(err.contains("no `format_version`"), "{err}");
+        assert!(entries(&json!({"format_version": "1.0"}), "x").unwrap().is_empty(), "an empty state");
+    }
+}

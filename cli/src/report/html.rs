@@ -89,10 +89,9 @@ fn check(report: &Report, finding: &Finding) -> String {
     let remediation = report.rule(finding.rule).map_or("", |rule| rule.remediation);
     let location = finding.location.as_ref().map_or_else(String::new, |location| {
         let line = location.line.map_or_else(String::new, |line| format!(":{line}"));
-        let mut property = location.property.as_deref().map_or_else(String::new, |p| format!(" {}", escape(p)));
-        if let Some(action) = &location.action {
-            property.push_str(&format!(" (plan: {})", escape(action)));
-        }
+        let property = location.property.as_deref().map_or_else(String::new, |p| format!(" {}", escape(p)));
+        let action = location.action.as_deref().map_or_else(String::new, |a| format!(" (plan: {})", escape(a)));
+        let property = property + &action;
         format!(" <span class=\"muted\"><code>{}{line}</code>{property}</span>", escape(&location.file))
     });
     format!(
