@@ -105,7 +105,13 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
             let key = (member.region.as_deref(), member.resource_type.as_str(), member.resource_id.as_str());
             findings_of.get(&key).into_iter().flatten().copied()
         }));
-        let name = pipeline.name.clone().unwrap_or_else(|| entry.item.lookup_name().to_owned());
+        let name = match (&entry.origin, &pipeline.name) {
+            // A name Terraform marks sensitive is never printed: the address stands for it.
+            (Origin::Terraform { sensitive, .. }, Some(name)) if sensitive.contains(name) => {
+                entry.item.resource_id.clone()
+            }
+            _ => pipeline.name.clone().unwrap_or_else(|| entry.item.lookup_name().to_owned()),
+        };
         groups.push(PipelineGroup { name, pipeline: members[0].clone(), members, score });
     }
     groups.sort_by(|a, b| (&a.name, &a.pipeline).cmp(&(&b.name, &b.pipeline)));

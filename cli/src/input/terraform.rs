@@ -150,8 +150,10 @@ fn map_resources(resources: Vec<Resource>, file: &str) -> Vec<Entry> {
         let mut values = resource.values;
         terraform::mark_unknown(&mut values, &resource.unknown, "");
         let webhook = if resource.terraform_type == "aws_codebuild_project" {
-            let name = values.get("name").and_then(Value::as_str).unwrap_or_default();
-            match webhooks.get(name) {
+            let name = values.get("name").and_then(Value::as_str);
+            // A project whose name is known only after apply could be any webhook's.
+            let unknown_webhook = unknown_webhook || (name.is_none() && !webhooks.is_empty());
+            match webhooks.get(name.unwrap_or_default()) {
                 Some(webhook) => {
                     sensitive.extend(webhook_secrets.iter().cloned());
                     Some(webhook.clone())
@@ -218,12 +220,15 @@ mod tests {
             [
                 ("module.ci.aws_codebuild_project.api[0]", Some("create")),
                 (r#"module.ci.aws_codebuild_project.worker["east"]"#, Some("update")),
+                ("module.ci.aws_codepipeline.release", Some("no-op")),
                 (r#"module.ci.module.reports.aws_codebuild_report_group.tests["unit"]"#, Some("create")),
             ]
         );
         assert_eq!(entries[0].item.resource_id, "module.ci.aws_codebuild_project.api[0]");
         assert_eq!(entries[0].item.resource_type, "AWS::CodeBuild::Project");
-        assert_eq!(entries[2].item.resource_type, "AWS::CodeBuild::ReportGroup");
+        assert_eq!(entries[3].item.resource_type, "AWS::CodeBuild::ReportGroup");
+        // A name Terraform marks sensitive is no resource name.
+        assert_eq!(entries[2].item.resource_name, None);
     }
 
     #[test]
