@@ -10,8 +10,8 @@ use pipesec_engine::Severity;
     name = "pipesec",
     version,
     about = "Assess the security of CI/CD pipelines (AWS CodeBuild, AWS CodePipeline) against SEC11-BP07",
-    long_about = "Runs the pipesec AWS Config rules against an account, a Config snapshot or CloudFormation \
-                  templates, scores every pipeline and gates CI.\n\nExit codes: 0 clean, 1 findings at or above \
+    long_about = "Runs the pipesec AWS Config rules against an account, a Config snapshot, CloudFormation \
+                  templates or Terraform plans, scores every pipeline and gates CI.\n\nExit codes: 0 clean, 1 findings at or above \
                   --fail-on or a score below --fail-under, 2 usage or runtime error, or a resource type the \
                   run could not see (Config does not record it with --source config, a read refused)."
 )]
@@ -26,6 +26,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Evaluate the CodeBuild and CodePipeline resources of CloudFormation templates (YAML or JSON).
     ScanTemplate(ScanTemplateArgs),
+    /// Evaluate the CodeBuild and CodePipeline resources of Terraform plans or state
+    /// (`terraform show -json` output).
+    ScanTerraform(ScanTerraformArgs),
     /// List the rules: resource type, area, weight, severity, triggers, parameters.
     Rules(RulesArgs),
     /// Start the bundled AWS emulator, seed good and bad pipelines and projects, and evaluate them.
@@ -77,6 +80,20 @@ pub struct ScanTemplateArgs {
     #[arg(long = "parameter", value_name = "NAME=VALUE")]
     pub parameters: Vec<String>,
     /// The region the stack deploys to (resolves AWS::Region; used by --format asff).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleSelection,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanTerraformArgs {
+    /// `terraform show -json PLANFILE` (a plan) or `terraform show -json` (state) output.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The region the configuration deploys to (used by --format asff).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     #[command(flatten)]

@@ -1,5 +1,6 @@
-//! The `pipesec` command line: the catalog's rules against an account, Config snapshot files or
-//! CloudFormation templates, with a score per pipeline, five report formats and a CI gate.
+//! The `pipesec` command line: the catalog's rules against an account, Config snapshot files,
+//! CloudFormation templates or Terraform plans and state, with a score per pipeline, five report
+//! formats and a CI gate.
 //!
 //! Layers, each using only those below it (a test checks there is no import circle):
 //! [`commands`] (one module per command) → [`account`] and [`report`] → [`pipelines`] and
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<bool> {
     match cli.command {
         Command::Evaluate(args) => commands::evaluate::run(&args),
         Command::ScanTemplate(args) => commands::scan_template::run(&args),
+        Command::ScanTerraform(args) => commands::scan_terraform::run(&args),
         Command::Rules(args) => {
             print!("{}", commands::rules::listing(&args));
             Ok(true)

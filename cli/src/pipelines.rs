@@ -105,7 +105,13 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
             let key = (member.region.as_deref(), member.resource_type.as_str(), member.resource_id.as_str());
             findings_of.get(&key).into_iter().flatten().copied()
         }));
-        let name = pipeline.name.clone().unwrap_or_else(|| entry.item.lookup_name().to_owned());
+        let name = match (&entry.origin, &pipeline.name) {
+            // A name Terraform marks sensitive is never printed: the address stands for it.
+            (Origin::Terraform { sensitive, .. }, Some(name)) if sensitive.contains(name) => {
+                entry.item.resource_id.clone()
+            }
+            _ => pipeline.name.clone().unwrap_or_else(|| entry.item.lookup_name().to_owned()),
+        };
         groups.push(PipelineGroup { name, pipeline: members[0].clone(), members, score });
     }
     groups.sort_by(|a, b| (&a.name, &a.pipeline).cmp(&(&b.name, &b.pipeline)));
@@ -161,7 +167,7 @@ impl<'a> Index<'a> {
 /// `(configuration path, logical id)` of the resources a template resource refers to.
 fn template_references(entry: &Entry) -> impl Iterator<Item = (String, String)> + '_ {
     let references = match &entry.origin {
-        Origin::Template { mapped, .. } => mapped.references.as_slice(),
+        Origin::Template { mapped, .. } | Origin::Terraform { mapped, .. } => mapped.references.as_slice(),
         _ => &[],
     };
     references.iter().map(|reference| (reference.path.clone(), reference.logical_id.clone()))

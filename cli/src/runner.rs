@@ -29,6 +29,8 @@ pub struct Location {
     pub logical_id: Option<String>,
     pub property: Option<String>,
     pub line: Option<usize>,
+    /// A Terraform plan's action for the resource (`create`, `update`, `no-op`, `replace`).
+    pub action: Option<String>,
 }
 
 /// One rule's verdict on one resource.
@@ -221,13 +223,15 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
     let mut subject_entries = Vec::new();
     for entry in entries.iter().filter(|entry| entry.item.resource_type == R::Resource::RESOURCE_TYPE) {
         let item = match &entry.origin {
-            Origin::Template { mapped, .. } => match template_item(mapped, &entry.item, &inputs, R::UNKNOWN_TOLERANT) {
-                Ok(item) => item,
-                Err((verdict, property)) => {
-                    run.findings.push(finding::<R>(entry, &verdict, Some(property)));
-                    continue;
+            Origin::Template { mapped, .. } | Origin::Terraform { mapped, .. } => {
+                match template_item(mapped, &entry.item, &inputs, R::UNKNOWN_TOLERANT) {
+                    Ok(item) => item,
+                    Err((verdict, property)) => {
+                        run.findings.push(finding::<R>(entry, &verdict, Some(property)));
+                        continue;
+                    }
                 }
-            },
+            }
             _ => entry.item.clone(),
         };
         match decide::prepare::<R>(item, false) {
@@ -320,7 +324,7 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
     let location = match &entry.origin {
         Origin::Account => None,
         Origin::Snapshot { file } => {
-            Some(Location { file: file.clone(), logical_id: None, property: None, line: None })
+            Some(Location { file: file.clone(), logical_id: None, property: None, line: None, action: None })
         }
         Origin::Template { file, block, mapped } => {
             let property = property.map_or_else(
@@ -332,9 +336,27 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
                 logical_id: Some(mapped.logical_id.clone()),
                 line: block.as_ref().map(|block| block.line_of(&property)),
                 property: Some(property),
+                action: None,
+            })
+        }
+        Origin::Terraform { file, action, mapped, .. } => {
+            let property = property.map_or_else(
+                || template::terraform::attribute_path(R::INPUTS.first().copied().unwrap_or_default()),
+                str::to_owned,
+            );
+            Some(Location {
+                file: file.clone(),
+                logical_id: Some(mapped.logical_id.clone()),
+                property: Some(property),
+                line: None,
+                action: action.clone(),
             })
         }
     };
+    let mut annotation = annotation(&verdict.reason);
+    if let (Origin::Terraform { sensitive, .. }, Some(text)) = (&entry.origin, annotation.as_mut()) {
+        *text = redact(text, sensitive);
+    }
     Finding {
         rule: R::ID,
         severity: R::SEVERITY,
@@ -342,14 +364,26 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
         weight: R::WEIGHT,
         resource_type: item.resource_type.clone(),
         resource_id: item.resource_id.clone(),
-        resource_name: item.resource_name.clone().or_else(|| configured_name(item)),
+        resource_name: match &entry.origin {
+            // The mapping's name, unless Terraform marks it sensitive.
+            Origin::Terraform { .. } => item.resource_name.clone(),
+            _ => item.resource_name.clone().or_else(|| configured_name(item)),
+        },
         arn: item.arn.clone(),
         account_id: item.account_id.clone(),
         region: item.aws_region.clone(),
         compliance: verdict.compliance,
-        annotation: annotation(&verdict.reason),
+        annotation,
         location,
     }
+}
+
+/// `text` with every one of the `sensitive` values replaced: Terraform's sensitive values are
+/// judged, never printed.
+pub fn redact(text: &str, sensitive: &[String]) -> String {
+    let mut values: Vec<&String> = sensitive.iter().filter(|value| !value.is_empty()).collect();
+    values.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    values.into_iter().fold(text.to_owned(), |text, value| text.replace(value.as_str(), "(sensitive)"))
 }
 
 /// The name inside the configuration, for items that carry no `resourceName`.

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod evaluate;
 pub mod rules;
 pub mod scan_template;
+pub mod scan_terraform;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

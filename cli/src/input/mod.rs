@@ -1,10 +1,11 @@
 //! What the rules run over: configuration items from the account (Config's inventory, or the
-//! services' own answers mapped onto Config's shape), from snapshot files or from CloudFormation
-//! templates, each with where it came from.
+//! services' own answers mapped onto Config's shape), from snapshot files, from CloudFormation
+//! templates or from Terraform plans and state, each with where it came from.
 
 pub mod service_shape;
 pub mod snapshot;
 pub mod template;
+pub mod terraform;
 
 use std::io::Read as _;
 use std::path::Path;
@@ -29,6 +30,10 @@ pub enum Origin {
     Snapshot { file: String },
     /// A resource of a CloudFormation template.
     Template { file: String, block: Option<Block>, mapped: Box<MappedResource> },
+    /// A resource of a Terraform plan or state (`terraform show -json`): `mapped.logical_id` is
+    /// its address, `action` the plan's (`create`, `update`, `no-op`, `replace`; none for
+    /// state), `sensitive` the values Terraform marks sensitive, which no output prints.
+    Terraform { file: String, action: Option<String>, sensitive: Vec<String>, mapped: Box<MappedResource> },
 }
 
 /// The first bytes of every gzip member (RFC 1952).

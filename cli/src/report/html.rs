@@ -90,6 +90,8 @@ fn check(report: &Report, finding: &Finding) -> String {
     let location = finding.location.as_ref().map_or_else(String::new, |location| {
         let line = location.line.map_or_else(String::new, |line| format!(":{line}"));
         let property = location.property.as_deref().map_or_else(String::new, |p| format!(" {}", escape(p)));
+        let action = location.action.as_deref().map_or_else(String::new, |a| format!(" (plan: {})", escape(a)));
+        let property = property + &action;
         format!(" <span class=\"muted\"><code>{}{line}</code>{property}</span>", escape(&location.file))
     });
     format!(

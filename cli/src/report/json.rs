@@ -26,12 +26,16 @@ struct Row<'a> {
 
 fn row(finding: &Finding) -> Row<'_> {
     let location = finding.location.as_ref().filter(|location| location.logical_id.is_some()).map(|location| {
-        json!({
+        let mut value = json!({
             "file": location.file,
             "logicalId": location.logical_id,
             "property": location.property,
             "line": location.line,
-        })
+        });
+        if let Some(action) = &location.action {
+            value["action"] = Value::from(action.as_str());
+        }
+        value
     });
     Row {
         rule: finding.rule,

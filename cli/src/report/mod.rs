@@ -219,6 +219,7 @@ pub(crate) mod tests {
             logical_id: Some("Builder".into()),
             property: Some("Properties.EncryptionKey".into()),
             line: Some(12),
+            action: None,
         });
         let findings = vec![
             base(

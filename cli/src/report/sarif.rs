@@ -110,6 +110,9 @@ fn resource_properties(finding: &Finding) -> Value {
     if let Some(name) = finding.resource_name.as_deref().filter(|name| !name.is_empty()) {
         properties["resourceName"] = Value::from(name);
     }
+    if let Some(action) = finding.location.as_ref().and_then(|location| location.action.as_deref()) {
+        properties["action"] = Value::from(action);
+    }
     properties
 }
 

@@ -41,6 +41,9 @@ fn resource(finding: &Finding) -> String {
             _ => write!(text, "\n{}", location.file),
         }
         .unwrap_or_default();
+        if let Some(action) = &location.action {
+            write!(text, " (plan: {action})").unwrap_or_default();
+        }
     }
     text
 }

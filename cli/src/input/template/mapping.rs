@@ -203,27 +203,50 @@ pub fn map_template(template: &Value, context: &Context) -> Result<Vec<MappedRes
         if let Some(reason) = resolver.exceeded.take() {
             return Err(invalid(&format!("{reason}; the template cannot be evaluated")));
         }
-        let mut configuration = match resource_type {
+        let configuration = match resource_type {
             t if t == PipelineConfiguration::RESOURCE_TYPE => pipeline(&properties),
             t if t == CodeBuildProject::RESOURCE_TYPE => codebuild_project(&properties),
             _ => without_tags(camel_keys(&properties)),
         };
-        let marked = configuration.clone();
+        mapped.push(MappedResource::from_marked(logical_id, resource_type, configuration));
+    }
+    Ok(mapped)
+}
+
+impl MappedResource {
+    /// A resource from its mapped configuration with a marker ([`unknown_marker`]) where each
+    /// value unknown before deployment is: the markers are recorded and left out of
+    /// `configuration`, kept in the copy that gives them their placeholders.
+    pub fn from_marked(logical_id: &str, resource_type: &str, marked: Value) -> Self {
+        let mut configuration = marked.clone();
         let (mut unresolved, mut references) = (Vec::new(), Vec::new());
         replace_markers(&mut configuration, "", &mut |marker, path| {
             record_marker(marker, path, &mut unresolved, &mut references);
             None
         });
-        mapped.push(MappedResource {
-            logical_id: logical_id.clone(),
+        MappedResource {
+            logical_id: logical_id.to_owned(),
             resource_type: resource_type.to_owned(),
             configuration,
             marked,
             unresolved,
             references,
-        });
+        }
     }
-    Ok(mapped)
+}
+
+/// The marker of a value unknown before deployment, for inputs other than CloudFormation
+/// (Terraform's "known after apply"): `property` is where it is in the input, `reason` why it
+/// is unknown, `placeholder` what stands in for it where a rule can judge it.
+pub fn unknown_marker(property: &str, reason: &str, placeholder: &str) -> Value {
+    let mut inner = Map::new();
+    inner.insert("reason".into(), Value::from(reason));
+    inner.insert("property".into(), Value::from(property));
+    inner.insert("refs".into(), Value::Array(Vec::new()));
+    inner.insert("placeholder".into(), Value::from(placeholder));
+    let mut marker = Map::new();
+    marker.insert(UNRESOLVED_KEY.into(), Value::Object(inner));
+    Value::Object(marker)
 }
 
 /// Records one marker found at `path`.

@@ -25,6 +25,7 @@
 pub mod lines;
 pub mod mapping;
 pub mod resolve;
+pub mod terraform;
 pub mod yaml;
 
 use std::path::Path;
