@@ -373,3 +373,15 @@ def test_demo_command_seeds_evaluates_and_writes_the_report(tmp_path):
     assert f"HTML report: {html}" in run.stdout
     assert html.read_text().startswith("<!DOCTYPE html>")
     assert demo_account.CANARY_SECRET not in run.stdout + run.stderr + html.read_text()
+
+
+def test_scan_terraform_judges_a_plan_and_refuses_an_unknown_format():
+    terraform = FIXTURES / "terraform"
+    bad = pipesec("scan-terraform", terraform / "bad-pipeline.plan.json", "--format", "json")
+    assert bad.returncode == 1, bad.stderr
+    results = json.loads(bad.stdout)["results"]
+    privileged = [r for r in results if r["rule"] == PRIVILEGED and r["compliance"] == "NON_COMPLIANT"]
+    assert privileged and all(r["resourceId"].startswith("aws_codebuild_project.") for r in privileged), privileged
+    assert pipesec("scan-terraform", terraform / "good-pipeline.plan.json").returncode == 0
+    unsupported = pipesec("scan-terraform", terraform / "unsupported-version.plan.json")
+    assert unsupported.returncode == 2 and "format_version" in unsupported.stderr, unsupported.stderr

@@ -34,7 +34,7 @@ struct Resource {
 /// The resources of one `terraform show -json` file, as entries to evaluate.
 pub fn load(path: &Path) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
-    let text = super::read(path)?;
+    let text = super::read(path, super::MAX_SNAPSHOT_BYTES)?;
     let document: Value = serde_json::from_slice(&text).map_err(|err| {
         CliError::input(&file, format!("not JSON (expected `terraform show -json` output): line {}", err.line()))
     })?;
