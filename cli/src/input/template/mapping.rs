@@ -299,6 +299,16 @@ fn replace_markers(value: &mut Value, path: &str, on_marker: &mut impl FnMut(&Va
     }
 }
 
+/// An action setting as CodePipeline records it: a string (JSON text for a structured value),
+/// or the marker of a value unknown before deployment.
+pub(super) fn action_setting(value: &Value) -> Value {
+    match value {
+        Value::Object(_) if is_marker(value) => value.clone(),
+        Value::Object(_) | Value::Array(_) => Value::from(value.to_string()),
+        scalar => scalar.clone(),
+    }
+}
+
 fn camel(key: &str) -> String {
     let mut chars = key.chars();
     chars.next().map_or_else(String::new, |first| first.to_ascii_lowercase().to_string() + chars.as_str())
@@ -427,17 +437,8 @@ fn action(value: &Value) -> Value {
         match (key.as_str(), value) {
             // Keys are the provider's own (`ProjectName`, `OAuthToken`); values are strings.
             ("Configuration", Value::Object(configuration)) => {
-                let configuration = configuration
-                    .iter()
-                    .map(|(key, value)| {
-                        let value = match value {
-                            Value::Object(_) if is_marker(value) => value.clone(),
-                            Value::Object(_) | Value::Array(_) => Value::from(value.to_string()),
-                            scalar => scalar.clone(),
-                        };
-                        (key.clone(), value)
-                    })
-                    .collect();
+                let configuration =
+                    configuration.iter().map(|(key, value)| (key.clone(), action_setting(value))).collect();
                 mapped.insert("configuration".into(), Value::Object(configuration));
             }
             _ => {

@@ -13,7 +13,7 @@ use pipesec_engine::resources::{CodeBuildProject, CodeBuildReportGroup, Pipeline
 use pipesec_engine::rule::Resource;
 use serde_json::{Map, Value};
 
-use super::mapping::unknown_marker;
+use super::mapping::{action_setting, unknown_marker};
 use super::resolve::is_marker;
 
 /// The Terraform resource types mapped, with the AWS Config type each becomes.
@@ -380,14 +380,7 @@ fn action(action: &Value) -> Value {
             let settings = settings
                 .iter()
                 .filter(|(_, value)| !value.is_null())
-                .map(|(key, value)| {
-                    let value = match value {
-                        Value::Object(_) if is_marker(value) => value.clone(),
-                        Value::Object(_) | Value::Array(_) => Value::from(value.to_string()),
-                        scalar => scalar.clone(),
-                    };
-                    (key.clone(), value)
-                })
+                .map(|(key, value)| (key.clone(), action_setting(value)))
                 .collect();
             mapped.insert("configuration".into(), Value::Object(settings));
         }
