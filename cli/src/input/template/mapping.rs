@@ -120,12 +120,6 @@ fn segments(path: &str) -> Vec<&str> {
 /// Whether two configuration paths overlap: one is the other or lies under it. List indices
 /// are ignored (`source[1].location` is under `source`); the empty path covers everything.
 pub(crate) fn overlaps(input: &str, path: &str) -> bool {
-    let segments = |path: &str| -> Vec<String> {
-        path.split('.')
-            .filter(|segment| !segment.is_empty())
-            .map(|segment| segment.split('[').next().unwrap_or_default().to_owned())
-            .collect()
-    };
     let (input, path) = (segments(input), segments(path));
     let common = input.len().min(path.len());
     input[..common] == path[..common]
