@@ -89,6 +89,33 @@ def dashboard_body(catalog: Catalog) -> str:
     return re.sub(r"\[\n\s*([^\[\]{}]*?)\n\s*\]", lambda m: "[" + re.sub(r",\n\s*", ", ", m[1]) + "]", text)
 
 
+def key_policy() -> dict:
+    """The alert key's policy: the account administers it through IAM; EventBridge (of this account)
+    may use it to publish to the topic it encrypts."""
+    return policy_document([
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
+            "Action": [
+                "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+                "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+                "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+                "kms:CancelKeyDeletion", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
+            ],
+            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
+        },
+        {
+            "Sid": "EventBridgePublishesToTheTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
+            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
+        },
+    ])
+
+
 def template(catalog: Catalog) -> dict:
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -111,28 +138,7 @@ def template(catalog: Catalog) -> dict:
                 "Properties": {
                     "Description": "pipesec: encrypts the compliance alert topic",
                     "EnableKeyRotation": True,
-                    "KeyPolicy": policy_document([
-                        {
-                            "Sid": "AccountAdministersKeyThroughIam",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")},
-                            "Action": [
-                                "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
-                                "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
-                                "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
-                                "kms:CancelKeyDeletion", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
-                            ],
-                            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
-                        },
-                        {
-                            "Sid": "EventBridgePublishesToTheTopic",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": Commented("*", "in a key policy, \"*\" is this key"),
-                            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
-                        },
-                    ]),
+                    "KeyPolicy": key_policy(),
                 },
             },
             "AlertKeyAlias": {

@@ -14,7 +14,7 @@ from pathlib import Path
 PREFIX = "pipesec-"
 # Config names a conformance pack's rules `<name>-conformance-pack-<random>`.
 CONFORMANCE_PACK_SUFFIX = "-conformance-pack-"
-# The path of the rule functions' execution roles: member-account roles trust exactly these.
+# The path of the rule functions' execution roles (one role per function, in its own account).
 RULE_ROLE_PATH = "/pipesec/rules/"
 # The Security Hub function (not a rule): ASFF findings from compliance changes.
 SECURITY_HUB_FUNCTION = "pipesec-securityhub"
@@ -53,8 +53,6 @@ class Rule:
 @dataclass(frozen=True)
 class Catalog:
     engine_actions: tuple[str, ...]
-    execution_role_parameter: str
-    execution_role_actions: tuple[str, ...]
     rules: tuple[Rule, ...]
 
     @classmethod
@@ -73,8 +71,6 @@ class Catalog:
         )
         return cls(
             engine_actions=tuple(document["engineActions"]),
-            execution_role_parameter=document["executionRoleParameter"],
-            execution_role_actions=tuple(document["executionRoleActions"]),
             rules=rules,
         )
 
@@ -91,6 +87,11 @@ class Catalog:
         """Every AWS action rule `rule`'s function calls, engine first, without duplicates."""
         return list(dict.fromkeys([*self.engine_actions, *rule.reads]))
 
-    def all_actions(self) -> list[str]:
-        """The union over all rules, sorted: what a member-account role must allow."""
-        return sorted({action for rule in self.rules for action in self.actions(rule)})
+    def severities(self) -> list[str]:
+        """The severity labels the catalog uses, most severe first."""
+        order = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"]
+        used = {rule.severity for rule in self.rules}
+        unknown = used - set(order)
+        if unknown:
+            raise ValueError(f"severity labels {sorted(unknown)} are not Security Hub's ({order})")
+        return [label for label in order if label in used]

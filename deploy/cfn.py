@@ -102,11 +102,13 @@ def _is_flow_list(value: Any, used: int) -> bool:
     return used + 4 + sum(len(_inline(item)) + 2 for item in value) <= MAX_FLOW_WIDTH
 
 
-def _inline(value: Any) -> str:
+def _inline(value: Any, in_flow: bool = False) -> str:
     if isinstance(value, Tag):
         if isinstance(value.value, list):
-            return f"!{value.name} [{', '.join(_inline(item) for item in value.value)}]"
-        return f"!{value.name} {_scalar(value.value)}"
+            return f"!{value.name} [{', '.join(_inline(item, in_flow=True) for item in value.value)}]"
+        return f"!{value.name} {_inline(value.value, in_flow)}"
+    if in_flow and isinstance(value, str) and ("{" in value or "}" in value):
+        return json.dumps(value, ensure_ascii=False)  # braces open a mapping inside [...]
     if isinstance(value, dict):
         return "{}"
     if isinstance(value, list):

@@ -1,12 +1,27 @@
 """Every generated deployment file, by path relative to the repository root."""
 
-from deploy import alerting, cfn, cli_policy, conformance_pack, member_role, remediation, rule_pack
+from deploy import (
+    alerting,
+    central_alerting,
+    cfn,
+    cli_policy,
+    conformance_pack,
+    iam,
+    member_pack,
+    organization,
+    remediation,
+    rule_pack,
+    severity,
+)
 from deploy.catalog import Catalog
 
 TEMPLATES = {
     "cloudformation/rules.yaml": rule_pack,
-    "cloudformation/member-role.yaml": member_role,
     "cloudformation/alerting.yaml": alerting,
+    "cloudformation/member-pack.yaml": member_pack,
+    "cloudformation/organization.yaml": organization,
+    "cloudformation/securityhub-severity.yaml": severity,
+    "cloudformation/central-alerting.yaml": central_alerting,
     "cloudformation/remediation.yaml": remediation,
     "conformance-pack.yaml": conformance_pack,
 }
@@ -14,6 +29,13 @@ TEMPLATES = {
 
 def outputs(catalog: Catalog) -> dict[str, str]:
     """The CloudFormation templates, and the command line's IAM policy (JSON: IAM takes no comments)."""
-    generated = {path: cfn.dump(module.template(catalog), module.HEADER) for path, module in TEMPLATES.items()}
+    generated = {}
+    for path, module in TEMPLATES.items():
+        text = cfn.dump(module.template(catalog), module.HEADER)
+        # Checked as CloudFormation will read it: every generated template must pass.
+        problems = iam.all_problems(cfn.load(text))
+        if problems:
+            raise iam.LeastPrivilegeError(f"{path}: " + "; ".join(problems))
+        generated[path] = text
     generated[cli_policy.PATH] = cli_policy.text(catalog)
     return generated

@@ -137,3 +137,132 @@ def problems(template: dict) -> list[str]:
                         found.append(f"{where} {sid}: {action} on resource '*' though it has resource-level "
                                      "permissions")
     return found
+
+
+class LeastPrivilegeError(ValueError):
+    """A generated template fails the least-privilege check: generation stops."""
+
+
+# --- trust and resource policies ----------------------------------------------------------------
+
+# Resource types whose policy names who may act on them: (property of the policy, or None when the
+# resource itself is one statement, as AWS::Lambda::Permission is).
+RESOURCE_POLICIES = {
+    "AWS::KMS::Key": "KeyPolicy",
+    "AWS::SNS::TopicPolicy": "PolicyDocument",
+    "AWS::SQS::QueuePolicy": "PolicyDocument",
+    "AWS::Lambda::Permission": None,
+}
+# Condition keys that name the calling principal or its account: a wildcard there trusts a path
+# or any account. aws:SourceArn names the calling resource: only its account must not be a wildcard.
+PRINCIPAL_CONDITION_KEYS = {"aws:principalarn", "aws:sourceaccount", "aws:principalaccount"}
+SOURCE_ARN_KEY = "aws:sourcearn"
+
+
+def _text(value: Any) -> str | None:
+    """The string a policy value stands for: itself, or the text of a `!Sub` (variables kept)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        sub_value = value["Fn::Sub"]
+        return sub_value if isinstance(sub_value, str) else sub_value[0]
+    return None
+
+
+def _principal_problems(where: str, principal: Any) -> list[str]:
+    if principal == "*":
+        return [f"{where}: principal '*' (anyone, any account)"]
+    found = []
+    if isinstance(principal, dict):
+        for value in _as_list(principal.get("AWS", [])):
+            text = _text(value)
+            if text == "*":
+                found.append(f"{where}: AWS principal '*' (any account)")
+            elif text is not None and "*" in text:
+                found.append(f"{where}: AWS principal {text!r} has a wildcard (a path or an account)")
+    return found
+
+
+def _condition_problems(where: str, condition: Any) -> list[str]:
+    found = []
+    if not isinstance(condition, dict):
+        return found
+    for operator, pairs in condition.items():
+        if not isinstance(pairs, dict):
+            continue
+        for key, values in pairs.items():
+            for value in _as_list(values):
+                text = _text(value)
+                if text is None or "*" not in text:
+                    continue
+                if key.lower() in PRINCIPAL_CONDITION_KEYS:
+                    found.append(f"{where}: {operator} {key} {text!r} trusts a wildcard (a path or an account)")
+                elif key.lower() == SOURCE_ARN_KEY and "*" in "".join(text.split(":")[4:5]):
+                    found.append(f"{where}: {operator} {key} {text!r} allows any account")
+    return found
+
+
+def trust_documents(template: dict) -> list[tuple[str, dict]]:
+    """(where, document) of every policy that names principals: role trust policies and resource
+    policies (keys, topics, queues, Lambda permissions)."""
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::IAM::Role":
+            found.append((f"{name}/AssumeRolePolicyDocument", properties["AssumeRolePolicyDocument"]))
+        elif kind in RESOURCE_POLICIES:
+            key = RESOURCE_POLICIES[kind]
+            if key is None:
+                statement = {"Effect": "Allow", "Principal": properties.get("Principal")}
+                for condition_key in ("SourceArn", "SourceAccount"):
+                    if condition_key in properties:
+                        statement.setdefault("Condition", {"StringEquals": {}})["StringEquals"][
+                            f"aws:{condition_key}"] = properties[condition_key]
+                found.append((name, {"Statement": [statement]}))
+            else:
+                found.append((f"{name}/{key}", properties[key]))
+    return found
+
+
+def trust_problems(template: dict) -> list[str]:
+    """Why the template's trust and resource policies trust more than named principals: `*`, an
+    account wildcard, or a path wildcard (in the principal or in a principal condition)."""
+    found = []
+    for where, document in trust_documents(template):
+        for statement in _as_list(document.get("Statement", [])):
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            label = f"{where} {statement.get('Sid', '?')}"
+            if "NotPrincipal" in statement:
+                found.append(f"{label}: NotPrincipal trusts everyone else")
+            found.extend(_principal_problems(label, statement.get("Principal")))
+            found.extend(_condition_problems(label, statement.get("Condition")))
+    return found
+
+
+def assume_role_problems(template: dict) -> list[str]:
+    """sts:AssumeRole* granted on roles of any account (`iam::*:role`) or on '*'."""
+    found = []
+    for where, document in policy_documents(template):
+        for statement in _as_list(document.get("Statement", [])):
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+                continue
+            actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
+            if not any(a.lower().startswith("sts:assumerole") or a.lower() == "sts:*" for a in actions):
+                continue
+            for resource in _as_list(statement.get("Resource", [])):
+                text = _text(resource)
+                if text == "*" or (text is not None and ":iam::*:" in text):
+                    found.append(f"{where} {statement.get('Sid', '?')}: sts:AssumeRole on {text!r}, roles of any "
+                                 "account")
+    return found
+
+
+def all_problems(template: dict) -> list[str]:
+    """Every least-privilege problem of a template: identity, trust and resource policies."""
+    return [*problems(template), *trust_problems(template), *assume_role_problems(template)]

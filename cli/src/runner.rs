@@ -10,7 +10,7 @@ use std::pin::Pin;
 
 use pipesec_engine::decide::{self, Prepared};
 use pipesec_engine::item::Configuration;
-use pipesec_engine::params::{self, EXECUTION_ROLE_NAME};
+use pipesec_engine::params;
 use pipesec_engine::verdict::annotation;
 use pipesec_engine::{
     Area, Aws, Compliance, ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVisitor, Severity, Verdict,
@@ -116,12 +116,6 @@ impl Selection {
             let (id, assignment) = param.split_once(':').ok_or_else(bad)?;
             let (name, value) = assignment.split_once('=').ok_or_else(bad)?;
             let rule = find(id.trim())?;
-            if name.trim() == EXECUTION_ROLE_NAME {
-                return Err(CliError::Usage(format!(
-                    "--param `{param}`: {EXECUTION_ROLE_NAME} is for the Lambda functions; the CLI uses the \
-                     credentials of its environment"
-                )));
-            }
             values.entry(rule.id).or_default().insert(name.trim().to_owned(), Value::from(value));
         }
         let parameters: BTreeMap<&'static str, String> =
@@ -751,7 +745,7 @@ mod tests {
         for (param, expected) in [
             ("codebuild-project-vpc-attached:exempted=a", "invalid rule parameter `exempted`"),
             ("codebuild-project-vpc-attached", "expected RULE_ID:NAME=VALUE"),
-            ("codebuild-project-vpc-attached:ExecutionRoleName=r", "credentials of its environment"),
+            ("codebuild-project-vpc-attached:ExecutionRoleName=r", "cross-account mode was removed"),
         ] {
             let err = Selection::new(&[], &[param.to_owned()]).unwrap_err().to_string();
             assert!(err.contains(expected), "{param}: {err}");

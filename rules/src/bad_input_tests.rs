@@ -75,7 +75,7 @@ async fn run<R: Rule>(event: Value) -> (Result<pipesec_engine::Outcome, pipesec_
     let (put, sent) = recording_put();
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
     let aws = Aws::for_tests().with_config(config);
-    let engine = Engine::<R>::with_clients(aws, false);
+    let engine = Engine::<R>::with_clients(aws);
     let result = engine.handle(event).await;
     let sent = sent.lock().unwrap().clone();
     (result, sent)
@@ -253,7 +253,7 @@ impl pipesec_engine::RuleVisitor for WrongTypes {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (put, sent) = recording_put();
         let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, [&put]);
-        let engine = Engine::<R>::with_clients(Aws::offline().with_config(config), false);
+        let engine = Engine::<R>::with_clients(Aws::offline().with_config(config));
         let mut problems = Vec::new();
         for (label, event) in wrong_type_events(R::ID) {
             sent.lock().unwrap().clear();

@@ -10,18 +10,20 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-/// The parameter every rule accepts: the role to assume in the evaluated account.
-pub const EXECUTION_ROLE_NAME: &str = "ExecutionRoleName";
+/// The parameter of the removed central cross-account mode (the role to assume in the evaluated
+/// account). An old deployment may still send it: empty (the old default) it is ignored like any
+/// unset parameter; set, the invocation fails with an error saying why, rather than silently
+/// evaluating the function's own account instead of the one the deployment meant.
+pub const REMOVED_EXECUTION_ROLE_NAME: &str = "ExecutionRoleName";
 
 /// The parameters of a rule that takes none of its own.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoParameters {}
 
-/// The engine's parameters and the rule's own.
+/// The rule's parameters, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parameters<P> {
-    pub execution_role_name: Option<String>,
     pub rule: P,
 }
 
@@ -37,7 +39,13 @@ pub fn parse<P: DeserializeOwned>(raw: Option<&str>) -> Result<Parameters<P>> {
     // Conformance packs pass "" for an optional parameter that is not set.
     values.retain(|_, value| !(value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty())));
 
-    let execution_role_name = values.remove(EXECUTION_ROLE_NAME).map(role_name).transpose()?;
+    if values.contains_key(REMOVED_EXECUTION_ROLE_NAME) {
+        return Err(Error::invalid_parameter(
+            REMOVED_EXECUTION_ROLE_NAME,
+            "the central cross-account mode was removed: deploy the functions in every account \
+             (README, Organization-wide) and leave this parameter empty",
+        ));
+    }
     let rule = serde_path_to_error::deserialize(Value::Object(values)).map_err(|err| {
         let reason = err.inner().to_string();
         let name = match err.path().to_string() {
@@ -46,25 +54,12 @@ pub fn parse<P: DeserializeOwned>(raw: Option<&str>) -> Result<Parameters<P>> {
         };
         Error::invalid_parameter(name, reason)
     })?;
-    Ok(Parameters { execution_role_name, rule })
+    Ok(Parameters { rule })
 }
 
 /// serde reports an unknown field at the root; its message names it between backticks.
 fn unknown_field_name(reason: &str) -> Option<&str> {
     reason.strip_prefix("unknown field `")?.split('`').next()
-}
-
-fn role_name(value: Value) -> Result<String> {
-    let valid = |name: &str| {
-        (1..=64).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-    };
-    match value {
-        Value::String(name) if valid(name.trim()) => Ok(name.trim().to_owned()),
-        _ => Err(Error::invalid_parameter(
-            EXECUTION_ROLE_NAME,
-            "expected an IAM role name (1-64 characters of letters, digits and +=,.@_-), not a path or an ARN",
-        )),
-    }
 }
 
 /// The parameter names a rule's parameter struct accepts, in declaration order, read from its
@@ -159,7 +154,7 @@ mod tests {
     fn absent_empty_and_empty_object_mean_defaults() {
         for raw in [None, Some(""), Some("  "), Some("{}"), Some(r#"{"exemptedProjects": ""}"#)] {
             let params = parse::<Sample>(raw).unwrap();
-            assert_eq!(params, Parameters { execution_role_name: None, rule: Sample::default() }, "{raw:?}");
+            assert_eq!(params, Parameters { rule: Sample::default() }, "{raw:?}");
         }
     }
 
@@ -201,15 +196,16 @@ mod tests {
     }
 
     #[test]
-    fn execution_role_name_is_taken_by_the_engine() {
-        let params = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "pipesec-reader"}"#)).unwrap();
-        assert_eq!(params.execution_role_name.as_deref(), Some("pipesec-reader"));
+    fn an_empty_execution_role_name_from_an_old_deployment_is_ignored() {
+        let params = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": ""}"#)).unwrap();
+        assert_eq!(params, Parameters { rule: NoParameters {} });
     }
 
     #[test]
-    fn execution_role_name_must_be_a_name() {
-        let err = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "arn:aws:iam::1:role/x"}"#)).unwrap_err();
-        assert!(matches!(err, Error::InvalidParameter { ref name, .. } if name == EXECUTION_ROLE_NAME), "{err}");
+    fn a_set_execution_role_name_says_the_mode_was_removed() {
+        let err = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "pipesec-config-rules"}"#)).unwrap_err();
+        assert!(matches!(err, Error::InvalidParameter { ref name, ref reason }
+            if name == REMOVED_EXECUTION_ROLE_NAME && reason.contains("cross-account mode was removed")), "{err}");
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub trait Rule: Send + Sync + 'static {
 pub struct RuleInfo {
     pub id: &'static str,
     pub resource_type: &'static str,
-    /// The rule's own parameter names (`ExecutionRoleName` is accepted by every rule).
+    /// The rule's parameter names.
     pub parameters: &'static [&'static str],
     pub severity: Severity,
     pub area: Area,

@@ -2,16 +2,13 @@
 //! conformance pack) and documentation are generated from, so that every rule that lands in
 //! `catalog()` appears in them without a hand edit.
 //!
-//! `{"engineActions": [...], "executionRoleParameter": "ExecutionRoleName",
-//!   "executionRoleActions": ["sts:AssumeRole"], "rules": [RuleInfo, ...]}`
+//! `{"engineActions": [...], "rules": [RuleInfo, ...]}`
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let export = serde_json::json!({
         "engineActions": pipesec_engine::engine::ENGINE_ACTIONS,
-        "executionRoleParameter": pipesec_engine::params::EXECUTION_ROLE_NAME,
-        "executionRoleActions": ["sts:AssumeRole"],
         "rules": pipesec_rules::catalog(),
     });
     let mut stdout = std::io::stdout().lock();

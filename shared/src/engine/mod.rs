@@ -1,6 +1,5 @@
 //! The handler every rule binary runs: event in, evaluations reported, outcome out.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::process::ExitCode;
@@ -21,10 +20,6 @@ use crate::lambda::{self, Handler};
 use crate::rule::{Resource, Rule, Subject};
 use crate::verdict::Compliance;
 use crate::{params, sweep};
-
-/// Set to `true` to act as the `executionRoleArn` AWS Config passes in the event (the role a
-/// central deployment was told to use) when no `ExecutionRoleName` parameter is given.
-pub const ASSUME_EXECUTION_ROLE_ARN_ENV: &str = "PIPESEC_ASSUME_EXECUTION_ROLE_ARN";
 
 /// The AWS actions the engine itself calls for every rule: reporting, oversized items, sweeps.
 pub const ENGINE_ACTIONS: &[&str] = &[
@@ -63,12 +58,12 @@ pub fn lambda_main<R: Rule>() -> ExitCode {
     lambda::run::<Engine<R>>()
 }
 
-/// Rule `R` bound to the process's AWS clients.
+/// Rule `R` bound to the process's AWS clients. A function evaluates the account it runs in, with
+/// its own execution role: there is no cross-account mode (docs/design.md, "Organization
+/// deployment").
 #[derive(Debug)]
 pub struct Engine<R> {
-    /// The process's clients; roles to act as are assumed with its configuration.
     aws: Aws,
-    use_execution_role_arn: bool,
     rule: PhantomData<fn() -> R>,
 }
 
@@ -78,8 +73,7 @@ impl<R: Rule> Handler for Engine<R> {
     type Error = Error;
 
     fn new(sdk_config: &SdkConfig) -> Self {
-        let use_execution_role_arn = std::env::var(ASSUME_EXECUTION_ROLE_ARN_ENV).is_ok_and(|v| v == "true");
-        Engine::with_clients(Aws::new(sdk_config), use_execution_role_arn)
+        Engine::with_clients(Aws::new(sdk_config))
     }
 
     /// Handles one Lambda event: parse, validate parameters (before any AWS call), evaluate,
@@ -90,16 +84,15 @@ impl<R: Rule> Handler for Engine<R> {
 }
 
 impl<R: Rule> Engine<R> {
-    pub fn with_clients(aws: Aws, use_execution_role_arn: bool) -> Self {
-        Engine { aws, use_execution_role_arn, rule: PhantomData }
+    pub fn with_clients(aws: Aws) -> Self {
+        Engine { aws, rule: PhantomData }
     }
 
     async fn try_handle(&self, payload: Value) -> Result<Outcome> {
         let invocation = Invocation::from_value(payload)?;
         let params = params::parse::<R::Params>(invocation.rule_parameters.as_deref())?;
-        let aws = self.aws_for(&invocation, params.execution_role_name.as_deref()).await?;
-        let (evaluations, mut unreadable) = self.evaluate(&aws, &invocation, &params.rule).await?;
-        put_evaluations(&aws, &invocation.result_token, &evaluations).await?;
+        let (evaluations, mut unreadable) = self.evaluate(&self.aws, &invocation, &params.rule).await?;
+        put_evaluations(&self.aws, &invocation.result_token, &evaluations).await?;
         for evaluation in &evaluations {
             tracing::info!(
                 rule = R::ID,
@@ -115,39 +108,6 @@ impl<R: Rule> Engine<R> {
             0 => Ok(Outcome::new(R::ID, &evaluations)),
             1 => Err(unreadable.remove(0)),
             _ => Err(Error::UnreadableItems(unreadable)),
-        }
-    }
-
-    /// The clients to use: the process's own, or those of the role to act as in the
-    /// evaluated account.
-    async fn aws_for(&self, invocation: &Invocation, role_name: Option<&str>) -> Result<Cow<'_, Aws>> {
-        let role_arn = match role_name {
-            Some(name) => {
-                let account = invocation.account_id.as_deref().filter(|id| !id.is_empty()).ok_or_else(|| {
-                    Error::InvalidEvent("`accountId` is missing; it is needed to assume ExecutionRoleName".to_owned())
-                })?;
-                Some(format!("arn:{}:iam::{account}:role/{name}", invocation.partition()))
-            }
-            None if self.use_execution_role_arn => {
-                let role_arn = invocation.execution_role_arn.clone();
-                // Config names the role for the evaluated account; a role of another account
-                // would read (and report for) an account the event is not about.
-                let role_account = role_arn.as_deref().and_then(|arn| arn.split(':').nth(4));
-                let event_account = invocation.account_id.as_deref().filter(|id| !id.is_empty());
-                if role_arn.is_some() && (role_account.is_none() || role_account != event_account) {
-                    return Err(Error::InvalidEvent(format!(
-                        "`executionRoleArn` is not a role of the event's account {}: refused to assume it",
-                        event_account.unwrap_or("(missing)")
-                    )));
-                }
-                role_arn
-            }
-            None => None,
-        };
-        match role_arn {
-            Some(role_arn) => Ok(Cow::Owned(Aws::assume_role(&self.aws.sdk_config, &role_arn).await?)),
-            // Lent, not cloned: a clone would build its own clients.
-            None => Ok(Cow::Borrowed(&self.aws)),
         }
     }
 
