@@ -182,12 +182,18 @@ def test_evaluations_rejected_every_time_fail_the_invocation(rule, aws, emulator
     assert item["resourceId"] in result.error_message
 
 
-def test_execution_role_name_is_assumed_in_the_event_account(rule, aws, emulator, role):
+def test_an_old_deployments_execution_role_name_fails_clearly_and_an_empty_one_is_ignored(rule, aws, emulator, role):
+    """The central cross-account mode is gone: a rule still sent ExecutionRoleName by an old
+    deployment says so, before any AWS call, instead of evaluating its own account silently."""
     seed.create_project(aws("codebuild"), "image-builder", role["Arn"], privileged=True)
     item = seed.recorded_item(aws("config"), "image-builder")
     emulator.reset_calls()
-    found = evaluate_change(rule, aws, PRIVILEGED, item, rule_parameters={"ExecutionRoleName": "pipesec-member"})
-    assert emulator.calls()["sts.AssumeRole"] == 1
+    result = rule(PRIVILEGED).invoke(events.change_event(item, PRIVILEGED,
+                                                         rule_parameters={"ExecutionRoleName": "pipesec-member"}))
+    assert (result.ok, result.error_type) == (False, "InvalidParameterValueException")
+    assert "cross-account mode was removed" in result.error_message
+    assert emulator.calls() == {}, "refused before any call"
+    found = evaluate_change(rule, aws, PRIVILEGED, item, rule_parameters={"ExecutionRoleName": ""})
     assert found[item["resourceId"]][0] == "NON_COMPLIANT"
 
 

@@ -50,7 +50,9 @@ def test_every_rule_has_its_function_role_log_group_permission_and_config_rule(c
         assert pack[f"{rule.logical_id}Role"]["Properties"]["Path"] == "/pipesec/rules/"
         config_rule = pack[f"{rule.logical_id}ConfigRule"]["Properties"]
         assert config_rule["ConfigRuleName"] == rule.config_rule_name
-        assert set(config_rule["InputParameters"]) == {*rule.parameters, catalog.execution_role_parameter}
+        assert set(config_rule["InputParameters"]) == set(rule.parameters)
+        permission = pack[f"{rule.logical_id}Permission"]["Properties"]
+        assert permission["SourceAccount"] == {"Ref": "AWS::AccountId"}, "only its own account's Config"
 
 
 def test_every_rule_is_in_the_conformance_pack_with_identical_ids_and_parameters(catalog, templates):
@@ -59,8 +61,9 @@ def test_every_rule_is_in_the_conformance_pack_with_identical_ids_and_parameters
     assert set(rules) == {rule.config_rule_name for rule in catalog.rules}
     for rule in catalog.rules:
         properties = rules[rule.config_rule_name]
-        assert properties["Source"]["SourceIdentifier"]["Fn::Sub"].endswith(f":function:{rule.function_name}")
-        assert set(properties["InputParameters"]) == {*rule.parameters, catalog.execution_role_parameter}
+        assert properties["Source"]["SourceIdentifier"]["Fn::Sub"] == (
+            "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + rule.function_name)
+        assert set(properties["InputParameters"]) == set(rule.parameters)
         for parameter in rule.parameters:
             assert properties["InputParameters"][parameter] == {"Ref": rule.parameter_name(parameter)}
 
@@ -68,20 +71,16 @@ def test_every_rule_is_in_the_conformance_pack_with_identical_ids_and_parameters
 def test_conformance_pack_parameters_have_safe_defaults(catalog, templates):
     parameters = templates["conformance-pack.yaml"]["Parameters"]
     required = {name for name, parameter in parameters.items() if "Default" not in parameter}
-    assert required == {"LambdaAccountId"}
+    assert required == set()
     for rule in catalog.rules:
         for parameter in rule.parameters:
             assert parameters[rule.parameter_name(parameter)]["Default"] == "", "empty = not set"
 
 
-def test_member_role_allows_what_every_rule_calls_and_nothing_to_write(catalog, templates):
-    role = templates["cloudformation/member-role.yaml"]["Resources"]["MemberRole"]["Properties"]
-    allowed = {action for _, document in iam.policy_documents({"Resources": {"R": {"Type": "AWS::IAM::Role",
-                                                                                "Properties": role}}})
-               for statement in document["Statement"] for action in statement["Action"]}
-    assert allowed == set(catalog.all_actions())
-    writes = {action for action in allowed if not re.match(r"^[\w-]+:(Get|List|Describe|BatchGet|Select|Lookup)", action)}
-    assert writes == {"config:PutEvaluations"}
+def test_no_template_keeps_the_central_cross_account_mode(templates):
+    for path in TEMPLATES:
+        text = (REPO / path).read_text()
+        assert "ExecutionRoleName" not in text and "sts:AssumeRole]" not in text, path
 
 
 def test_dashboard_and_alerts_cover_every_rule_function(catalog, templates):
@@ -205,21 +204,16 @@ def test_rule_roles_allow_exactly_what_the_rule_calls(catalog, templates):
     pack = templates["cloudformation/rules.yaml"]["Resources"]
     for rule in catalog.rules:
         document = pack[f"{rule.logical_id}Role"]["Properties"]["Policies"][0]["PolicyDocument"]
-        plain = [s for s in document["Statement"] if "Fn::If" not in s]
-        conditional = [s["Fn::If"] for s in document["Statement"] if "Fn::If" in s]
-        actions = {a for s in plain for a in s["Action"]}
+        statements = document["Statement"]
+        actions = {a for s in statements for a in s["Action"]}
         assert actions == {*catalog.actions(rule), "logs:CreateLogStream", "logs:PutLogEvents"}, rule.id
-        logs = next(s for s in plain if "logs:PutLogEvents" in s["Action"])
+        logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
         assert logs["Resource"] == {"Fn::GetAtt": [f"{rule.logical_id}LogGroup", "Arn"]}, "its own log group only"
-        # sts:AssumeRole only when a member-account role is configured, and only that role.
-        assert conditional == [["UseExecutionRole", {
-            "Sid": "AssumeMemberAccountRole", "Effect": "Allow", "Action": list(catalog.execution_role_actions),
-            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${ExecutionRoleName}"}}, {"Ref": "AWS::NoValue"}]]
 
 
 @pytest.mark.parametrize("path", list(TEMPLATES))
 def test_pack_policies_are_least_privilege(path, templates):
-    assert iam.problems(templates[path]) == []
+    assert iam.all_problems(templates[path]) == []
 
 
 @pytest.mark.parametrize("path", list(TEMPLATES))
@@ -244,3 +238,154 @@ def test_the_least_privilege_check_catches_each_mistake():
 def test_an_action_without_a_known_resource_fails_generation():
     with pytest.raises(iam.UnknownActionError, match="codepipeline:StartPipelineExecution"):
         iam.statements(["codepipeline:StartPipelineExecution"], sid="X")
+
+
+def trusting(principal, condition=None) -> dict:
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": {"Statement": [statement]}}}}}
+
+
+def test_the_trust_check_fails_on_a_path_wildcard_or_any_account():
+    # The old member role: any role under a path of the central account.
+    assert iam.all_problems(trusting({"AWS": "arn:aws:iam::210987654321:root"},
+                                     {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::210987654321:role/pipesec/rules/*"}}))
+    assert iam.all_problems(trusting({"AWS": "arn:aws:iam::210987654321:role/pipesec/*"}))
+    assert iam.all_problems(trusting({"AWS": "*"}))
+    assert iam.all_problems(trusting("*"))
+    assert iam.all_problems(trusting({"Service": "ssm.amazonaws.com"},
+                                     {"ArnLike": {"aws:SourceArn": "arn:aws:ssm:*:*:automation-execution/*"}}))
+    # Exact principals pass; a wildcard only in the source resource's name (own account) passes.
+    assert not iam.all_problems(trusting({"AWS": "arn:aws:iam::210987654321:role/pipesec/rules/one"}))
+    assert not iam.all_problems(trusting({"Service": "ssm.amazonaws.com"}, {"ArnLike": {"aws:SourceArn": {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:automation-execution/*"}}}))
+
+
+def test_the_assume_role_check_fails_on_roles_of_any_account():
+    def granting(resource):
+        return {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Statement": []},
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [
+                {"Sid": "Assume", "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": resource}]}}]}}}}
+
+    # The old rule roles' grant.
+    found = iam.all_problems(granting({"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${ExecutionRoleName}"}))
+    assert any("roles of any account" in problem for problem in found), found
+    assert iam.assume_role_problems(granting("*"))
+    assert not iam.assume_role_problems(granting("arn:aws:iam::123456789012:role/reader"))
+
+
+def test_generation_stops_on_a_policy_that_fails_the_check(catalog, monkeypatch):
+    from deploy import remediation
+
+    original = remediation.role_statements
+    monkeypatch.setattr(remediation, "role_statements", lambda: [
+        *original(), {"Sid": "Assume", "Effect": "Allow", "Action": ["sts:AssumeRole"],
+                      "Resource": "arn:aws:iam::*:role/pipesec-config-rules"}])
+    with pytest.raises(iam.LeastPrivilegeError, match="cloudformation/remediation.yaml: .*roles of any account"):
+        outputs(catalog)
+
+
+def test_remediation_role_updates_only_opted_in_projects(templates):
+    from deploy.remediation import REMEDIATION_TAG_KEY, REMEDIATION_TAG_VALUE
+
+    role = templates["cloudformation/remediation.yaml"]["Resources"]["AutomationRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    updates = [s for s in statements if "codebuild:UpdateProject" in s["Action"]]
+    assert updates and all(s["Condition"] == {"StringEquals": {
+        f"aws:ResourceTag/{REMEDIATION_TAG_KEY}": REMEDIATION_TAG_VALUE}} for s in updates)
+    assert all(s["Action"] == ["codebuild:UpdateProject"] for s in updates), "nothing else under the condition"
+    trust = role["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "ssm.amazonaws.com"}
+    assert set(trust["Condition"]) == {"StringEquals", "ArnLike"}
+
+
+# --- the organization path ------------------------------------------------------------------------
+
+
+def test_organization_deploys_functions_then_the_pack_with_service_managed_auto_deployment(templates):
+    resources = templates["cloudformation/organization.yaml"]["Resources"]
+    functions, pack = resources["FunctionsStackSet"]["Properties"], resources["PackStackSet"]["Properties"]
+    for stack_set in (functions, pack):
+        assert stack_set["PermissionModel"] == "SERVICE_MANAGED"
+        assert stack_set["AutoDeployment"]["Enabled"] is True
+        assert stack_set["StackInstancesGroup"] == [{
+            "DeploymentTargets": {"OrganizationalUnitIds": {"Ref": "OrganizationalUnitIds"}},
+            "Regions": {"Ref": "Regions"}}]
+    assert pack["AutoDeployment"]["DependsOn"] == [{"Fn::Sub": (
+        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${FunctionsStackSet}")}]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in functions["Parameters"]}
+    assert values["CreateConfigRules"] == "false", "the pack creates the rules"
+    assert values["RegionalCodeBucket"] == "true", "Lambda reads code from a bucket of its own region"
+
+
+def test_member_pack_is_the_conformance_pack_with_every_parameter_passed_through(templates):
+    member = templates["cloudformation/member-pack.yaml"]
+    properties = member["Resources"]["ConformancePack"]["Properties"]
+    body = properties["TemplateBody"]
+    assert body == (REPO / "conformance-pack.yaml").read_text()
+    assert len(body.encode()) <= MAX_TEMPLATE_BYTES
+    passed = {p["ParameterName"]: p["ParameterValue"] for p in properties["ConformancePackInputParameters"]}
+    assert passed == {name: {"Ref": name} for name in templates["conformance-pack.yaml"]["Parameters"]}
+    assert member["Parameters"] == templates["conformance-pack.yaml"]["Parameters"]
+
+
+def test_severity_automation_rules_cover_every_rule_with_its_label(catalog, templates):
+    from deploy.severity import CONFIG_PRODUCT_NAME, finding_titles, matches
+
+    rules = resources_of(templates["cloudformation/securityhub-severity.yaml"], "AWS::SecurityHub::AutomationRule")
+    assert 0 < len(rules) <= 100
+    for rule in catalog.rules:
+        for title in finding_titles(rule):
+            labels = [r["Properties"]["Actions"][0]["FindingFieldsUpdate"]["Severity"]["Label"]
+                      for r in rules.values() if matches(r["Properties"]["Criteria"]["Title"], title)]
+            assert labels == [rule.severity], title
+    for automation in rules.values():
+        criteria = automation["Properties"]["Criteria"]
+        assert criteria["ProductName"] == [{"Comparison": "EQUALS", "Value": CONFIG_PRODUCT_NAME}]
+        assert len(criteria["Title"]) <= 100
+        assert automation["Properties"]["Actions"][0]["Type"] == "FINDING_FIELDS_UPDATE"
+
+
+def test_a_rule_name_that_prefixes_another_gets_no_other_rules_severity():
+    from deploy import severity
+    from deploy.catalog import Catalog
+
+    def rule(rule_id, label):
+        return {"id": rule_id, "resourceType": "AWS::CodeBuild::Project", "parameters": [], "severity": label,
+                "remediation": "", "reads": [], "periodic": False}
+
+    catalog = Catalog.from_json({"engineActions": [], "rules": [
+        rule("codebuild-project-a", "LOW"), rule("codebuild-project-a-b", "CRITICAL")]})
+    groups = severity.automation_rules(catalog)
+    assert severity.disjointness_problems(groups, catalog.rules) == []
+    severity.template(catalog)  # generates
+    # The naive criteria (PREFIX the rule name) would give pipesec-codebuild-project-a-b LOW as well.
+    naive = lambda r: [{"Comparison": "PREFIX", "Value": r.config_rule_name}]  # noqa: E731
+    original = severity.title_filters
+    try:
+        severity.title_filters = naive
+        assert any("pipesec-codebuild-project-a-b" in problem and "LOW" in problem
+                   for problem in severity.disjointness_problems(groups, catalog.rules))
+        with pytest.raises(ValueError, match="overlap"):
+            severity.template(catalog)
+    finally:
+        severity.title_filters = original
+
+
+def test_central_alerts_take_failed_pipesec_findings_at_or_above_the_minimum(templates):
+    template = templates["cloudformation/central-alerting.yaml"]
+    rule = template["Resources"]["FindingsRule"]["Properties"]
+    findings = rule["EventPattern"]["detail"]["findings"]
+    assert findings["Compliance"] == {"Status": ["FAILED"]}
+    assert findings["Severity"]["Label"] == {"Fn::FindInMap": ["SeverityAtOrAbove", {"Ref": "MinimumSeverity"},
+                                                              "Labels"]}
+    mapping = template["Mappings"]["SeverityAtOrAbove"]
+    assert mapping["HIGH"]["Labels"] == ["HIGH", "CRITICAL"]
+    assert mapping["LOW"]["Labels"] == ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    paths = rule["Targets"][0]["InputTransformer"]["InputPathsMap"]
+    assert set(paths) == {"account", "region", "rule", "resource", "severity"}
+    topic = template["Resources"]["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertKey", "Arn"]}

@@ -13,6 +13,7 @@ invoked.
 import io
 import json
 import re
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -73,15 +74,27 @@ def _references(value: Any) -> set[str]:
     return found
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where a stack is deployed: its name, account and region."""
+
+    name: str
+    account: str = ACCOUNT_ID
+    region: str = REGION
+
+    def arn(self, service: str, resource: str) -> str:
+        return f"arn:{PARTITION}:{service}:{self.region}:{self.account}:{resource}"
+
+
 class _Resolver:
-    def __init__(self, template: dict, parameters: dict[str, str], stack_name: str):
+    def __init__(self, template: dict, parameters: dict[str, str], target: Target):
         self.template = template
-        self.stack_name = stack_name
+        self.mappings = template.get("Mappings", {})
         self.values: dict[str, Any] = {
-            "AWS::AccountId": ACCOUNT_ID,
-            "AWS::Region": REGION,
+            "AWS::AccountId": target.account,
+            "AWS::Region": target.region,
             "AWS::Partition": PARTITION,
-            "AWS::StackName": stack_name,
+            "AWS::StackName": target.name,
             "AWS::URLSuffix": "amazonaws.com",
         }
         declared = template.get("Parameters", {})
@@ -122,6 +135,9 @@ class _Resolver:
                 return str(a) == str(b)
             if key == "Fn::Not":
                 return not self.resolve(argument[0])
+            if key == "Fn::FindInMap":
+                name, top, second = (self.resolve(item) for item in argument)
+                return self.mappings[name][top][second]
             if key == "Fn::Join":
                 return argument[0].join(str(self.resolve(item)) for item in argument[1])
             if key.startswith("Fn::"):
@@ -155,21 +171,18 @@ def _order(resources: dict[str, dict]) -> list[str]:
     return ordered
 
 
-def _arn(service: str, resource: str, region: str = REGION) -> str:
-    return f"arn:{PARTITION}:{service}:{region}:{ACCOUNT_ID}:{resource}"
-
-
 def _log_group(clients, stack, name, p) -> Created:
     logs = clients("logs")
     logs.create_log_group(logGroupName=p["LogGroupName"])
     if "RetentionInDays" in p:
         logs.put_retention_policy(logGroupName=p["LogGroupName"], retentionInDays=int(p["RetentionInDays"]))
-    return Created(p["LogGroupName"], {"Arn": _arn("logs", f"log-group:{p['LogGroupName']}:*")})
+    return Created(p["LogGroupName"], {"Arn": stack.arn("logs", f"log-group:{p['LogGroupName']}:*")})
 
 
 def _role(clients, stack, name, p) -> Created:
     iam = clients("iam")
-    role_name = p.get("RoleName") or f"{stack}-{name}"[:64]
+    # CloudFormation's generated names: stack, logical id and a random suffix, within IAM's 64.
+    role_name = p.get("RoleName") or f"{stack.name}-{name}"[:51] + "-" + secrets.token_hex(6).upper()
     options = {key: p[key] for key in ("Path", "Description", "MaxSessionDuration") if key in p}
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]),
                            **options)["Role"]
@@ -218,7 +231,7 @@ def _remediation(clients, stack, name, p) -> Created:
 
 def _events_rule(clients, stack, name, p) -> Created:
     events = clients("events")
-    rule_name = p.get("Name") or f"{stack}-{name}"[:64]
+    rule_name = p.get("Name") or f"{stack.name}-{name}"[:64]
     arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), State=p.get("State", "ENABLED"),
                           Description=p.get("Description", ""))["RuleArn"]
     if p.get("Targets"):
@@ -230,7 +243,7 @@ def _topic(clients, stack, name, p) -> Created:
     attributes = {"KmsMasterKeyId": p["KmsMasterKeyId"]} if "KmsMasterKeyId" in p else {}
     if "DisplayName" in p:
         attributes["DisplayName"] = p["DisplayName"]
-    arn = clients("sns").create_topic(Name=p.get("TopicName") or f"{stack}-{name}", Attributes=attributes)["TopicArn"]
+    arn = clients("sns").create_topic(Name=p.get("TopicName") or f"{stack.name}-{name}", Attributes=attributes)["TopicArn"]
     return Created(arn, {"TopicName": arn.rsplit(":", 1)[1]})
 
 
@@ -272,6 +285,35 @@ def _document(clients, stack, name, p) -> Created:
     return Created(p["Name"])
 
 
+def _conformance_pack(clients, stack, name, p) -> Created:
+    """What Config does with a conformance pack: deploys its template as a stack of its own, each
+    rule named `<name>-conformance-pack-<random>` (Config's documented naming)."""
+    from deploy import cfn  # the same reader the template tests use
+
+    body = cfn.load(p["TemplateBody"])
+    suffix = "-conformance-pack-" + secrets.token_hex(4)
+    renamed = {}
+    for resource in body["Resources"].values():
+        if resource["Type"] == "AWS::Config::ConfigRule":
+            original = resource["Properties"]["ConfigRuleName"]
+            renamed[original] = resource["Properties"]["ConfigRuleName"] = original + suffix
+    for resource in body["Resources"].values():
+        if resource["Type"] == "AWS::Config::RemediationConfiguration":
+            resource["Properties"]["ConfigRuleName"] = renamed[resource["Properties"]["ConfigRuleName"]]
+    values = {item["ParameterName"]: item["ParameterValue"] for item in p.get("ConformancePackInputParameters", [])}
+    inner = deploy(body, clients, values, stack_name=f"awsconfigconforms-{p['ConformancePackName']}",
+                   account=stack.account, region=stack.region)
+    return Created(p["ConformancePackName"], {"RuleNames": renamed, "Stack": inner})
+
+
+def _automation_rule(clients, stack, name, p) -> Created:
+    rule = {key: p[key] for key in ("RuleName", "RuleStatus", "RuleOrder", "Description", "IsTerminal", "Criteria",
+                                    "Actions") if key in p}
+    rule["RuleOrder"] = int(rule["RuleOrder"])
+    arn = clients("securityhub").create_automation_rule(**rule)["RuleArn"]
+    return Created(arn, {"RuleArn": arn})
+
+
 HANDLERS: dict[str, Callable[..., Created]] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::IAM::Role": _role,
@@ -287,13 +329,17 @@ HANDLERS: dict[str, Callable[..., Created]] = {
     "AWS::KMS::Alias": _alias,
     "AWS::CloudWatch::Dashboard": _dashboard,
     "AWS::SSM::Document": _document,
+    "AWS::Config::ConformancePack": _conformance_pack,
+    "AWS::SecurityHub::AutomationRule": _automation_rule,
 }
 
 
 def deploy(template: dict, clients: Callable, parameters: dict[str, str] | None = None,
-           stack_name: str = "pipesec") -> Stack:
-    """Creates the template's resources on the emulator; `clients(service)` builds boto3 clients."""
-    resolver = _Resolver(template, parameters or {}, stack_name)
+           stack_name: str = "pipesec", account: str = ACCOUNT_ID, region: str = REGION) -> Stack:
+    """Creates the template's resources on the emulator; `clients(service)` builds boto3 clients
+    acting in `account` and `region`."""
+    target = Target(stack_name, account, region)
+    resolver = _Resolver(template, parameters or {}, target)
     resources = template["Resources"]
     unsupported = sorted({r["Type"] for r in resources.values()} - set(HANDLERS))
     if unsupported:
@@ -308,7 +354,7 @@ def deploy(template: dict, clients: Callable, parameters: dict[str, str] | None 
             resolver.values[name] = _NO_VALUE
             continue
         properties = resolver.resolve(resource.get("Properties", {}))
-        result = HANDLERS[resource["Type"]](clients, stack_name, name, properties)
+        result = HANDLERS[resource["Type"]](clients, target, name, properties)
         created[name] = result
         resolver.values[name] = result.ref
         resolver.attributes[name] = result.attributes

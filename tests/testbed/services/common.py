@@ -49,6 +49,10 @@ class ExtensionState:
         self.notification_rules: dict[str, dict[str, dict]] = {}
         # config: (account, region) -> Config rule name -> remediation configuration
         self.remediations: dict[tuple[str, str], dict[str, dict]] = {}
+        # securityhub: (account, region) -> automation rules, as created
+        self.automation_rules: dict[tuple[str, str], list[dict]] = {}
+        # securityhub: administrator account -> {"region", "mode", "regions"} of its finding aggregator
+        self.finding_aggregators: dict[str, dict] = {}
 
 
 STATE = ExtensionState()

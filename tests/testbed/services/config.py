@@ -16,6 +16,7 @@ from moto.config.models import config_backends
 from moto.config.responses import ConfigResponse
 from moto.core.responses import BaseResponse
 
+from testbed.services import securityhub
 from testbed.services.common import STATE, error, ok, page_limit, paginate, parse_timestamp, request_params
 from testbed.tokens import decode_result_token
 
@@ -106,6 +107,7 @@ def put_evaluations(self: ConfigResponse) -> tuple[int, dict, str]:
         return ok({"FailedEvaluations": evaluations[:failed]})
 
     now = time.time()
+    kept = []
     with STATE.lock:
         stored = _evaluations_of_region(self).setdefault(decoded.rule_name, {})
         for evaluation in checked[failed:]:
@@ -123,6 +125,9 @@ def put_evaluations(self: ConfigResponse) -> tuple[int, dict, str]:
                 "ResultRecordedTime": now,
                 "ConfigRuleInvokedTime": decoded.invoked_at,
             }
+            kept.append(stored[key])
+    for evaluation in kept:
+        securityhub.import_config_evaluation(self.current_account, self.region, decoded.rule_name, evaluation)
     return ok({"FailedEvaluations": evaluations[:failed]})
 
 
