@@ -67,6 +67,31 @@ def aws(emulator):
 
 
 @pytest.fixture
+def account(emulator, aws):
+    """`account(id, region)`: (a client factory acting in that account and region, the same
+    credentials as Lambda environment variables for a rule binary). The credentials are STS
+    AssumeRole credentials of a role in that account, as an organization's
+    OrganizationAccountAccessRole gives; moto serves each account's own state to them."""
+
+    def open_account(account_id: str, region: str = REGION):
+        credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+                                             RoleSessionName="pipesec-test")["Credentials"]
+        keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"]}
+
+        def client(service: str):
+            return boto3.client(service, endpoint_url=emulator.url, region_name=region,
+                                config=Config(retries={"max_attempts": 1, "mode": "standard"}), **keys)
+
+        assert client("sts").get_caller_identity()["Account"] == account_id
+        env = {"AWS_ACCESS_KEY_ID": keys["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+               "AWS_SESSION_TOKEN": keys["aws_session_token"], "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+        return client, env
+
+    return open_account
+
+
+@pytest.fixture
 def rule(emulator):
     """Starts a rule binary as a Lambda function pointed at the emulator: `rule(ID)`."""
     started = []

@@ -15,10 +15,6 @@ and region here; organization.yaml is checked by cfn-lint and tests/test_templat
 import json
 from pathlib import Path
 
-import boto3
-import pytest
-from botocore.config import Config
-
 from deploy import cfn
 from testbed import events, seed
 from testbed.results import compliance
@@ -35,29 +31,6 @@ CMK = "codebuild-project-cmk-encrypted"  # LOW
 
 def template(path: str) -> dict:
     return cfn.load((REPO / path).read_text())
-
-
-@pytest.fixture
-def account(emulator, aws):
-    """`account(id, region)`: a client factory acting in that account (STS credentials, as an
-    organization's OrganizationAccountAccessRole would give), and the credentials themselves."""
-
-    def open_account(account_id: str, region: str):
-        credentials = aws("sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
-                                             RoleSessionName="pipesec-test")["Credentials"]
-        keys = {"aws_access_key_id": credentials["AccessKeyId"], "aws_secret_access_key": credentials["SecretAccessKey"],
-                "aws_session_token": credentials["SessionToken"]}
-
-        def client(service: str):
-            return boto3.client(service, endpoint_url=emulator.url, region_name=region,
-                                config=Config(retries={"max_attempts": 1, "mode": "standard"}), **keys)
-
-        assert client("sts").get_caller_identity()["Account"] == account_id
-        env = {"AWS_ACCESS_KEY_ID": keys["aws_access_key_id"], "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
-               "AWS_SESSION_TOKEN": keys["aws_session_token"], "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
-        return client, env
-
-    return open_account
 
 
 def deploy_member(client, account_id: str, region: str) -> dict[str, str]:

@@ -45,6 +45,8 @@ def test_every_rule_has_its_function_role_log_group_permission_and_config_rule(c
         function = pack[f"{rule.logical_id}Function"]["Properties"]
         assert function["FunctionName"] == rule.function_name
         assert function["Code"]["S3Key"] == {"Fn::Sub": "${CodeKeyPrefix}" + rule.id + "/bootstrap.zip"}
+        assert function["Code"]["S3Bucket"] == {"Fn::If": [
+            "RegionalCodeBucket", {"Fn::Sub": "${CodeBucket}-${AWS::Region}"}, {"Ref": "CodeBucket"}]}
         assert pack[f"{rule.logical_id}LogGroup"]["Properties"]["LogGroupName"] == f"/aws/lambda/{rule.function_name}"
         assert pack[f"{rule.logical_id}Permission"]["Properties"]["Principal"] == "config.amazonaws.com"
         assert pack[f"{rule.logical_id}Role"]["Properties"]["Path"] == "/pipesec/rules/"
