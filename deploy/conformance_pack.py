@@ -2,7 +2,8 @@
 of rules.yaml in the same account and region, with the rule parameters as conformance-pack parameters (empty = not set)
 and the remediation configurations of remediation.yaml's documents.
 
-AWS limits a pack to 130 rules and a 51,200-byte template body; the tests check both."""
+AWS limits a pack to 130 rules, a 51,200-byte template body and 60 input parameters; the tests
+check all three."""
 
 from deploy.catalog import Catalog
 from deploy.cfn import equals, if_, not_, ref, sub
@@ -19,6 +20,7 @@ the generator's output."""
 
 MAX_RULES = 130
 MAX_TEMPLATE_BYTES = 51_200
+MAX_INPUT_PARAMETERS = 60
 
 
 def template(catalog: Catalog) -> dict:

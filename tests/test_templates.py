@@ -9,7 +9,7 @@ import pytest
 
 from deploy import cfn, iam
 from deploy.catalog import CONFIG_RULE_NAME_MAX, LAMBDA_FUNCTION_NAME_MAX, SECURITY_HUB_FUNCTION
-from deploy.conformance_pack import MAX_RULES, MAX_TEMPLATE_BYTES
+from deploy.conformance_pack import MAX_INPUT_PARAMETERS, MAX_RULES, MAX_TEMPLATE_BYTES
 from deploy.generate import TEMPLATES, outputs
 from deploy.remediation import FIXES
 
@@ -190,6 +190,7 @@ def test_conformance_pack_is_within_aws_limits(catalog, templates):
     rules = resources_of(templates["conformance-pack.yaml"], "AWS::Config::ConfigRule")
     assert len(rules) <= MAX_RULES
     assert size <= MAX_TEMPLATE_BYTES, f"{size} bytes"
+    assert len(templates["conformance-pack.yaml"]["Parameters"]) <= MAX_INPUT_PARAMETERS
 
 
 def test_names_fit_aws_limits(catalog):

@@ -204,8 +204,11 @@ mod tests {
     #[test]
     fn a_set_execution_role_name_says_the_mode_was_removed() {
         let err = parse::<NoParameters>(Some(r#"{"ExecutionRoleName": "pipesec-config-rules"}"#)).unwrap_err();
-        assert!(matches!(err, Error::InvalidParameter { ref name, ref reason }
-            if name == REMOVED_EXECUTION_ROLE_NAME && reason.contains("cross-account mode was removed")), "{err}");
+        assert!(
+            matches!(err, Error::InvalidParameter { ref name, ref reason }
+            if name == REMOVED_EXECUTION_ROLE_NAME && reason.contains("cross-account mode was removed")),
+            "{err}"
+        );
     }
 
     #[test]
