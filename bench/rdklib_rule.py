@@ -3,8 +3,8 @@ rdklib (`ConfigRule` + `Evaluator`, as the RDK templates generate it), speaking 
 API directly so that it is driven exactly like the Rust rule and the boto3 baseline.
 
 rdklib assumes the event's execution role through a regional STS endpoint on the internet by
-default; this rule turns that off (`get_assume_role_mode`), as pipesec does without
-ExecutionRoleName, so every call goes to the emulator.
+default; this rule turns that off (`get_assume_role_mode`): pipesec never assumes a role,
+so every call goes to the emulator.
 
 It is a benchmark baseline only, not a product rule.
 """
