@@ -40,6 +40,9 @@ def alert_pattern(labels: object) -> dict:
                 "Title": [{"prefix": PREFIX}],
                 "Compliance": {"Status": ["FAILED"]},
                 "RecordState": ["ACTIVE"],
+                # Config re-imports a finding at every evaluation; NOTIFIED or SUPPRESSED silences it
+                # until it fails again (Security Hub sets it back to NEW then).
+                "Workflow": {"Status": ["NEW"]},
                 "Severity": {"Label": labels},
             },
         },

@@ -383,6 +383,7 @@ def test_central_alerts_take_failed_pipesec_findings_at_or_above_the_minimum(tem
     rule = template["Resources"]["FindingsRule"]["Properties"]
     findings = rule["EventPattern"]["detail"]["findings"]
     assert findings["Compliance"] == {"Status": ["FAILED"]}
+    assert findings["Workflow"] == {"Status": ["NEW"]}, "NOTIFIED / SUPPRESSED findings do not alert again"
     assert findings["Severity"]["Label"] == {"Fn::FindInMap": ["SeverityAtOrAbove", {"Ref": "MinimumSeverity"},
                                                               "Labels"]}
     mapping = template["Mappings"]["SeverityAtOrAbove"]

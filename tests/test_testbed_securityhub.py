@@ -98,3 +98,28 @@ def test_imported_findings_reach_the_administrators_aggregation_region(account):
     bodies = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
     assert [(b["detail"]["findings"][0]["AwsAccountId"], b["detail"]["findings"][0]["Region"],
              b["detail"]["findings"][0]["Resources"][0]["Id"]) for b in bodies] == [(MEMBER, OTHER, "p")]
+
+
+def test_workflow_is_new_on_creation_kept_by_updates_and_new_again_when_failing_again(account):
+    member, _ = account(MEMBER)
+    securityhub = member("securityhub")
+    securityhub.enable_security_hub()
+
+    def workflow() -> str:
+        [finding] = securityhub.get_findings()["Findings"]
+        return finding["Workflow"]["Status"]
+
+    put(member, "pipesec-a", "p", "NON_COMPLIANT")
+    assert workflow() == "NEW"
+    [finding] = securityhub.get_findings()["Findings"]
+    identifier = {"Id": finding["Id"], "ProductArn": finding["ProductArn"]}
+    answer = securityhub.batch_update_findings(FindingIdentifiers=[identifier], Workflow={"Status": "NOTIFIED"})
+    assert answer["ProcessedFindings"] == [identifier]
+    put(member, "pipesec-a", "p", "NON_COMPLIANT")
+    assert workflow() == "NOTIFIED", "a re-import of the same failure keeps it"
+    put(member, "pipesec-a", "p", "COMPLIANT")
+    put(member, "pipesec-a", "p", "NON_COMPLIANT")
+    assert workflow() == "NEW", "failing again after passing"
+    missing = securityhub.batch_update_findings(FindingIdentifiers=[{**identifier, "Id": "nope"}],
+                                                Workflow={"Status": "NOTIFIED"})
+    assert missing["UnprocessedFindings"][0]["ErrorCode"] == "FindingNotFound"

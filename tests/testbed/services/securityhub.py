@@ -12,6 +12,8 @@ Findings - Imported" events, which moto 5.2.5 lacks. Emulated here, after the do
   Security Hub is enabled, is imported as Config's finding: ProductName "Config", Title the rule name,
   GeneratorId the rule ARN, severity MEDIUM, Compliance.Status FAILED / PASSED (NOT_APPLICABLE is not
   sent).
+- Workflow.Status is Security Hub's (BatchUpdateFindings sets it; nothing else of it is emulated): NEW when a finding is created, kept by updates, NEW again
+  when a finding turns FAILED from PASSED or ACTIVE from ARCHIVED.
 - Every imported finding becomes a "Security Hub Findings - Imported" event (after automation rules)
   on the default bus of its own account and of its administrator in the same region, and, when the
   administrator has a finding aggregator (CreateFindingAggregator) linking that region, in the
@@ -152,9 +154,24 @@ def _deliver(account: str, region: str, finding: dict) -> None:
         }])
 
 
+def _with_workflow(backend: SecurityHubBackend, finding: dict) -> dict:
+    """Workflow is Security Hub's, not the provider's: NEW for a new finding; an update keeps it,
+    except that a finding turning FAILED again (from PASSED) or ACTIVE again is NEW again."""
+    existing = next((f.data for f in backend.findings if f.id == finding.get("Id")), None)
+    finding = {key: value for key, value in finding.items() if key != "Workflow"}
+    if existing is None:
+        return {**finding, "Workflow": {"Status": "NEW"}}
+    workflow = existing.get("Workflow") or {"Status": "NEW"}
+    refailed = (existing.get("Compliance") or {}).get("Status") == "PASSED" and (
+        finding.get("Compliance") or {}).get("Status") == "FAILED"
+    reactivated = existing.get("RecordState") == "ARCHIVED" and finding.get("RecordState") == "ACTIVE"
+    return {**finding, "Workflow": {"Status": "NEW"} if refailed or reactivated else workflow}
+
+
 def batch_import_findings(self: SecurityHubBackend, findings: list[dict]):
     administrator = administrator_of(self.account_id, self.region_name) or self.account_id
-    updated = [_apply_automation_rules(dict(finding), administrator, self.region_name) for finding in findings]
+    updated = [_apply_automation_rules(_with_workflow(self, finding), administrator, self.region_name)
+               for finding in findings]
     failed_count, success_count, failed = MOTO_ORIGINALS["securityhub.batch_import_findings"](self, updated)
     failed_ids = {f["Id"] for f in failed}
     for finding in updated:
@@ -194,12 +211,32 @@ def import_config_evaluation(account: str, region: str, rule_name: str, evaluati
         "Resources": [{"Type": RESOURCE_TYPES.get(evaluation["ResourceType"], "Other"),
                        "Id": evaluation["ResourceId"], "Region": region}],
         "RecordState": "ACTIVE",
-        "Workflow": {"Status": "NEW"},
     }
     backend.batch_import_findings([finding])
 
 
-ROUTES = ("{0}/automationrules/create$", "{0}/automationrules/list$", "{0}/findingAggregator/create$")
+def batch_update_findings(self: SecurityHubResponse) -> str:
+    """Workflow.Status only (NEW, NOTIFIED, RESOLVED, SUPPRESSED), of this account's findings."""
+    params = request_params(self)
+    status = (params.get("Workflow") or {}).get("Status")
+    if set(params) - {"FindingIdentifiers", "Workflow"} or status not in ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"):
+        raise error("InvalidInputException", "test bed: only Workflow.Status updates are emulated")
+    backend = securityhub_backends[self.current_account][self.region]
+    processed, unprocessed = [], []
+    for identifier in params.get("FindingIdentifiers") or []:
+        finding = next((f for f in backend.findings if f.id == identifier.get("Id")
+                        and f.data.get("ProductArn") == identifier.get("ProductArn")), None)
+        if finding is None:
+            unprocessed.append({"FindingIdentifier": identifier, "ErrorCode": "FindingNotFound",
+                                "ErrorMessage": "Finding Not Found"})
+            continue
+        finding.data["Workflow"] = {"Status": status}
+        processed.append(identifier)
+    return json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed})
+
+
+ROUTES = ("{0}/automationrules/create$", "{0}/automationrules/list$", "{0}/findingAggregator/create$",
+          "{0}/findings/batchupdate$")
 
 
 def install() -> None:
@@ -208,5 +245,6 @@ def install() -> None:
     SecurityHubResponse.create_automation_rule = create_automation_rule
     SecurityHubResponse.list_automation_rules = list_automation_rules
     SecurityHubResponse.create_finding_aggregator = create_finding_aggregator
+    SecurityHubResponse.batch_update_findings = batch_update_findings
     MOTO_ORIGINALS["securityhub.batch_import_findings"] = SecurityHubBackend.batch_import_findings
     SecurityHubBackend.batch_import_findings = batch_import_findings
