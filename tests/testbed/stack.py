@@ -7,7 +7,9 @@ resources by their references, and creates each one with the matching API call. 
 does not know fails the deployment, so a new kind of resource in a template cannot go untested.
 
 Lambda functions are created from a dummy zip (the package itself is tested elsewhere) and never
-invoked.
+invoked. A stack goes to any account and region (`account=`, `region=`: the clients must act
+there). A conformance pack is deployed as Config does: its template as a stack of its own, each
+rule named `<name>-conformance-pack-<random>`. Automation rules go through CreateAutomationRule.
 """
 
 import io
