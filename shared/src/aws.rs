@@ -1,5 +1,6 @@
 //! The AWS clients a rule may use, each built on its first use: once per process from one
-//! `SdkConfig`, or per invocation from an assumed cross-account role.
+//! `SdkConfig`, or from an assumed role ([`Aws::assume_role`]; the Lambda functions never assume
+//! one: each evaluates its own account).
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -12,8 +12,9 @@ Findings - Imported" events, which moto 5.2.5 lacks. Emulated here, after the do
   Security Hub is enabled, is imported as Config's finding: ProductName "Config", Title the rule name,
   GeneratorId the rule ARN, severity MEDIUM, Compliance.Status FAILED / PASSED (NOT_APPLICABLE is not
   sent).
-- Workflow.Status is Security Hub's (BatchUpdateFindings sets it; nothing else of it is emulated): NEW when a finding is created, kept by updates, NEW again
-  when a finding turns FAILED from PASSED or ACTIVE from ARCHIVED.
+- Workflow.Status: BatchUpdateFindings sets it (nothing else of that operation is emulated); NEW
+  when a finding is created, kept by updates, reset from NOTIFIED or RESOLVED to NEW when the
+  finding turns FAILED from PASSED or ACTIVE from ARCHIVED.
 - Every imported finding becomes a "Security Hub Findings - Imported" event (after automation rules)
   on the default bus of its own account and of its administrator in the same region, and, when the
   administrator has a finding aggregator (CreateFindingAggregator) linking that region, in the
@@ -155,17 +156,18 @@ def _deliver(account: str, region: str, finding: dict) -> None:
 
 
 def _with_workflow(backend: SecurityHubBackend, finding: dict) -> dict:
-    """Workflow is Security Hub's, not the provider's: NEW for a new finding; an update keeps it,
-    except that a finding turning FAILED again (from PASSED) or ACTIVE again is NEW again."""
-    existing = next((f.data for f in backend.findings if f.id == finding.get("Id")), None)
-    finding = {key: value for key, value in finding.items() if key != "Workflow"}
-    if existing is None:
-        return {**finding, "Workflow": {"Status": "NEW"}}
-    workflow = existing.get("Workflow") or {"Status": "NEW"}
+    """Workflow.Status: NEW for a new finding, kept by updates, and reset from NOTIFIED or RESOLVED
+    to NEW when the finding turns FAILED / WARNING / NOT_AVAILABLE from PASSED, or ACTIVE from
+    ARCHIVED (API reference, Workflow). A status the provider sends is kept, as moto does."""
+    existing = next((f.data for f in backend.findings if f.id == finding.get("Id")), None) or {}
+    previous = (existing.get("Workflow") or {}).get("Status")
+    status = (finding.get("Workflow") or {}).get("Status") or previous or "NEW"
     refailed = (existing.get("Compliance") or {}).get("Status") == "PASSED" and (
-        finding.get("Compliance") or {}).get("Status") == "FAILED"
+        finding.get("Compliance") or {}).get("Status") in ("FAILED", "WARNING", "NOT_AVAILABLE")
     reactivated = existing.get("RecordState") == "ARCHIVED" and finding.get("RecordState") == "ACTIVE"
-    return {**finding, "Workflow": {"Status": "NEW"} if refailed or reactivated else workflow}
+    if previous in ("NOTIFIED", "RESOLVED") and (refailed or reactivated):
+        status = "NEW"
+    return {**finding, "Workflow": {"Status": status}}
 
 
 def batch_import_findings(self: SecurityHubBackend, findings: list[dict]):
@@ -219,7 +221,8 @@ def batch_update_findings(self: SecurityHubResponse) -> str:
     """Workflow.Status only (NEW, NOTIFIED, RESOLVED, SUPPRESSED), of this account's findings."""
     params = request_params(self)
     status = (params.get("Workflow") or {}).get("Status")
-    if set(params) - {"FindingIdentifiers", "Workflow"} or status not in ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"):
+    statuses = ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")
+    if set(params) - {"FindingIdentifiers", "Workflow"} or status not in statuses:
         raise error("InvalidInputException", "test bed: only Workflow.Status updates are emulated")
     backend = securityhub_backends[self.current_account][self.region]
     processed, unprocessed = [], []
