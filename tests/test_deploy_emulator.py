@@ -250,3 +250,29 @@ def test_remediation_script_fixes_the_project_and_keeps_the_rest(rule_id, projec
 def test_remediation_script_refuses_an_unknown_project(run_fix, aws):
     with pytest.raises(ValueError, match="no CodeBuild project recorded as nope"):
         run_fix("codebuild-project-privileged-mode-disabled", "nope")
+
+
+# --- StackSets (the test bed's, testbed/stack.py) -------------------------------------------------
+
+
+def stack_set(**changes) -> dict:
+    properties = {
+        "StackSetName": "s", "PermissionModel": "SERVICE_MANAGED", "AutoDeployment": {"Enabled": True},
+        "TemplateBody": json.dumps({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Statement": []}}}}}),
+        "Capabilities": ["CAPABILITY_IAM"],
+        "StackInstancesGroup": [{"DeploymentTargets": {"OrganizationalUnitIds": ["r-none"]}, "Regions": [REGION]}],
+    }
+    properties.update(changes)
+    return {"Resources": {"S": {"Type": "AWS::CloudFormation::StackSet", "Properties": properties}}}
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"Capabilities": []}, "InsufficientCapabilities, requires CAPABILITY_IAM"),
+    ({"AutoDeployment": {"Enabled": True, "DependsOn": ["arn:aws:cloudformation:us-east-1:1:stackset/x:1"]}},
+     "is no StackSet"),
+    ({"PermissionModel": "SELF_MANAGED"}, "only service-managed"),
+])
+def test_the_stack_set_emulation_refuses_what_cloudformation_would(changes, expected, aws):
+    with pytest.raises((ValueError, UnsupportedResource), match=expected):
+        deploy(stack_set(**changes), aws)

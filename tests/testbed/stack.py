@@ -9,13 +9,16 @@ does not know fails the deployment, so a new kind of resource in a template cann
 Lambda functions are created from a dummy zip (the package itself is tested elsewhere) and never
 invoked. A stack goes to any account and region (`account=`, `region=`: the clients must act
 there). A conformance pack is deployed as Config does: its template as a stack of its own, each
-rule named `<name>-conformance-pack-<random>`. Automation rules go through CreateAutomationRule.
+rule named `<name>-conformance-pack-<random>`. Automation rules go through CreateAutomationRule. A
+service-managed StackSet deploys its template into every account of its target OUs (through
+Organizations; the management account skipped) and region, with `open_account`.
 """
 
 import io
 import json
 import re
 import secrets
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -78,11 +81,13 @@ def _references(value: Any) -> set[str]:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a stack is deployed: its name, account and region."""
+    """Where a stack is deployed: its name, account and region; `open_account(account, region)`
+    gives the client factory of another account (StackSets deploy into other accounts)."""
 
     name: str
     account: str = ACCOUNT_ID
     region: str = REGION
+    open_account: Callable[[str, str], Callable] | None = field(default=None, compare=False)
 
     def arn(self, service: str, resource: str) -> str:
         return f"arn:{PARTITION}:{service}:{self.region}:{self.account}:{resource}"
@@ -110,6 +115,8 @@ class _Resolver:
             allowed = declaration.get("AllowedValues")
             if allowed is not None and value not in allowed and str(value) not in map(str, allowed):
                 raise ValueError(f"parameter {name}: {value!r} is not one of {allowed}")
+            if declaration["Type"] == "CommaDelimitedList":
+                value = [item.strip() for item in str(value).split(",")]
             self.values[name] = str(value) if declaration["Type"] == "String" else value
         self.attributes: dict[str, dict[str, str]] = {}
         self.conditions = {name: self.resolve(body) for name, body in template.get("Conditions", {}).items()}
@@ -316,6 +323,71 @@ def _automation_rule(clients, stack, name, p) -> Created:
     return Created(arn, {"RuleArn": arn})
 
 
+def _template_from_url(clients, url: str) -> dict:
+    """A template CloudFormation reads from S3: https://BUCKET.s3[.REGION].amazonaws.com/KEY."""
+    from deploy import cfn
+
+    match = re.fullmatch(r"https://([^./]+)\.s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com/(.+)", url)
+    if not match:
+        raise ValueError(f"TemplateURL {url!r} is not an S3 object URL")
+    body = clients("s3").get_object(Bucket=match[1], Key=match[2])["Body"].read().decode()
+    return cfn.load(body)
+
+
+def _capability_needed(template: dict) -> str | None:
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    if any("RoleName" in r.get("Properties", {}) for r in roles):
+        return "CAPABILITY_NAMED_IAM"
+    return "CAPABILITY_IAM" if roles else None
+
+
+def _organization_accounts(clients, parents: list[str]) -> list[str]:
+    """The accounts under `parents` (OUs or the root), child OUs included, as StackSets target."""
+    organizations = clients("organizations")
+    found, pending = [], list(parents)
+    while pending:
+        parent = pending.pop()
+        found += [a["Id"] for a in organizations.list_accounts_for_parent(ParentId=parent)["Accounts"]]
+        pending += [ou["Id"] for ou in organizations.list_organizational_units_for_parent(
+            ParentId=parent)["OrganizationalUnits"]]
+    return found
+
+
+_STACK_SET_ARNS: set[str] = set()
+
+
+def _stack_set(clients, stack, name, p) -> Created:
+    """A service-managed StackSet: its template deployed as a stack into every account of the target
+    OUs (the management account skipped, as AWS does) and region, through `stack.open_account`.
+    Checked as CloudFormation would: SERVICE_MANAGED with auto-deployment, the capability the
+    template's IAM roles need, every DependsOn an existing StackSet's ARN."""
+    if p.get("PermissionModel") != "SERVICE_MANAGED" or not p.get("AutoDeployment", {}).get("Enabled"):
+        raise UnsupportedResource("test bed: only service-managed StackSets with auto-deployment")
+    for arn in p["AutoDeployment"].get("DependsOn", []):
+        if arn not in _STACK_SET_ARNS:
+            raise ValueError(f"{name}: AutoDeployment.DependsOn {arn} is no StackSet")
+    template = _template_from_url(clients, p["TemplateURL"]) if "TemplateURL" in p else yaml.safe_load(
+        p["TemplateBody"])
+    needed = _capability_needed(template)
+    if needed and needed not in p.get("Capabilities", []) and "CAPABILITY_NAMED_IAM" not in p.get("Capabilities", []):
+        raise ValueError(f"{name}: InsufficientCapabilities, requires {needed}")
+    parameters = {item["ParameterKey"]: item["ParameterValue"] for item in p.get("Parameters", [])}
+    management = clients("organizations").describe_organization()["Organization"]["MasterAccountId"]
+    instances = {}
+    for group in p["StackInstancesGroup"]:
+        accounts = _organization_accounts(clients, group["DeploymentTargets"]["OrganizationalUnitIds"])
+        for account in accounts:
+            if account == management:
+                continue  # service-managed StackSets skip the management account
+            for region in group["Regions"]:
+                instances[(account, region)] = deploy(
+                    template, stack.open_account(account, region), parameters,
+                    stack_name=f"StackSet-{p['StackSetName']}-{secrets.token_hex(4)}", account=account, region=region)
+    stack_set_id = f"{p['StackSetName']}:{uuid.uuid4()}"
+    _STACK_SET_ARNS.add(f"arn:{PARTITION}:cloudformation:{stack.region}:{stack.account}:stackset/{stack_set_id}")
+    return Created(stack_set_id, {"Instances": instances})
+
+
 HANDLERS: dict[str, Callable[..., Created]] = {
     "AWS::Logs::LogGroup": _log_group,
     "AWS::IAM::Role": _role,
@@ -333,14 +405,16 @@ HANDLERS: dict[str, Callable[..., Created]] = {
     "AWS::SSM::Document": _document,
     "AWS::Config::ConformancePack": _conformance_pack,
     "AWS::SecurityHub::AutomationRule": _automation_rule,
+    "AWS::CloudFormation::StackSet": _stack_set,
 }
 
 
 def deploy(template: dict, clients: Callable, parameters: dict[str, str] | None = None,
-           stack_name: str = "pipesec", account: str = ACCOUNT_ID, region: str = REGION) -> Stack:
+           stack_name: str = "pipesec", account: str = ACCOUNT_ID, region: str = REGION,
+           open_account: Callable[[str, str], Callable] | None = None) -> Stack:
     """Creates the template's resources on the emulator; `clients(service)` builds boto3 clients
-    acting in `account` and `region`."""
-    target = Target(stack_name, account, region)
+    acting in `account` and `region`; `open_account(account, region)` those of other accounts."""
+    target = Target(stack_name, account, region, open_account)
     resolver = _Resolver(template, parameters or {}, target)
     resources = template["Resources"]
     unsupported = sorted({r["Type"] for r in resources.values()} - set(HANDLERS))
