@@ -7,10 +7,14 @@ Each account gets its own functions, each invoked only by that account's Config,
 least-privilege role: nothing crosses accounts, and nothing grows with the number of accounts.
 Service-managed StackSets skip the management account: it gets the same two templates as stacks."""
 
+from deploy import conformance_pack
 from deploy.catalog import Catalog
 from deploy.cfn import Commented, ref, sub
 from deploy.member_pack import PACK_NAME
-from deploy.rule_pack import EXECUTION_FREQUENCIES
+
+# Pack parameters the organization does not pass: remediation is not part of the organization path
+# (remediation.yaml's named role is per account, its documents per region), so the pack wires none.
+NOT_PASSED = {"RemediationRoleName", "AutomaticRemediation"}
 
 HEADER = """\
 pipesec organization deployment: for the management account (or a delegated StackSets administrator,
@@ -59,6 +63,9 @@ def _stack_set(name: str, description: str, template_url: str, parameters: dict,
 
 
 def template(catalog: Catalog) -> dict:
+    pack_parameters = {name: declaration
+                       for name, declaration in conformance_pack.template(catalog)["Parameters"].items()
+                       if name not in NOT_PASSED}
     functions = _stack_set(
         FUNCTIONS_STACK_SET,
         "pipesec: the rule functions of rules.yaml, in every account and region",
@@ -76,7 +83,7 @@ def template(catalog: Catalog) -> dict:
         PACK_STACK_SET,
         f"pipesec: the conformance pack {PACK_NAME} (member-pack.yaml), after the functions",
         "PackTemplateUrl",
-        {"MaximumExecutionFrequency": ref("MaximumExecutionFrequency")},
+        {name: ref(name) for name in pack_parameters},
         [],
         depends_on=[Commented(
             sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${FunctionsStackSet}"),
@@ -116,12 +123,7 @@ def template(catalog: Catalog) -> dict:
                 "Type": "String",
                 "Description": "S3 URL (https) of cloudformation/member-pack.yaml",
             },
-            "MaximumExecutionFrequency": {
-                "Type": "String",
-                "Default": "TwentyFour_Hours",
-                "AllowedValues": EXECUTION_FREQUENCIES,
-                "Description": "How often periodic rules sweep each account's inventory",
-            },
+            **pack_parameters,
             "CallAs": {
                 "Type": "String",
                 "Default": "SELF",

@@ -75,6 +75,7 @@ def deploy_organization(account, unit: str) -> dict:
     stack = deploy(template("cloudformation/organization.yaml"), management, {
         "OrganizationalUnitIds": unit, "Regions": f"{HOME},{OTHER}", "CodeBucket": "pipesec-code",
         "FunctionsTemplateUrl": url + "rules.yaml", "PackTemplateUrl": url + "member-pack.yaml",
+        "CodebuildProjectPrivilegedModeDisabledExemptedProjects": "docker-builder",
     }, stack_name="pipesec-organization", account=MANAGEMENT, region=HOME,
         open_account=lambda account_id, region: account(account_id, region)[0])
     return {name: stack.resources[name].attributes["Instances"] for name in ("FunctionsStackSet", "PackStackSet")}
@@ -88,8 +89,11 @@ def test_three_accounts_two_regions_evaluate_themselves_and_alert_centrally(acco
     assert account(outsider, HOME)[0]("lambda").list_functions()["Functions"] == []
     assert account(MANAGEMENT, HOME)[0]("lambda").list_functions()["Functions"] == [], "management account skipped"
     for member, region in expected:
-        names = check_member(account(member, region)[0], member, region)
+        client = account(member, region)[0]
+        names = check_member(client, member, region)
         assert set(names) == {r.id for r in catalog.rules}
+        [privileged] = client("config").describe_config_rules(ConfigRuleNames=[names[PRIVILEGED]])["ConfigRules"]
+        assert json.loads(privileged["InputParameters"]) == {"exemptedProjects": "docker-builder"}, "passed through"
 
     admin = {region: account(ADMIN, region)[0] for region in (HOME, OTHER)}
     for region, client in admin.items():

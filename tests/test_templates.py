@@ -321,6 +321,11 @@ def test_organization_deploys_functions_then_the_pack_with_service_managed_auto_
         "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${FunctionsStackSet}")}]
     values = {p["ParameterKey"]: p["ParameterValue"] for p in functions["Parameters"]}
     assert values["CreateConfigRules"] == "false", "the pack creates the rules"
+    organization = templates["cloudformation/organization.yaml"]["Parameters"]
+    passed = {p["ParameterKey"]: p["ParameterValue"] for p in pack["Parameters"]}
+    pack_parameters = templates["conformance-pack.yaml"]["Parameters"]
+    assert set(passed) == set(pack_parameters) - {"RemediationRoleName", "AutomaticRemediation"}
+    assert all(passed[name] == {"Ref": name} and organization[name] == pack_parameters[name] for name in passed)
     assert values["RegionalCodeBucket"] == "true", "Lambda reads code from a bucket of its own region"
 
 
