@@ -243,6 +243,22 @@ def trust_problems(template: dict) -> list[str]:
     return found
 
 
+def permission_problems(template: dict) -> list[str]:
+    """Lambda permissions for a service principal (e.g. config.amazonaws.com) must name the account
+    or resource it acts for: without SourceAccount or SourceArn, that service in any account may
+    invoke the function."""
+    found = []
+    for name, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        principal = properties.get("Principal")
+        if resource["Type"] != "AWS::Lambda::Permission" or not isinstance(principal, str):
+            continue
+        if principal.endswith(".amazonaws.com") and not ({"SourceAccount", "SourceArn"} & set(properties)):
+            found.append(f"{name}: {principal} may invoke the function from any account (no SourceAccount or "
+                         "SourceArn)")
+    return found
+
+
 def assume_role_problems(template: dict) -> list[str]:
     """sts:AssumeRole* granted on roles of any account (`iam::*:role`) or on '*'."""
     found = []
@@ -265,4 +281,5 @@ def assume_role_problems(template: dict) -> list[str]:
 
 def all_problems(template: dict) -> list[str]:
     """Every least-privilege problem of a template: identity, trust and resource policies."""
-    return [*problems(template), *trust_problems(template), *assume_role_problems(template)]
+    return [*problems(template), *trust_problems(template), *permission_problems(template),
+            *assume_role_problems(template)]

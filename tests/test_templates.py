@@ -266,6 +266,17 @@ def test_the_trust_check_fails_on_a_path_wildcard_or_any_account():
         "Fn::Sub": "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:automation-execution/*"}}}))
 
 
+def test_the_permission_check_fails_on_a_service_permission_without_its_account():
+    def permission(**conditions):
+        return {"Resources": {"P": {"Type": "AWS::Lambda::Permission", "Properties": {
+            "FunctionName": "f", "Action": "lambda:InvokeFunction", "Principal": "config.amazonaws.com",
+            **conditions}}}}
+
+    assert iam.all_problems(permission())
+    assert not iam.all_problems(permission(SourceAccount={"Ref": "AWS::AccountId"}))
+    assert iam.all_problems(permission(SourceArn="arn:aws:config:us-east-1:*:config-rule/*"))
+
+
 def test_the_assume_role_check_fails_on_roles_of_any_account():
     def granting(resource):
         return {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {
