@@ -246,8 +246,8 @@ mod tests {
             resource_type: PipelineConfiguration::RESOURCE_TYPE.into(),
             resource_id: name.into(),
         };
-        let mine = findings.iter().filter(|finding| pipeline.holds(finding));
-        PipelineGroup { name: name.into(), pipeline: pipeline.clone(), members: vec![pipeline], score: Score::of(mine) }
+        let score = Score::of(findings.iter().filter(|finding| pipeline.holds(finding)));
+        PipelineGroup { name: name.into(), pipeline: pipeline.clone(), members: vec![pipeline], score }
     }
 
     fn value(metrics: &Metrics, name: &str, dimension: &str) -> Option<f64> {

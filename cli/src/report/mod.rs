@@ -245,12 +245,13 @@ pub(crate) mod tests {
         ];
         let entries = crate::input::snapshot::items(&json!([
             {"resourceType": "AWS::CodePipeline::Pipeline", "resourceId": "release", "awsRegion": "us-east-1",
+             "accountId": "123456789012",
              "configurationItemCaptureTime": "2026-11-20T09:15:42Z",
              "configuration": {"pipeline": {"name": "release", "stages": [{"name": "Build", "actions": [{"name": "b",
                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
                 "configuration": {"ProjectName": "images"}}]}]}}},
             {"resourceType": "AWS::CodeBuild::Project", "resourceId": "images", "resourceName": "images",
-             "awsRegion": "us-east-1", "configurationItemCaptureTime": "2026-11-20T09:15:42Z", "configuration": {"name": "images"}}
+             "awsRegion": "us-east-1", "accountId": "123456789012", "configurationItemCaptureTime": "2026-11-20T09:15:42Z", "configuration": {"name": "images"}}
         ]))
         .unwrap()
         .into_iter()
