@@ -1,6 +1,15 @@
 """Every generated deployment file, by path relative to the repository root."""
 
-from deploy import alerting, cfn, cli_policy, conformance_pack, member_role, remediation, rule_pack
+from deploy import (
+    alerting,
+    cfn,
+    cli_policy,
+    conformance_pack,
+    member_role,
+    organization_score,
+    remediation,
+    rule_pack,
+)
 from deploy.catalog import Catalog
 
 TEMPLATES = {
@@ -8,6 +17,7 @@ TEMPLATES = {
     "cloudformation/member-role.yaml": member_role,
     "cloudformation/alerting.yaml": alerting,
     "cloudformation/remediation.yaml": remediation,
+    "cloudformation/organization-score.yaml": organization_score,
     "conformance-pack.yaml": conformance_pack,
 }
 

@@ -8,7 +8,7 @@ import botocore.session
 import pytest
 
 from deploy import cfn, iam
-from deploy.catalog import CONFIG_RULE_NAME_MAX, LAMBDA_FUNCTION_NAME_MAX, SECURITY_HUB_FUNCTION
+from deploy.catalog import CONFIG_RULE_NAME_MAX, LAMBDA_FUNCTION_NAME_MAX, SCORER_FUNCTION, SECURITY_HUB_FUNCTION
 from deploy.conformance_pack import MAX_RULES, MAX_TEMPLATE_BYTES
 from deploy.generate import TEMPLATES, outputs
 from deploy.remediation import FIXES
@@ -196,6 +196,7 @@ def test_names_fit_aws_limits(catalog):
         assert len(rule.function_name) <= LAMBDA_FUNCTION_NAME_MAX, rule.function_name
         assert re.fullmatch(r"[A-Za-z0-9]{1,255}", rule.logical_id)
     assert len(SECURITY_HUB_FUNCTION) <= LAMBDA_FUNCTION_NAME_MAX
+    assert len(SCORER_FUNCTION) <= LAMBDA_FUNCTION_NAME_MAX
 
 
 # --- least privilege -------------------------------------------------------------------------
