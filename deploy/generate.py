@@ -4,6 +4,7 @@ from deploy import (
     alerting,
     cfn,
     cli_policy,
+    cli_read_role,
     conformance_pack,
     member_role,
     organization_score,
@@ -18,6 +19,7 @@ TEMPLATES = {
     "cloudformation/alerting.yaml": alerting,
     "cloudformation/remediation.yaml": remediation,
     "cloudformation/organization-score.yaml": organization_score,
+    "cloudformation/cli-read-role.yaml": cli_read_role,
     "conformance-pack.yaml": conformance_pack,
 }
 

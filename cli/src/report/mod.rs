@@ -69,6 +69,13 @@ impl Report {
         Report { command, rules, findings, pipelines, overall, unseen: Vec::new() }
     }
 
+    /// Whether the results come from more than one account (`--aggregator`): the table and HTML
+    /// formats then name each resource's account and region.
+    pub fn spans_accounts(&self) -> bool {
+        let mut accounts = self.findings.iter().filter_map(|finding| finding.account_id.as_deref());
+        accounts.next().is_some_and(|first| accounts.any(|other| other != first))
+    }
+
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|rule| rule.id == id)
     }
@@ -107,6 +114,7 @@ impl Report {
             .map(|group| {
                 json!({
                     "pipeline": group.name,
+                    "accountId": group.pipeline.account_id,
                     "resourceId": group.pipeline.resource_id,
                     "region": group.pipeline.region,
                     "score": group.score.score,
@@ -173,6 +181,11 @@ pub fn title(rule_id: &str) -> String {
 pub fn resource_label(finding: &Finding) -> String {
     let name = finding.display_name();
     if name == finding.resource_id { name.to_owned() } else { format!("{name} ({})", finding.resource_id) }
+}
+
+/// `account region` of a resource, as reports of several accounts show it.
+pub fn place(account_id: Option<&str>, region: Option<&str>) -> String {
+    format!("{} {}", account_id.unwrap_or("-"), region.unwrap_or("-"))
 }
 
 /// Stable, short fingerprint of text (FNV-1a 64), for identifiers that must not change between runs.
