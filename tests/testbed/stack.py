@@ -74,11 +74,11 @@ def _references(value: Any) -> set[str]:
 
 
 class _Resolver:
-    def __init__(self, template: dict, parameters: dict[str, str], stack_name: str):
+    def __init__(self, template: dict, parameters: dict[str, str], stack_name: str, account_id: str = ACCOUNT_ID):
         self.template = template
         self.stack_name = stack_name
         self.values: dict[str, Any] = {
-            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::AccountId": account_id,
             "AWS::Region": REGION,
             "AWS::Partition": PARTITION,
             "AWS::StackName": stack_name,
@@ -291,9 +291,10 @@ HANDLERS: dict[str, Callable[..., Created]] = {
 
 
 def deploy(template: dict, clients: Callable, parameters: dict[str, str] | None = None,
-           stack_name: str = "pipesec") -> Stack:
-    """Creates the template's resources on the emulator; `clients(service)` builds boto3 clients."""
-    resolver = _Resolver(template, parameters or {}, stack_name)
+           stack_name: str = "pipesec", account_id: str = ACCOUNT_ID) -> Stack:
+    """Creates the template's resources on the emulator; `clients(service)` builds boto3 clients
+    acting in `account_id` (AWS::AccountId)."""
+    resolver = _Resolver(template, parameters or {}, stack_name, account_id)
     resources = template["Resources"]
     unsupported = sorted({r["Type"] for r in resources.values()} - set(HANDLERS))
     if unsupported:
