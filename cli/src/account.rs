@@ -191,7 +191,8 @@ async fn account_mode(
     };
     let role_arn = format!("arn:{partition}:iam::{account}:role/{name}");
     let regional = config.to_builder().region(Region::new(region.to_owned())).build();
-    let provider = AssumeRoleProvider::builder(&role_arn).session_name("pipesec-cli").configure(&regional).build().await;
+    let provider =
+        AssumeRoleProvider::builder(&role_arn).session_name("pipesec-cli").configure(&regional).build().await;
     // Assumed once, now, so that a refusal is reported as such rather than as each read's failure.
     match provider.provide_credentials().await {
         Ok(credentials) => {

@@ -65,11 +65,10 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
     };
     let projects = Index::of(live(CodeBuildProject::RESOURCE_TYPE));
     let roles = Index::of(live(ROLE));
-    let mut findings_of: HashMap<(Option<&str>, Option<&str>, &str, &str), Vec<&Finding>> = HashMap::new();
+    let mut findings_of: HashMap<ResourceKey, Vec<&Finding>> = HashMap::new();
     for finding in findings {
         let key = (
-            finding.account_id.as_deref(),
-            finding.region.as_deref(),
+            (finding.account_id.as_deref(), finding.region.as_deref()),
             finding.resource_type.as_str(),
             finding.resource_id.as_str(),
         );
@@ -112,8 +111,7 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
         members.extend(roles.known_as(place, &role_refs).map(|role| Member::of(&role.item)));
         let score = Score::of(members.iter().flat_map(|member| {
             let key = (
-                member.account_id.as_deref(),
-                member.region.as_deref(),
+                (member.account_id.as_deref(), member.region.as_deref()),
                 member.resource_type.as_str(),
                 member.resource_id.as_str(),
             );
@@ -148,6 +146,9 @@ struct Index<'a> {
 
 /// An account and region, as items carry them (none for templates and some snapshots).
 type Place<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// A resource as results name it: where it is, its type and id.
+type ResourceKey<'a> = (Place<'a>, &'a str, &'a str);
 
 impl<'a> Index<'a> {
     fn of(entries: impl Iterator<Item = &'a Entry>) -> Self {

@@ -98,13 +98,11 @@ impl pipesec_engine::Handler for Function {
     }
 
     /// The scheduled event's content is not used: every run scores the whole organization.
-    fn handle(&self, _payload: Value) -> impl Future<Output = Result<Outcome, Error>> + Send {
-        async move {
-            let aggregator = self.aggregator.as_deref().ok_or(Error::NoAggregator)?;
-            let metrics = score(&self.aws, aggregator, &self.catalog).await?;
-            publish(&self.aws, &metrics.data).await?;
-            Ok(metrics.outcome)
-        }
+    async fn handle(&self, _payload: Value) -> Result<Outcome, Error> {
+        let aggregator = self.aggregator.as_deref().ok_or(Error::NoAggregator)?;
+        let metrics = score(&self.aws, aggregator, &self.catalog).await?;
+        publish(&self.aws, &metrics.data).await?;
+        Ok(metrics.outcome)
     }
 }
 
@@ -155,7 +153,11 @@ pub fn metrics(groups: &[pipelines::PipelineGroup], findings: &[Finding], unread
         let count = unscored.entry(account).or_default();
         if let Some(score) = group.score.score {
             pipelines_scored += 1;
-            data.push(datum(PIPELINE_SCORE, score, &[("Account", account), ("Region", region), ("Pipeline", &group.name)]));
+            data.push(datum(
+                PIPELINE_SCORE,
+                score,
+                &[("Account", account), ("Region", region), ("Pipeline", &group.name)],
+            ));
         } else {
             *count += 1.0;
             let reason = "no verdict of a pipesec rule on the pipeline or its projects in the aggregated compliance \
@@ -172,12 +174,11 @@ pub fn metrics(groups: &[pipelines::PipelineGroup], findings: &[Finding], unread
     let mut accounts_scored = 0;
     let known: BTreeSet<&str> = accounts.keys().chain(unscored.keys()).copied().collect();
     for account in known {
-        match Score::of(accounts.get(account).into_iter().flatten().copied()).score {
-            Some(score) => {
-                accounts_scored += 1;
-                data.push(datum(ACCOUNT_SCORE, score, &[("Account", account)]));
-            }
-            None => tracing::warn!(account, "account not scored: no pipesec rule evaluated any of its resources"),
+        if let Some(score) = Score::of(accounts.get(account).into_iter().flatten().copied()).score {
+            accounts_scored += 1;
+            data.push(datum(ACCOUNT_SCORE, score, &[("Account", account)]));
+        } else {
+            tracing::warn!(account, "account not scored: no pipesec rule evaluated any of its resources");
         }
     }
     for (account, count) in unscored {

@@ -84,16 +84,19 @@ mod tests {
             let mut fields: Vec<&str> = result.as_object().unwrap().keys().map(String::as_str).collect();
             fields.retain(|field| *field != "location");
             fields.sort_unstable();
-            assert_eq!(fields, [
-                "accountId",
-                "annotation",
-                "compliance",
-                "region",
-                "resourceId",
-                "resourceName",
-                "resourceType",
-                "rule"
-            ]);
+            assert_eq!(
+                fields,
+                [
+                    "accountId",
+                    "annotation",
+                    "compliance",
+                    "region",
+                    "resourceId",
+                    "resourceName",
+                    "resourceType",
+                    "rule"
+                ]
+            );
         }
         let named = results.iter().find(|r| r["resourceId"] == "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f").unwrap();
         assert_eq!(named["resourceName"], "payments");

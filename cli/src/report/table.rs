@@ -77,17 +77,8 @@ pub fn render(report: &Report, options: &Options) -> String {
     let _ = writeln!(out, "Score {} / 100, grade {} ({})\n", percent(overall.score), grade(overall), areas.join(", "));
 
     if !report.pipelines.is_empty() {
-        let mut header = vec![
-            "pipeline",
-            "grade",
-            "score",
-            "infra",
-            "access",
-            "integrity",
-            "monitoring",
-            "findings",
-            "resources",
-        ];
+        let mut header =
+            vec!["pipeline", "grade", "score", "infra", "access", "integrity", "monitoring", "findings", "resources"];
         if spans {
             header.insert(0, "account region");
         }
