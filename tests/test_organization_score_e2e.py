@@ -11,7 +11,9 @@ conformance pack's `pipesec-<id>-conformance-pack-<random>` in the other.
 
 The expected scores are computed here from the seeded verdicts with the documented formula (README
 "Score"): per area, passed weight over evaluated weight; the areas weighted 25/30/30/15 over those
-evaluated; one decimal. NOT_APPLICABLE counts for nothing; nothing evaluated means no score.
+evaluated; one decimal. NOT_APPLICABLE counts for nothing; nothing evaluated means no score. And
+the command line's own scores are the scorer's for the same verdicts: `pipesec evaluate
+--aggregator` over the organization, its verdicts put into each account's Config, the scorer run.
 """
 
 import datetime
@@ -20,8 +22,10 @@ import subprocess
 
 import pytest
 
-from conftest import BIN_DIR, REGION
-from testbed import seed
+from conftest import BIN_DIR, REGION, REPO
+from deploy import cfn
+from test_cli_e2e import pipesec
+from testbed import seed, stack
 from testbed.organization import MANAGEMENT_ACCOUNT, account_client_factory, create_organization
 from testbed.tokens import mint_result_token
 
@@ -203,3 +207,41 @@ def test_an_unknown_aggregator_fails_the_run_and_publishes_nothing(aws, rule):
     assert not result.ok
     assert "NoSuchConfigurationAggregatorException" in result.error_message, result.error_message
     assert aws("cloudwatch").list_metrics(Namespace="pipesec")["Metrics"] == []
+
+
+def test_the_scorer_and_the_command_line_give_the_same_scores_for_the_same_verdicts(aws, emulator, rule):
+    """The command line evaluates the organization (`--aggregator --assume-role`); its verdicts are
+    put into each account's Config as the deployed rules would; the scorer's pipeline scores must
+    then be the command line's own."""
+    members = create_organization(aws("organizations"), members=2)
+    organization_id = aws("organizations").describe_organization()["Organization"]["Id"]
+    read_role = cfn.load((REPO / "cloudformation" / "cli-read-role.yaml").read_text())
+    clients = {}
+    for index, account in enumerate(members):
+        clients[account] = client = account_client_factory(aws("sts"), emulator.url, REGION, account)
+        role = seed.create_role(client("iam"))["Arn"]
+        pipeline_role = seed.create_pipeline_role(client("iam"))["Arn"]
+        seed.create_project(client("codebuild"), "build", role, privileged=index == 0)
+        seed.create_project(client("codebuild"), "images", role, privileged=True)
+        seed.create_pipeline(client("codepipeline"), "release", pipeline_role, project_name="build")
+        stack.deploy(read_role, client, {"TrustedRoleArn": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/pipesec-cli",
+                                         "OrganizationId": organization_id},
+                     stack_name="pipesec-cli-read", account_id=account)
+    aws("config").put_configuration_aggregator(
+        ConfigurationAggregatorName=AGGREGATOR,
+        OrganizationAggregationSource={"RoleArn": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/a", "AllAwsRegions": True},
+    )
+    run = pipesec("evaluate", "--endpoint-url", emulator.url, "--aggregator", AGGREGATOR,
+                  "--assume-role", "pipesec-cli-read", "--format", "json", "--fail-on", "none")
+    assert run.returncode == 0, run.stderr
+    document = json.loads(run.stdout)
+    for result in document["results"]:
+        put_verdicts(clients[result["accountId"]]("config"), f"pipesec-{result['rule']}", result["resourceType"],
+                     result["resourceId"], result["compliance"])
+    cli_scores = {(p["accountId"], p["pipeline"], p["region"]): p["score"] for p in document["summary"]["pipelines"]}
+    assert len(cli_scores) == 2 and None not in cli_scores.values(), cli_scores
+    assert len(set(cli_scores.values())) == 2, "the two accounts' pipelines differ (a privileged project)"
+
+    result = rule(SCORER, PIPESEC_AGGREGATOR_NAME=AGGREGATOR).invoke({"source": "aws.events", "detail": {}})
+    assert result.ok, result.error_message
+    assert metric_values(aws("cloudwatch"), "PipelineScore") == pytest.approx(cli_scores)
