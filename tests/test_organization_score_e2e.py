@@ -18,6 +18,7 @@ the command line's own scores are the scorer's for the same verdicts: `pipesec e
 
 import datetime
 import json
+import re
 import subprocess
 
 import pytest
@@ -144,13 +145,13 @@ def test_the_scorer_publishes_every_pipeline_and_account_score_and_no_score_for_
     # The management account: a pipeline no pipesec rule evaluated.
     pipeline_with_project(aws, "legacy", "legacy-build")
 
-    aws("config").put_configuration_aggregator(
-        ConfigurationAggregatorName=AGGREGATOR,
-        OrganizationAggregationSource={"RoleArn": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:role/pipesec/aggregator",
-                                       "AllAwsRegions": True},
-    )
+    # The management account stands for the Config delegated administrator: the template deployed there.
+    deployed = stack.deploy(cfn.load((REPO / "cloudformation" / "organization-score.yaml").read_text()), aws,
+                            {"CodeBucket": "b"}, stack_name="pipesec-organization-score")
+    assert deployed.outputs["AggregatorName"] == AGGREGATOR
+    function = aws("lambda").get_function(FunctionName=SCORER)["Configuration"]
 
-    scorer = rule(SCORER, PIPESEC_AGGREGATOR_NAME=AGGREGATOR)
+    scorer = rule(SCORER, **function["Environment"]["Variables"])
     result = scorer.invoke({"version": "0", "source": "aws.events", "detail-type": "Scheduled Event",
                             "account": MANAGEMENT_ACCOUNT, "region": REGION, "detail": {}})
     assert result.ok, f"{result.error_type}: {result.error_message}"
@@ -179,6 +180,12 @@ def test_the_scorer_publishes_every_pipeline_and_account_score_and_no_score_for_
     assert metric_values(cloudwatch, "PipelinesNotEvaluated") == {
         (MANAGEMENT_ACCOUNT,): 1.0, (first,): 0.0, (second,): 0.0}
     assert (result.payload["accountsScored"], result.payload["pipelinesScored"]) == (2, 3)
+    # The deployed dashboard charts exactly the metrics the scorer publishes.
+    body = json.loads(cloudwatch.get_dashboard(DashboardName="pipesec-organization")["DashboardBody"])
+    charted = {name for widget in body["widgets"] for line in widget["properties"]["metrics"] for query in line
+               for name in re.findall(r'\{pipesec,[A-Za-z,]+\} MetricName="(\w+)"', query["expression"])}
+    published = {metric["MetricName"] for metric in cloudwatch.list_metrics(Namespace="pipesec")["Metrics"]}
+    assert charted == published == {"PipelineScore", "AccountScore", "PipelinesNotEvaluated"}
 
 
 def test_without_the_compliance_type_recorded_nothing_is_scored(aws, emulator, rule):
