@@ -118,3 +118,24 @@ def test_an_unknown_aggregator_is_an_error(emulator, organization):
 def test_assume_role_needs_an_aggregator():
     run = pipesec("evaluate", "--assume-role", "x")
     assert run.returncode == 2 and "--aggregator" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    ("sts.AssumeRole", "cannot assume `arn:aws:iam::"),
+    ("codebuild.BatchGetProjects", "reads as `arn:aws:iam::"),
+])
+def test_an_account_whose_role_fails_is_not_applicable_and_the_others_are_read(emulator, organization, fault, said):
+    emulator.set_faults({fault: {"error": "denied", "times": 1}})
+    run = evaluate(emulator, "--assume-role", cli_read_role.ROLE_NAME, "--format", "json")
+    verdicts = {account: results(run)[(NOT_PUBLIC, account)] for account in organization.values()}
+    failed = [account for account, result in verdicts.items() if result["compliance"] == "NOT_APPLICABLE"]
+    assert len(failed) == 1, verdicts
+    [account] = failed
+    annotation = verdicts[account]["annotation"]
+    assert "codebuild:BatchGetProjects" in annotation and said in annotation and account in annotation, annotation
+    assert f"pipesec: warning: {account} {REGION}: " in run.stderr, run.stderr
+    [other] = set(organization.values()) - {account}
+    expected = "NON_COMPLIANT" if other == organization["public"] else "COMPLIANT"
+    assert verdicts[other]["compliance"] == expected, verdicts
+    # The rule that needs no live read decides in both.
+    assert results(run)[(PRIVILEGED, organization["public"])]["compliance"] == "NON_COMPLIANT"

@@ -113,22 +113,16 @@ pub async fn evaluate_account(
 /// Accounts of an organization evaluated at the same time (`--aggregator`).
 const CONCURRENT_ACCOUNTS: usize = 4;
 
-/// How the rules of one account read live through `--assume-role NAME`: the role
-/// `arn:<partition>:iam::<account>:role/NAME`, assumed with the command line's credentials.
-#[derive(Debug, Clone, Copy)]
-pub struct AssumeRole<'a> {
-    pub name: &'a str,
-}
-
 /// An organization through the AWS Config aggregator `aggregator` (in the region of `config`):
 /// every account's and region's resources of the selected types in one paginated query per
-/// type, then the rules of each account and region. A rule that needs a live read makes it
-/// through `assume_role` in that account, or, without the option or when the role cannot be
-/// assumed, is NOT_APPLICABLE and names the read.
+/// type, then the rules of each account and region. A rule that needs a live read makes it as
+/// the role named `assume_role` in that account (`arn:<partition>:iam::<account>:role/NAME`,
+/// assumed with the command line's credentials); without a role, when it cannot be assumed or
+/// when its reads fail, the rule is NOT_APPLICABLE and names the read, in that account only.
 pub async fn evaluate_organization(
     config: &SdkConfig,
     aggregator: &str,
-    assume_role: Option<AssumeRole<'_>>,
+    assume_role: Option<&str>,
     selection: &Selection,
     progress: &ProgressBar,
 ) -> Result<(Vec<Entry>, Run)> {
@@ -137,24 +131,22 @@ pub async fn evaluate_organization(
     if !types.contains(&PipelineConfiguration::RESOURCE_TYPE) {
         types.push(PipelineConfiguration::RESOURCE_TYPE);
     }
-    let (mut entries, mut unreadable) = (Vec::new(), Vec::new());
-    for resource_type in types {
-        let (read, errors) = aggregator::inventory(&aws, aggregator, resource_type).await?;
-        entries.extend(read);
-        unreadable.extend(errors);
-    }
     let mut places: BTreeMap<(String, String), Vec<Entry>> = BTreeMap::new();
-    for entry in &entries {
-        let item = &entry.item;
-        let place = (item.account_id.clone().unwrap_or_default(), item.aws_region.clone().unwrap_or_default());
-        places.entry(place).or_default().push(entry.clone());
+    let mut unreadable = Vec::new();
+    for resource_type in types {
+        let (entries, errors) = aggregator::inventory(&aws, aggregator, resource_type).await?;
+        unreadable.extend(errors);
+        for entry in entries {
+            let item = &entry.item;
+            let place = (item.account_id.clone().unwrap_or_default(), item.aws_region.clone().unwrap_or_default());
+            places.entry(place).or_default().push(entry);
+        }
     }
     progress.set_length(places.len() as u64 + 1);
     progress.inc(1);
     let runs: Vec<Run> = futures_util::stream::iter(&places)
-        .map(|((account, region), place_entries)| async move {
-            let mode = account_mode(config, account, region, partition(place_entries), assume_role).await;
-            let run = run_rules(selection, &mode, place_entries).await;
+        .map(|((account, region), entries)| async move {
+            let run = evaluate_place(config, account, region, entries, assume_role, selection).await;
             progress.inc(1);
             run
         })
@@ -165,7 +157,47 @@ pub async fn evaluate_organization(
     for one in runs {
         run.extend(one);
     }
-    Ok((entries, run))
+    Ok((places.into_values().flatten().collect(), run))
+}
+
+/// One account and region of an organization: the rules with live reads as the assumed role, or,
+/// when they cannot be made, without them.
+async fn evaluate_place(
+    config: &SdkConfig,
+    account: &str,
+    region: &str,
+    entries: &[Entry],
+    assume_role: Option<&str>,
+    selection: &Selection,
+) -> Result<Run> {
+    let unreachable = |why: String| Mode::Unreachable { aws: Aws::offline(), account: account.to_owned(), why };
+    let Some(name) = assume_role else {
+        let mode = unreachable("pass --assume-role to read through a role in each account".to_owned());
+        return run_rules(selection, &mode, entries).await;
+    };
+    let role_arn = format!("arn:{}:iam::{account}:role/{name}", partition(entries));
+    let regional = config.to_builder().region(Region::new(region.to_owned())).build();
+    let provider =
+        AssumeRoleProvider::builder(&role_arn).session_name("pipesec-cli").configure(&regional).build().await;
+    // Assumed once, now, so that a refusal is reported as such rather than as each read's failure.
+    let credentials = match provider.provide_credentials().await {
+        Ok(credentials) => credentials,
+        Err(err) => {
+            let why = format!("cannot assume `{role_arn}`: {}", pipesec_engine::error::error_chain(&err));
+            eprintln!("pipesec: warning: {account} {region}: {why}");
+            return run_rules(selection, &unreachable(why), entries).await;
+        }
+    };
+    let assumed = regional.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
+    match run_rules(selection, &Mode::Live(Aws::named(&assumed, &format!("role `{role_arn}`"))), entries).await {
+        Ok(run) => Ok(run),
+        // One account's role that may not read (a failed deployment) must not stop the others.
+        Err(err) => {
+            let why = format!("reads as `{role_arn}` failed: {err}");
+            eprintln!("pipesec: warning: {account} {region}: {why}");
+            run_rules(selection, &unreachable(why), entries).await
+        }
+    }
 }
 
 /// The partition of an account's resources, from their ARNs (`aws` when none says).
@@ -175,34 +207,4 @@ fn partition(entries: &[Entry]) -> &str {
         .find_map(|entry| entry.item.arn.as_deref().and_then(|arn| arn.split(':').nth(1)))
         .filter(|partition| !partition.is_empty())
         .unwrap_or("aws")
-}
-
-/// How the rules read in `account` and `region`: through the assumed role, or not at all (why).
-async fn account_mode(
-    config: &SdkConfig,
-    account: &str,
-    region: &str,
-    partition: &str,
-    assume_role: Option<AssumeRole<'_>>,
-) -> Mode {
-    let unreachable = |why: String| Mode::Unreachable { aws: Aws::offline(), account: account.to_owned(), why };
-    let Some(AssumeRole { name }) = assume_role else {
-        return unreachable("pass --assume-role to read through a role in each account".to_owned());
-    };
-    let role_arn = format!("arn:{partition}:iam::{account}:role/{name}");
-    let regional = config.to_builder().region(Region::new(region.to_owned())).build();
-    let provider =
-        AssumeRoleProvider::builder(&role_arn).session_name("pipesec-cli").configure(&regional).build().await;
-    // Assumed once, now, so that a refusal is reported as such rather than as each read's failure.
-    match provider.provide_credentials().await {
-        Ok(credentials) => {
-            let assumed =
-                regional.to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build();
-            Mode::Live(Aws::named(&assumed, &format!("role `{role_arn}`")))
-        }
-        Err(err) => {
-            let message = pipesec_engine::error::error_chain(&err);
-            unreachable(format!("cannot assume `{role_arn}`: {message}"))
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! `pipesec evaluate`: an account (every region asked for), an organization through an AWS Config
 //! aggregator, or Config snapshot files.
 
-use crate::account::{AssumeRole, Coverage, evaluate_account, evaluate_organization, sdk_config};
+use crate::account::{Coverage, evaluate_account, evaluate_organization, sdk_config};
 use crate::args::{EvaluateArgs, Source};
 use crate::commands::{block_on, output, progress_bar};
 use crate::error::{CliError, Result};
@@ -115,9 +115,9 @@ async fn organization(
     if config.region().is_none() {
         return Err(CliError::Usage("no AWS region: set AWS_REGION or pass --region".into()));
     }
-    let assume_role = args.assume_role.as_deref().map(|name| AssumeRole { name });
     let progress = progress_bar(1);
-    let (entries, run) = evaluate_organization(&config, aggregator, assume_role, &selection, &progress).await?;
+    let (entries, run) =
+        evaluate_organization(&config, aggregator, args.assume_role.as_deref(), &selection, &progress).await?;
     progress.finish_and_clear();
     let types = selection.resource_types();
     if !entries.iter().any(|entry| types.contains(&entry.item.resource_type.as_str())) {
