@@ -134,7 +134,7 @@ pub async fn evaluate_organization(
     let mut places: BTreeMap<(String, String), Vec<Entry>> = BTreeMap::new();
     let mut unreadable = Vec::new();
     for resource_type in types {
-        let (entries, errors) = aggregator::inventory(&aws, aggregator, resource_type).await?;
+        let (entries, errors) = aggregator::inventory(&aws, aggregator, resource_type, aggregator::RULE_FIELDS).await?;
         unreadable.extend(errors);
         for entry in entries {
             let item = &entry.item;

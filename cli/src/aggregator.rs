@@ -23,8 +23,14 @@ const PAGE_SIZE: i32 = 100;
 
 /// The item fields a rule can read (as `pipesec_engine::sweep` selects them, and `accountId`, which
 /// tells the organization's accounts apart).
-const ITEM_FIELDS: &str = "resourceId, resourceName, resourceType, arn, accountId, awsRegion, configuration, \
+pub const RULE_FIELDS: &str = "resourceId, resourceName, resourceType, arn, accountId, awsRegion, configuration, \
     supplementaryConfiguration, configurationItemStatus, configurationItemCaptureTime, tags";
+/// The item fields that tell which resources make up a pipeline ([`crate::pipelines`]): a pipeline's
+/// stages, a project's names and service role; a fraction of a project's configuration, for the
+/// scorer, which reads every pipeline and project of the organization.
+pub const PIPELINE_MEMBER_FIELDS: &str = "resourceId, resourceName, resourceType, arn, accountId, awsRegion, \
+    configurationItemStatus, configurationItemCaptureTime, configuration.pipeline, configuration.name, \
+    configuration.serviceRole";
 
 /// The resource type of Config's per-resource compliance items.
 pub const RESOURCE_COMPLIANCE: &str = "AWS::Config::ResourceCompliance";
@@ -54,11 +60,17 @@ async fn select(aws: &Aws, aggregator: &str, expression: &str) -> Result<Vec<Str
     Ok(rows)
 }
 
-/// The current resources of `resource_type` in every account and region of the aggregator, and
-/// the errors of the rows that could not be read as items.
-pub async fn inventory(aws: &Aws, aggregator: &str, resource_type: &str) -> Result<(Vec<Entry>, Vec<Error>)> {
-    // Resource types are constants of the rules, never user input, so quoting is not an issue.
-    let expression = format!("SELECT {ITEM_FIELDS} WHERE resourceType = '{resource_type}'");
+/// The current resources of `resource_type` in every account and region of the aggregator, with
+/// the item `fields` named ([`RULE_FIELDS`] or [`PIPELINE_MEMBER_FIELDS`]), and the errors of the
+/// rows that could not be read as items.
+pub async fn inventory(
+    aws: &Aws,
+    aggregator: &str,
+    resource_type: &str,
+    fields: &str,
+) -> Result<(Vec<Entry>, Vec<Error>)> {
+    // Resource types and fields are constants, never user input, so quoting is not an issue.
+    let expression = format!("SELECT {fields} WHERE resourceType = '{resource_type}'");
     let (mut entries, mut unreadable) = (Vec::new(), Vec::new());
     for row in select(aws, aggregator, &expression).await? {
         match ConfigurationItem::from_json(&row) {

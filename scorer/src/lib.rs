@@ -122,7 +122,8 @@ pub async fn score(aws: &Aws, aggregator: &str, catalog: &[RuleInfo]) -> Result<
     let mut entries = Vec::new();
     let mut unreadable_items = Vec::new();
     for resource_type in [PipelineConfiguration::RESOURCE_TYPE, CodeBuildProject::RESOURCE_TYPE] {
-        let (read, unreadable) = aggregator::inventory(aws, aggregator, resource_type).await?;
+        let (read, unreadable) =
+            aggregator::inventory(aws, aggregator, resource_type, aggregator::PIPELINE_MEMBER_FIELDS).await?;
         entries.extend(read);
         unreadable_items.extend(unreadable.iter().map(ToString::to_string));
     }
