@@ -58,7 +58,7 @@ def _widget(title: str, expression: str, view: str, y: int, x: int, width: int) 
             "stacked": False,
             "period": PERIOD_SECONDS,
             "yAxis": {"left": {"min": 0}},
-            "metrics": [[{"expression": expression, "id": "e1", "label": ""}]],
+            "metrics": [[{"expression": expression, "id": "e1"}]],
         },
     }
 
