@@ -310,6 +310,18 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn reports_of_several_accounts_name_each_resources_account() {
+        let mut report = sample();
+        assert!(!report.spans_accounts());
+        let other = report.findings.iter_mut().find(|finding| finding.is_failure()).unwrap();
+        other.account_id = Some("210987654321".into());
+        assert!(report.spans_accounts());
+        for page in [table::render(&report, &Options::default()), html::render(&report)] {
+            assert!(page.contains("210987654321 us-east-1") && page.contains("123456789012 us-east-1"), "{page}");
+        }
+    }
+
+    #[test]
     fn labels_show_the_id_where_it_differs_from_the_name() {
         let report = sample();
         let labels: Vec<String> = report.findings.iter().map(resource_label).collect();
