@@ -38,9 +38,10 @@ pub enum Error {
     Engine(#[from] pipesec_engine::Error),
     #[error("{AGGREGATOR_VARIABLE} is not set: the function does not know which aggregator to read")]
     NoAggregator,
-    /// Compliance rows that could not be read: a score without them could be too high.
-    #[error("{} aggregated compliance row(s) could not be read; no score published: {}", .0.len(), .0.join("; "))]
-    UnreadableCompliance(Vec<String>),
+    /// Compliance rows, pipelines or projects that could not be read: a score without them could
+    /// be too high (a verdict missing, a project left out of its pipeline).
+    #[error("{} aggregated row(s) could not be read; no score published: {}", .0.len(), .0.join("; "))]
+    Unreadable(Vec<String>),
 }
 
 impl From<Error> for Diagnostic {
@@ -48,7 +49,7 @@ impl From<Error> for Diagnostic {
         let error_type = match &err {
             Error::Engine(inner) => inner.error_type(),
             Error::NoAggregator => "ConfigurationException",
-            Error::UnreadableCompliance(_) => "InvalidConfigurationItemException",
+            Error::Unreadable(_) => "InvalidConfigurationItemException",
         };
         Diagnostic { error_type: error_type.to_owned(), error_message: err.to_string() }
     }
@@ -72,8 +73,6 @@ pub struct Outcome {
     pub pipelines_scored: usize,
     pub metrics: usize,
     pub not_evaluated: Vec<NotEvaluated>,
-    /// Pipeline and project items the aggregate held but that could not be read.
-    pub unreadable_items: Vec<String>,
 }
 
 /// The function's handler: the clients and the catalog, built once per process.
@@ -115,27 +114,23 @@ pub struct Metrics {
 
 /// Reads the organization's compliance and pipelines through `aggregator` and scores them.
 pub async fn score(aws: &Aws, aggregator: &str, catalog: &[RuleInfo]) -> Result<Metrics, Error> {
-    let (findings, unreadable) = aggregator::compliance(aws, aggregator, catalog).await?;
-    if !unreadable.is_empty() {
-        return Err(Error::UnreadableCompliance(unreadable.iter().map(ToString::to_string).collect()));
-    }
+    let (findings, mut unreadable) = aggregator::compliance(aws, aggregator, catalog).await?;
     let mut entries = Vec::new();
-    let mut unreadable_items = Vec::new();
     for resource_type in [PipelineConfiguration::RESOURCE_TYPE, CodeBuildProject::RESOURCE_TYPE] {
-        let (read, unreadable) =
+        let (read, errors) =
             aggregator::inventory(aws, aggregator, resource_type, aggregator::PIPELINE_MEMBER_FIELDS).await?;
         entries.extend(read);
-        unreadable_items.extend(unreadable.iter().map(ToString::to_string));
+        unreadable.extend(errors);
     }
-    for item in &unreadable_items {
-        tracing::warn!(item = %item, "an aggregated item could not be read: its pipeline is not scored");
+    if !unreadable.is_empty() {
+        return Err(Error::Unreadable(unreadable.iter().map(ToString::to_string).collect()));
     }
-    Ok(metrics(&pipelines::groups(&entries, &findings), &findings, unreadable_items))
+    Ok(metrics(&pipelines::groups(&entries, &findings), &findings))
 }
 
 /// The metrics of pipeline groups and findings: a score per pipeline and per account where
 /// anything was evaluated, and per account the number of pipelines that were not.
-pub fn metrics(groups: &[pipelines::PipelineGroup], findings: &[Finding], unreadable_items: Vec<String>) -> Metrics {
+pub fn metrics(groups: &[pipelines::PipelineGroup], findings: &[Finding]) -> Metrics {
     let mut data = Vec::new();
     let mut not_evaluated = Vec::new();
     let mut accounts: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
@@ -185,7 +180,7 @@ pub fn metrics(groups: &[pipelines::PipelineGroup], findings: &[Finding], unread
     for (account, count) in unscored {
         data.push(datum(PIPELINES_NOT_EVALUATED, count, &[("Account", account)]));
     }
-    let outcome = Outcome { accounts_scored, pipelines_scored, metrics: data.len(), not_evaluated, unreadable_items };
+    let outcome = Outcome { accounts_scored, pipelines_scored, metrics: data.len(), not_evaluated };
     Metrics { data, outcome }
 }
 
@@ -275,7 +270,7 @@ mod tests {
             group("222222222222", "other", &findings),
             group("222222222222", "release", &findings),
         ];
-        let metrics = metrics(&groups, &findings, Vec::new());
+        let metrics = metrics(&groups, &findings);
         let expected = Score::of(&findings[..2]).score.unwrap();
         assert_eq!(value(&metrics, PIPELINE_SCORE, "release"), Some(expected));
         assert_eq!(value(&metrics, ACCOUNT_SCORE, "111111111111"), Some(expected));
