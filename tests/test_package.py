@@ -3,6 +3,7 @@ function and the organization scorer, and every package built (scripts/test buil
 scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
 Lambda's provided.al2023 runtime expects, and listed in the manifest with its sha256 and size."""
 
+import datetime
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from deploy.catalog import SCORER_FUNCTION, SECURITY_HUB_FUNCTION
 from testbed import events, seed
 from testbed.lambda_runtime import LambdaFunction
 from testbed.results import compliance
+from testbed.tokens import mint_result_token
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = Path(os.environ.get("PIPESEC_LAMBDA_DIR", REPO / "target" / "lambda"))
@@ -104,3 +106,29 @@ def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, e
         result = function.invoke(events.change_event(item, name), timeout=120)
     assert result.ok, f"{result.error_type}: {result.error_message}"
     assert compliance(aws("config"), name)[item["resourceId"]][0] == "NON_COMPLIANT"
+
+
+def test_packaged_scorer_publishes_a_score_under_arm64_emulation(manifest, aws, emulator):
+    """The organization scorer's package, run as Lambda would run it: it reads an aggregator of
+    this account and publishes the pipeline's score."""
+    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
+        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    if SCORER_FUNCTION not in manifest["packages"]:
+        pytest.skip(f"{SCORER_FUNCTION} was not packaged (scripts/package {SCORER_FUNCTION})")
+    seed.create_pipeline(aws("codepipeline"), "release", seed.create_pipeline_role(aws("iam"))["Arn"])
+    aws("config").put_evaluations(
+        ResultToken=mint_result_token("pipesec-codepipeline-approval-before-deploy"),
+        Evaluations=[{"ComplianceResourceType": "AWS::CodePipeline::Pipeline", "ComplianceResourceId": "release",
+                      "ComplianceType": "COMPLIANT", "OrderingTimestamp": datetime.datetime.now(datetime.UTC)}])
+    aws("config").put_configuration_aggregator(
+        ConfigurationAggregatorName="own", AccountAggregationSources=[{"AccountIds": ["123456789012"],
+                                                                        "AwsRegions": ["us-east-1"]}])
+    function = LambdaFunction(Path(QEMU), SCORER_FUNCTION,
+                              {"AWS_ENDPOINT_URL": emulator.url, "PIPESEC_AGGREGATOR_NAME": "own"},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / SCORER_FUNCTION / "bootstrap")])
+    with function.start():
+        result = function.invoke({"source": "aws.events", "detail": {}}, timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert result.payload["pipelinesScored"] == 1
+    [metric] = aws("cloudwatch").list_metrics(Namespace="pipesec", MetricName="PipelineScore")["Metrics"]
+    assert {d["Name"]: d["Value"] for d in metric["Dimensions"]}["Pipeline"] == "release"
