@@ -18,6 +18,8 @@ CONFORMANCE_PACK_SUFFIX = "-conformance-pack-"
 RULE_ROLE_PATH = "/pipesec/rules/"
 # The Security Hub function (not a rule): ASFF findings from compliance changes.
 SECURITY_HUB_FUNCTION = "pipesec-securityhub"
+# The organization scorer (not a rule): scores of every pipeline and account as CloudWatch metrics.
+SCORER_FUNCTION = "pipesec-scorer"
 LAMBDA_FUNCTION_NAME_MAX = 64
 CONFIG_RULE_NAME_MAX = 128
 

@@ -8,7 +8,10 @@ calls:
 - `ServicesSource`: `--source services` (and `auto`, for the types Config does not record):
   CodeBuild's projects and report groups and CodePipeline's pipelines, listed then read;
 - `RuleLiveReads`: every source: the reads the rules' own `gather` steps make (the catalog's
-  `reads`), e.g. BatchGetProjects for visibility and webhooks, IAM for roles.
+  `reads`), e.g. BatchGetProjects for visibility and webhooks, IAM for roles;
+- `AggregatorSource` and `AssumeTheReadRoleInTheOrganization`: `--aggregator` (the organization's
+  inventory) and `--assume-role pipesec-cli-read` (the read role of cli-read-role.yaml in each
+  account, only in the caller's own organization: `aws:ResourceOrgID`). Not needed otherwise.
 
 Every resource (`*`): an audit reads the whole account, and most of these actions (the List and
 Describe ones, SelectResourceConfig, LookupEvents) accept no other resource. The source actions
@@ -19,6 +22,7 @@ that every operation the CLI calls against the emulator is in this document.
 
 import json
 
+from deploy import cli_read_role
 from deploy.catalog import Catalog
 
 PATH = "deploy/cli-read-only-policy.json"
@@ -28,6 +32,8 @@ CONFIG_SOURCE = (
     "config:DescribeConfigurationRecorderStatus",
     "config:SelectResourceConfig",
 )
+# `--aggregator`: the organization's inventory through the aggregator.
+AGGREGATOR_SOURCE = ("config:SelectAggregateResourceConfig",)
 SERVICES_SOURCE = (
     "codebuild:ListProjects",
     "codebuild:BatchGetProjects",
@@ -47,6 +53,14 @@ def document(catalog: Catalog) -> dict:
             statement("ConfigSource", CONFIG_SOURCE),
             statement("ServicesSource", SERVICES_SOURCE),
             statement("RuleLiveReads", rule_reads),
+            statement("AggregatorSource", AGGREGATOR_SOURCE),
+            {
+                "Sid": "AssumeTheReadRoleInTheOrganization",
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole"],
+                "Resource": f"arn:aws:iam::*:role/{cli_read_role.ROLE_NAME}",
+                "Condition": {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}},
+            },
         ],
     }
 

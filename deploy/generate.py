@@ -5,10 +5,12 @@ from deploy import (
     central_alerting,
     cfn,
     cli_policy,
+    cli_read_role,
     conformance_pack,
     iam,
     member_pack,
     organization,
+    organization_score,
     remediation,
     rule_pack,
     severity,
@@ -23,6 +25,8 @@ TEMPLATES = {
     "cloudformation/securityhub-severity.yaml": severity,
     "cloudformation/central-alerting.yaml": central_alerting,
     "cloudformation/remediation.yaml": remediation,
+    "cloudformation/organization-score.yaml": organization_score,
+    "cloudformation/cli-read-role.yaml": cli_read_role,
     "conformance-pack.yaml": conformance_pack,
 }
 

@@ -20,6 +20,13 @@ WITHOUT_RESOURCE_LEVEL = {
     "codestar-notifications:ListNotificationRules": "codestar-notifications:ListNotificationRules has no resource-level permissions",
     "events:ListRules": "events:ListRules has no resource-level permissions",
     "cloudtrail:LookupEvents": "cloudtrail:LookupEvents has no resource-level permissions",
+    "cloudwatch:PutMetricData": "cloudwatch:PutMetricData has no resource-level permissions",
+    "organizations:DescribeOrganization": "organizations:DescribeOrganization has no resource-level permissions",
+    "organizations:ListAWSServiceAccessForOrganization":
+        "organizations:ListAWSServiceAccessForOrganization has no resource-level permissions",
+    "organizations:ListAccounts": "organizations:ListAccounts has no resource-level permissions",
+    "organizations:ListDelegatedAdministrators":
+        "organizations:ListDelegatedAdministrators has no resource-level permissions",
 }
 
 # ARN patterns of the resources an action may act on. `{region}` becomes the stack's region, or

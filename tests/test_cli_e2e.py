@@ -84,7 +84,9 @@ def test_evaluate_reports_the_seeded_account(emulator, account):
     results = document["results"]
     assert [(r["rule"], r["resourceId"]) for r in results] == sorted((r["rule"], r["resourceId"]) for r in results)
     for result in results:
-        assert set(result) - {"resourceName"} == {"rule", "resourceType", "resourceId", "compliance", "annotation"}
+        assert set(result) - {"resourceName"} == {"rule", "resourceType", "resourceId", "accountId", "region",
+                                                  "compliance", "annotation"}
+        assert (result["accountId"], result["region"]) == ("123456789012", REGION), result
         if "resourceName" in result:
             assert result["resourceName"] == account[result["resourceId"]], result
     assert any("resourceName" in result for result in results), "projects are named beside their ids"
@@ -232,7 +234,7 @@ def test_a_clean_result_exits_0(emulator, account):
     # The default source (auto) first asks what Config's recorder records.
     (("evaluate", "--endpoint-url", "http://127.0.0.1:9"), "config:DescribeConfigurationRecorders"),
     (("evaluate", "--endpoint-url", "http://127.0.0.1:9", "--source", "config"), "config:DescribeConfigurationRecorders"),
-    (("evaluate", "--source", "services", "--snapshot", "{snapshot}"), "--source do not apply"),
+    (("evaluate", "--source", "services", "--snapshot", "{snapshot}"), "--source and --aggregator do not apply"),
     (("evaluate", "--param", "codebuild-project-vpc-attached:nope=1", "--snapshot", "{snapshot}"), "`nope`"),
     (("evaluate", "--format", "pdf"), "invalid value 'pdf'"),
 ])

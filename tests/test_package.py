@@ -1,8 +1,9 @@
-"""The Lambda packages: `scripts/package` builds exactly the catalog's rules and the Security Hub
-function, and every package built (scripts/test builds one when the aarch64 target is installed;
+"""The Lambda packages: `scripts/package` builds exactly the catalog's rules, the Security Hub
+function and the organization scorer, and every package built (scripts/test builds one when the aarch64 target is installed;
 scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
 Lambda's provided.al2023 runtime expects, and listed in the manifest with its sha256 and size."""
 
+import datetime
 import hashlib
 import json
 import os
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from deploy import package
-from deploy.catalog import SECURITY_HUB_FUNCTION
+from deploy.catalog import SCORER_FUNCTION, SECURITY_HUB_FUNCTION
 from testbed import events, seed
 from testbed.lambda_runtime import LambdaFunction
 from testbed.results import compliance
+from testbed.tokens import mint_result_token
 
 REPO = Path(__file__).resolve().parent.parent
 LAMBDA_DIR = Path(os.environ.get("PIPESEC_LAMBDA_DIR", REPO / "target" / "lambda"))
@@ -29,10 +31,10 @@ QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 QEMU_LD_PREFIX = Path("/usr/aarch64-linux-gnu")
 
 
-def test_package_builds_every_catalog_rule_and_the_security_hub_function(catalog):
+def test_package_builds_every_catalog_rule_the_security_hub_function_and_the_scorer(catalog):
     listed = subprocess.run([str(REPO / "scripts" / "package"), "--list"], check=True, capture_output=True, text=True,
                             cwd=REPO).stdout.split()
-    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION]
+    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION, SCORER_FUNCTION]
 
 
 def required_in_ci() -> bool:
@@ -54,7 +56,7 @@ def manifest() -> dict:
 
 def test_manifest_lists_valid_packages(manifest, catalog):
     assert manifest["glibcFloor"] == GLIBC_FLOOR and manifest["runtime"] == "provided.al2023"
-    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION}
+    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION, SCORER_FUNCTION}
     assert set(manifest["packages"]) <= names, "a package of no catalog rule"
     if manifest["complete"]:
         assert set(manifest["packages"]) == names, "a complete manifest lists every rule"
@@ -104,3 +106,29 @@ def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, e
         result = function.invoke(events.change_event(item, name), timeout=120)
     assert result.ok, f"{result.error_type}: {result.error_message}"
     assert compliance(aws("config"), name)[item["resourceId"]][0] == "NON_COMPLIANT"
+
+
+def test_packaged_scorer_publishes_a_score_under_arm64_emulation(manifest, aws, emulator):
+    """The organization scorer's package, run as Lambda would run it: it reads an aggregator of
+    this account and publishes the pipeline's score."""
+    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
+        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    if SCORER_FUNCTION not in manifest["packages"]:
+        pytest.skip(f"{SCORER_FUNCTION} was not packaged (scripts/package {SCORER_FUNCTION})")
+    seed.create_pipeline(aws("codepipeline"), "release", seed.create_pipeline_role(aws("iam"))["Arn"])
+    aws("config").put_evaluations(
+        ResultToken=mint_result_token("pipesec-codepipeline-approval-before-deploy"),
+        Evaluations=[{"ComplianceResourceType": "AWS::CodePipeline::Pipeline", "ComplianceResourceId": "release",
+                      "ComplianceType": "COMPLIANT", "OrderingTimestamp": datetime.datetime.now(datetime.UTC)}])
+    aws("config").put_configuration_aggregator(
+        ConfigurationAggregatorName="own", AccountAggregationSources=[{"AccountIds": ["123456789012"],
+                                                                        "AwsRegions": ["us-east-1"]}])
+    function = LambdaFunction(Path(QEMU), SCORER_FUNCTION,
+                              {"AWS_ENDPOINT_URL": emulator.url, "PIPESEC_AGGREGATOR_NAME": "own"},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / SCORER_FUNCTION / "bootstrap")])
+    with function.start():
+        result = function.invoke({"source": "aws.events", "detail": {}}, timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert result.payload["pipelinesScored"] == 1
+    [metric] = aws("cloudwatch").list_metrics(Namespace="pipesec", MetricName="PipelineScore")["Metrics"]
+    assert {d["Name"]: d["Value"] for d in metric["Dimensions"]}["Pipeline"] == "release"

@@ -8,7 +8,7 @@ import botocore.session
 import pytest
 
 from deploy import cfn, iam
-from deploy.catalog import CONFIG_RULE_NAME_MAX, LAMBDA_FUNCTION_NAME_MAX, SECURITY_HUB_FUNCTION
+from deploy.catalog import CONFIG_RULE_NAME_MAX, LAMBDA_FUNCTION_NAME_MAX, SCORER_FUNCTION, SECURITY_HUB_FUNCTION
 from deploy.conformance_pack import MAX_INPUT_PARAMETERS, MAX_RULES, MAX_TEMPLATE_BYTES
 from deploy.generate import TEMPLATES, outputs
 from deploy.remediation import FIXES
@@ -198,6 +198,7 @@ def test_names_fit_aws_limits(catalog):
         assert len(rule.function_name) <= LAMBDA_FUNCTION_NAME_MAX, rule.function_name
         assert re.fullmatch(r"[A-Za-z0-9]{1,255}", rule.logical_id)
     assert len(SECURITY_HUB_FUNCTION) <= LAMBDA_FUNCTION_NAME_MAX
+    assert len(SCORER_FUNCTION) <= LAMBDA_FUNCTION_NAME_MAX
 
 
 # --- least privilege -------------------------------------------------------------------------
@@ -212,6 +213,36 @@ def test_rule_roles_allow_exactly_what_the_rule_calls(catalog, templates):
         assert actions == {*catalog.actions(rule), "logs:CreateLogStream", "logs:PutLogEvents"}, rule.id
         logs = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
         assert logs["Resource"] == {"Fn::GetAtt": [f"{rule.logical_id}LogGroup", "Arn"]}, "its own log group only"
+
+
+def test_the_scorer_may_read_its_aggregator_and_publish_scores_only(templates):
+    resources = templates["cloudformation/organization-score.yaml"]["Resources"]
+    [policy] = resources["ScorerRole"]["Properties"]["Policies"]
+    statements = {statement["Sid"]: statement for statement in policy["PolicyDocument"]["Statement"]}
+    assert statements["ReadTheAggregator"]["Action"] == ["config:SelectAggregateResourceConfig"]
+    assert statements["ReadTheAggregator"]["Resource"] == {"Fn::GetAtt": ["Aggregator", "ConfigurationAggregatorArn"]}
+    assert statements["PublishScores"]["Action"] == ["cloudwatch:PutMetricData"]
+    assert statements["PublishScores"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "pipesec"}}
+    assert statements["OwnLogGroup"]["Resource"] == {"Fn::GetAtt": ["ScorerLogGroup", "Arn"]}
+    assert set(statements) == {"ReadTheAggregator", "PublishScores", "OwnLogGroup"}
+    trust = resources["AggregatorRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [{"Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"}, "Action": "sts:AssumeRole",
+                      "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+
+
+def test_the_cli_read_role_trusts_one_role_in_the_organization_and_reads_only(templates, catalog):
+    role = templates["cloudformation/cli-read-role.yaml"]["Resources"]["ReadRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": {"Ref": "TrustedRoleArn"}}
+    assert trust["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    pattern = templates["cloudformation/cli-read-role.yaml"]["Parameters"]["TrustedRoleArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "arn:aws:iam::111122223333:role/pipesec-cli")
+    for wide in ("*", "arn:aws:iam::111122223333:root", "arn:aws:iam::*:role/pipesec-cli",
+                 "arn:aws:iam::111122223333:role/pipesec/*"):
+        assert not re.fullmatch(pattern, wide), wide
+    [policy] = role["Policies"]
+    granted = {action for statement in policy["PolicyDocument"]["Statement"] for action in statement["Action"]}
+    assert granted == {action for rule in catalog.rules for action in rule.reads}
 
 
 @pytest.mark.parametrize("path", list(TEMPLATES))

@@ -52,6 +52,14 @@ pub struct EvaluateArgs {
     /// Config for the types its recorder records, the services for the others) [default: auto].
     #[arg(long, value_enum, value_name = "SOURCE")]
     pub source: Option<Source>,
+    /// Evaluate every account and region this AWS Config aggregator (of the region evaluated)
+    /// collects, its inventory read with SelectAggregateResourceConfig.
+    #[arg(long, value_name = "NAME")]
+    pub aggregator: Option<String>,
+    /// With --aggregator: the rules' live reads assume the role of this name in each account
+    /// (cloudformation/cli-read-role.yaml); without it, a rule that needs one is NOT_APPLICABLE.
+    #[arg(long, value_name = "ROLE_NAME", requires = "aggregator")]
+    pub assume_role: Option<String>,
     #[command(flatten)]
     pub rules: RuleSelection,
     #[command(flatten)]

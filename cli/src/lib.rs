@@ -4,7 +4,7 @@
 //!
 //! Layers, each using only those below it (a test checks there is no import circle):
 //! [`commands`] (one module per command) → [`account`] and [`report`] → [`pipelines`] and
-//! [`score`] → [`runner`] (the rules over entries, through the engine's evaluation core) →
+//! [`score`] → [`aggregator`] (an organization through an AWS Config aggregator) → [`runner`] (the rules over entries, through the engine's evaluation core) →
 //! [`sources`] (where an account's resources are read: Config's inventory or the services) →
 //! [`input`] (snapshot files, templates and service answers as entries) → [`args`] and
 //! [`error`].
@@ -15,6 +15,7 @@
 //! [`RuleVisitor`]: pipesec_engine::RuleVisitor
 
 pub mod account;
+pub mod aggregator;
 pub mod args;
 pub mod commands;
 pub mod error;

@@ -16,6 +16,8 @@ const ROLE: &str = "AWS::IAM::Role";
 /// A resource, as results name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Member {
+    /// Pipelines of several accounts (an aggregator) may share names and ids.
+    pub account_id: Option<String>,
     pub region: Option<String>,
     pub resource_type: String,
     pub resource_id: String,
@@ -24,6 +26,7 @@ pub struct Member {
 impl Member {
     fn of(item: &ConfigurationItem) -> Self {
         Member {
+            account_id: item.account_id.clone(),
             region: item.aws_region.clone(),
             resource_type: item.resource_type.clone(),
             resource_id: item.resource_id.clone(),
@@ -31,7 +34,8 @@ impl Member {
     }
 
     pub fn holds(&self, finding: &Finding) -> bool {
-        self.region == finding.region
+        self.account_id == finding.account_id
+            && self.region == finding.region
             && self.resource_type == finding.resource_type
             && self.resource_id == finding.resource_id
     }
@@ -61,9 +65,13 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
     };
     let projects = Index::of(live(CodeBuildProject::RESOURCE_TYPE));
     let roles = Index::of(live(ROLE));
-    let mut findings_of: HashMap<(Option<&str>, &str, &str), Vec<&Finding>> = HashMap::new();
+    let mut findings_of: HashMap<ResourceKey, Vec<&Finding>> = HashMap::new();
     for finding in findings {
-        let key = (finding.region.as_deref(), finding.resource_type.as_str(), finding.resource_id.as_str());
+        let key = (
+            (finding.account_id.as_deref(), finding.region.as_deref()),
+            finding.resource_type.as_str(),
+            finding.resource_id.as_str(),
+        );
         findings_of.entry(key).or_default().push(finding);
     }
     let mut groups = Vec::new();
@@ -87,9 +95,9 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                 role_refs.insert(reference.1);
             }
         }
-        let region = entry.item.aws_region.as_deref();
+        let place = (entry.item.account_id.as_deref(), entry.item.aws_region.as_deref());
         let mut members = vec![Member::of(&entry.item)];
-        for project in projects.known_as(region, &project_refs) {
+        for project in projects.known_as(place, &project_refs) {
             members.push(Member::of(&project.item));
             if let Ok(ServiceRole { service_role: Some(role) }) = project.item.view::<ServiceRole>() {
                 role_refs.insert(role);
@@ -100,9 +108,13 @@ pub fn groups(entries: &[Entry], findings: &[Finding]) -> Vec<PipelineGroup> {
                     .map(|(_, logical_id)| logical_id),
             );
         }
-        members.extend(roles.known_as(region, &role_refs).map(|role| Member::of(&role.item)));
+        members.extend(roles.known_as(place, &role_refs).map(|role| Member::of(&role.item)));
         let score = Score::of(members.iter().flat_map(|member| {
-            let key = (member.region.as_deref(), member.resource_type.as_str(), member.resource_id.as_str());
+            let key = (
+                (member.account_id.as_deref(), member.region.as_deref()),
+                member.resource_type.as_str(),
+                member.resource_id.as_str(),
+            );
             findings_of.get(&key).into_iter().flatten().copied()
         }));
         let name = match (&entry.origin, &pipeline.name) {
@@ -126,16 +138,22 @@ struct ServiceRole {
 }
 
 /// Resources of one type by every name a reference may use (id, name, ARN, the ARN's last part,
-/// the configured name, a template logical id), per region.
+/// the configured name, a template logical id), per account and region.
 struct Index<'a> {
     entries: Vec<&'a Entry>,
-    by_name: HashMap<(Option<&'a str>, String), Vec<usize>>,
+    by_name: HashMap<(Place<'a>, String), Vec<usize>>,
 }
+
+/// An account and region, as items carry them (none for templates and some snapshots).
+type Place<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// A resource as results name it: where it is, its type and id.
+type ResourceKey<'a> = (Place<'a>, &'a str, &'a str);
 
 impl<'a> Index<'a> {
     fn of(entries: impl Iterator<Item = &'a Entry>) -> Self {
         let entries: Vec<&Entry> = entries.collect();
-        let mut by_name: HashMap<(Option<&str>, String), Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<(Place, String), Vec<usize>> = HashMap::new();
         for (position, entry) in entries.iter().enumerate() {
             let item = &entry.item;
             let arn_name = item.arn.as_deref().and_then(|arn| arn.rsplit('/').next());
@@ -150,16 +168,17 @@ impl<'a> Index<'a> {
             .flatten()
             .collect();
             for name in names {
-                by_name.entry((item.aws_region.as_deref(), name)).or_default().push(position);
+                let place = (item.account_id.as_deref(), item.aws_region.as_deref());
+                by_name.entry((place, name)).or_default().push(position);
             }
         }
         Index { entries, by_name }
     }
 
-    /// The resources in `region` that one of `refs` designates, each once, in entry order.
-    fn known_as(&self, region: Option<&'a str>, refs: &BTreeSet<String>) -> impl Iterator<Item = &'a Entry> + '_ {
+    /// The resources at `place` that one of `refs` designates, each once, in entry order.
+    fn known_as(&self, place: Place<'a>, refs: &BTreeSet<String>) -> impl Iterator<Item = &'a Entry> + '_ {
         let positions: BTreeSet<usize> =
-            refs.iter().filter_map(|name| self.by_name.get(&(region, name.clone()))).flatten().copied().collect();
+            refs.iter().filter_map(|name| self.by_name.get(&(place, name.clone()))).flatten().copied().collect();
         positions.into_iter().map(|position| self.entries[position])
     }
 }
@@ -191,7 +210,7 @@ mod tests {
             resource_id: member.resource_id.clone(),
             resource_name: None,
             arn: None,
-            account_id: None,
+            account_id: member.account_id.clone(),
             region: member.region.clone(),
             compliance,
             annotation: None,

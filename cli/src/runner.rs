@@ -72,6 +72,9 @@ pub enum Mode {
     /// Offline (`source` is "snapshot" or "template"): `gather` runs per resource on clients
     /// that refuse every call, so a rule that needs a read for a resource says so.
     Offline { aws: Aws, source: &'static str },
+    /// An account of an organization (`--aggregator`) whose live reads cannot be made: `gather`
+    /// runs as offline, and a rule that needs a read says which, in which account, and `why` not.
+    Unreachable { aws: Aws, account: String, why: String },
 }
 
 impl Mode {
@@ -239,11 +242,11 @@ async fn evaluate_rule<R: Rule>(mode: &Mode, parameters: Option<&str>, entries: 
     }
     let verdicts = match mode {
         Mode::Live(aws) => decide::verdicts::<R>(aws, &params, &subjects).await?,
-        Mode::Offline { aws, source } => {
+        Mode::Offline { aws, .. } | Mode::Unreachable { aws, .. } => {
             let mut verdicts = Vec::with_capacity(subjects.len());
             for subject in &subjects {
                 let verdict = decide::verdict::<R>(aws, &params, subject).await;
-                verdicts.push(verdict.unwrap_or_else(|err| needs_live_reads(&err, source)));
+                verdicts.push(verdict.unwrap_or_else(|err| needs_live_reads(&err, mode)));
             }
             verdicts
         }
@@ -302,15 +305,21 @@ fn inputs<R: Rule>(parameters: Option<&str>) -> Vec<&'static str> {
     R::INPUTS.iter().copied().chain(conditional.map(|(_, path)| *path)).collect()
 }
 
-/// The NOT_APPLICABLE verdict of a rule whose `gather` tried to read while offline.
-fn needs_live_reads(err: &Error, source: &str) -> Verdict {
+/// The NOT_APPLICABLE verdict of a rule whose `gather` tried to read while offline or unreachable.
+fn needs_live_reads(err: &Error, mode: &Mode) -> Verdict {
     let action = match err {
         Error::Aws { action, .. } | Error::AccessDenied { action, .. } => *action,
         _ => "an AWS read",
     };
-    Verdict::not_applicable(format!(
-        "needs live reads ({action}) that a {source} scan does not make; run `pipesec evaluate` against the account"
-    ))
+    Verdict::not_applicable(match mode {
+        Mode::Unreachable { account, why, .. } => {
+            format!("needs a live read ({action}) in account {account}, not made: {why}")
+        }
+        Mode::Offline { source, .. } => format!(
+            "needs live reads ({action}) that a {source} scan does not make; run `pipesec evaluate` against the account"
+        ),
+        Mode::Live(_) => format!("needs live reads ({action})"),
+    })
 }
 
 fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) -> Finding {

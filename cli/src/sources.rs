@@ -388,6 +388,7 @@ mod tests {
         assert_eq!(statement("ServicesSource"), set(SERVICE_ACTIONS), "run scripts/templates");
         let reads: Vec<&str> = pipesec_rules::catalog().iter().flat_map(|rule| rule.reads.iter().copied()).collect();
         assert_eq!(statement("RuleLiveReads"), set(&reads), "run scripts/templates");
+        assert_eq!(statement("AggregatorSource"), set(&[crate::aggregator::ACTION]), "run scripts/templates");
     }
 
     #[test]

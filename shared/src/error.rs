@@ -130,7 +130,7 @@ pub(crate) fn without_values(reason: &str) -> String {
 }
 
 /// The error and its sources on one line: SDK errors put the useful part in a source.
-pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

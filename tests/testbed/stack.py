@@ -241,8 +241,10 @@ def _remediation(clients, stack, name, p) -> Created:
 def _events_rule(clients, stack, name, p) -> Created:
     events = clients("events")
     rule_name = p.get("Name") or f"{stack.name}-{name}"[:64]
-    arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(p["EventPattern"]), State=p.get("State", "ENABLED"),
-                          Description=p.get("Description", ""))["RuleArn"]
+    trigger = ({"ScheduleExpression": p["ScheduleExpression"]} if "ScheduleExpression" in p
+               else {"EventPattern": json.dumps(p["EventPattern"])})
+    arn = events.put_rule(Name=rule_name, State=p.get("State", "ENABLED"), Description=p.get("Description", ""),
+                          **trigger)["RuleArn"]
     if p.get("Targets"):
         events.put_targets(Rule=rule_name, Targets=p["Targets"])
     return Created(rule_name, {"Arn": arn})
@@ -279,6 +281,14 @@ def _key(clients, stack, name, p) -> Created:
 def _alias(clients, stack, name, p) -> Created:
     clients("kms").create_alias(AliasName=p["AliasName"], TargetKeyId=p["TargetKeyId"])
     return Created(p["AliasName"])
+
+
+def _aggregator(clients, stack, name, p) -> Created:
+    sources = {key: p[key] for key in ("OrganizationAggregationSource", "AccountAggregationSources") if key in p}
+    aggregator = clients("config").put_configuration_aggregator(
+        ConfigurationAggregatorName=p["ConfigurationAggregatorName"], **sources)["ConfigurationAggregator"]
+    return Created(p["ConfigurationAggregatorName"],
+                   {"ConfigurationAggregatorArn": aggregator["ConfigurationAggregatorArn"]})
 
 
 def _dashboard(clients, stack, name, p) -> Created:
@@ -395,6 +405,7 @@ HANDLERS: dict[str, Callable[..., Created]] = {
     "AWS::Lambda::Permission": _permission,
     "AWS::Config::ConfigRule": _config_rule,
     "AWS::Config::RemediationConfiguration": _remediation,
+    "AWS::Config::ConfigurationAggregator": _aggregator,
     "AWS::Events::Rule": _events_rule,
     "AWS::SNS::Topic": _topic,
     "AWS::SNS::TopicPolicy": _topic_policy,

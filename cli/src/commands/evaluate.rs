@@ -1,6 +1,7 @@
-//! `pipesec evaluate`: an account (every region asked for) or Config snapshot files.
+//! `pipesec evaluate`: an account (every region asked for), an organization through an AWS Config
+//! aggregator, or Config snapshot files.
 
-use crate::account::{Coverage, evaluate_account, sdk_config};
+use crate::account::{Coverage, evaluate_account, evaluate_organization, sdk_config};
 use crate::args::{EvaluateArgs, Source};
 use crate::commands::{block_on, output, progress_bar};
 use crate::error::{CliError, Result};
@@ -24,9 +25,11 @@ pub fn run(args: &EvaluateArgs) -> Result<bool> {
 async fn evaluate(args: &EvaluateArgs) -> Result<(Report, Option<CliError>)> {
     let selection = Selection::new(&args.rules.rules, &args.rules.params)?;
     if !args.snapshot.is_empty() {
-        if args.endpoint_url.is_some() || !args.region.is_empty() || args.source.is_some() {
+        if args.endpoint_url.is_some() || !args.region.is_empty() || args.source.is_some() || args.aggregator.is_some()
+        {
             return Err(CliError::Usage(
-                "--snapshot reads files offline: --endpoint-url, --region and --source do not apply".into(),
+                "--snapshot reads files offline: --endpoint-url, --region, --source and --aggregator do not apply"
+                    .into(),
             ));
         }
         let mut entries = Vec::new();
@@ -43,6 +46,9 @@ async fn evaluate(args: &EvaluateArgs) -> Result<(Report, Option<CliError>)> {
         let run = run_rules(&selection, &Mode::offline("snapshot"), &entries).await?;
         let (findings, unreadable) = run.into_parts();
         return Ok((Report::new("evaluate", selection.rules, &entries, findings), unreadable));
+    }
+    if let Some(aggregator) = &args.aggregator {
+        return organization(args, selection, aggregator).await;
     }
     let source = args.source.unwrap_or(Source::Auto);
     let regions: Vec<Option<&str>> =
@@ -90,6 +96,38 @@ async fn evaluate(args: &EvaluateArgs) -> Result<(Report, Option<CliError>)> {
         (unseen, unreadable) => unseen.or(unreadable),
     };
     Ok((report, failure))
+}
+
+/// `--aggregator`: the organization's accounts and regions, read through the aggregator.
+async fn organization(
+    args: &EvaluateArgs,
+    selection: Selection,
+    aggregator: &str,
+) -> Result<(Report, Option<CliError>)> {
+    if args.source.is_some() || args.region.len() > 1 {
+        return Err(CliError::Usage(
+            "--aggregator reads every account and region the aggregator collects: --source does not apply, and \
+             --region names the aggregator's one region"
+                .into(),
+        ));
+    }
+    let config = sdk_config(args.region.first().map(String::as_str), args.endpoint_url.as_deref(), None).await;
+    if config.region().is_none() {
+        return Err(CliError::Usage("no AWS region: set AWS_REGION or pass --region".into()));
+    }
+    let progress = progress_bar(1);
+    let (entries, run) =
+        evaluate_organization(&config, aggregator, args.assume_role.as_deref(), &selection, &progress).await?;
+    progress.finish_and_clear();
+    let types = selection.resource_types();
+    if !entries.iter().any(|entry| types.contains(&entry.item.resource_type.as_str())) {
+        eprintln!(
+            "pipesec: warning: the aggregator `{aggregator}` holds no resource the selected rules evaluate ({})",
+            types.join(", ")
+        );
+    }
+    let (findings, unreadable) = run.into_parts();
+    Ok((Report::new("evaluate", selection.rules, &entries, findings), unreadable))
 }
 
 /// What standard error says about where each type was read: with `auto`, the source of every

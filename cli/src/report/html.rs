@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use pipesec_engine::Compliance;
 
-use super::{Report, SEC11_BP07, SEC11_BP07_URL, resource_label, title};
+use super::{Report, SEC11_BP07, SEC11_BP07_URL, place, resource_label, title};
 use crate::runner::Finding;
 use crate::score::{Area, Score};
 
@@ -117,19 +117,22 @@ fn resource_name(finding: &Finding) -> String {
 
 /// Failing checks grouped by resource, most severe first within each.
 fn grouped(report: &Report, failures: &[&Finding]) -> String {
-    // By type and id (two resources may share a name), shown by name.
-    let mut by_resource: BTreeMap<(String, String), Vec<&Finding>> = BTreeMap::new();
+    // By account, region, type and id (two resources may share a name), shown by name.
+    let spans = report.spans_accounts();
+    let mut by_resource: BTreeMap<(String, String, String), Vec<&Finding>> = BTreeMap::new();
     for finding in failures {
-        by_resource.entry((finding.resource_type.clone(), resource_label(finding))).or_default().push(finding);
+        let at = place(finding.account_id.as_deref(), finding.region.as_deref());
+        by_resource.entry((finding.resource_type.clone(), resource_label(finding), at)).or_default().push(finding);
     }
     // The resource with the most severe finding first.
     let mut resources: Vec<_> = by_resource.into_iter().collect();
     resources.sort_by_key(|(_, findings)| std::cmp::Reverse(findings.iter().map(|f| f.severity).max()));
     let mut out = String::new();
-    for ((resource_type, _), findings) in &resources {
+    for ((resource_type, _, at), findings) in &resources {
+        let shown_at = if spans { format!(" · {}", escape(at)) } else { String::new() };
         let _ = write!(
             out,
-            "<div class=\"resource\"><h3>{} <span class=\"muted\">{}</span></h3>",
+            "<div class=\"resource\"><h3>{} <span class=\"muted\">{}{shown_at}</span></h3>",
             resource_name(findings[0]),
             escape(resource_type)
         );
@@ -182,9 +185,14 @@ pub fn render(report: &Report) -> String {
     }
     for group in &report.pipelines {
         let mine: Vec<&Finding> = failures.iter().copied().filter(|finding| group.contains(finding)).collect();
+        let at = if report.spans_accounts() {
+            format!("{} · ", escape(&place(group.pipeline.account_id.as_deref(), group.pipeline.region.as_deref())))
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
-            "<section class=\"card\"><header>{}<div><h2>{}</h2><div class=\"muted\">score {} · {} resources · {} failing checks</div></div></header>{}",
+            "<section class=\"card\"><header>{}<div><h2>{}</h2><div class=\"muted\">{at}score {} · {} resources · {} failing checks</div></div></header>{}",
             grade_badge(&group.score, true),
             escape(&group.name),
             group.score.score.map_or_else(|| "—".to_owned(), |score| format!("{score:.0}")),

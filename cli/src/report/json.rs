@@ -18,6 +18,11 @@ struct Row<'a> {
     /// The name people know the resource by, when known (a project's `resourceId` is a UUID).
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_name: Option<&'a str>,
+    /// The account and region of a resource read from AWS (an account, an aggregator, a snapshot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region: Option<&'a str>,
     compliance: &'a str,
     annotation: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -42,6 +47,8 @@ fn row(finding: &Finding) -> Row<'_> {
         resource_type: &finding.resource_type,
         resource_id: &finding.resource_id,
         resource_name: finding.resource_name.as_deref().filter(|name| !name.is_empty()),
+        account_id: finding.account_id.as_deref(),
+        region: finding.region.as_deref(),
         compliance: finding.compliance.as_str(),
         annotation: finding.annotation.as_deref(),
         location,
@@ -77,7 +84,19 @@ mod tests {
             let mut fields: Vec<&str> = result.as_object().unwrap().keys().map(String::as_str).collect();
             fields.retain(|field| *field != "location");
             fields.sort_unstable();
-            assert_eq!(fields, ["annotation", "compliance", "resourceId", "resourceName", "resourceType", "rule"]);
+            assert_eq!(
+                fields,
+                [
+                    "accountId",
+                    "annotation",
+                    "compliance",
+                    "region",
+                    "resourceId",
+                    "resourceName",
+                    "resourceType",
+                    "rule"
+                ]
+            );
         }
         let named = results.iter().find(|r| r["resourceId"] == "0e6c4a1d-5b7f-4c2e-9a8d-3f1b2c4d5e6f").unwrap();
         assert_eq!(named["resourceName"], "payments");
@@ -85,11 +104,13 @@ mod tests {
         assert_eq!(template["location"]["property"], "Properties.EncryptionKey");
         let text = render(&sample());
         let at = |member: &str| text.find(&format!("\"{member}\":")).unwrap();
-        assert!(at("resourceId") < at("resourceName") && at("resourceName") < at("compliance"), "the contract's order");
+        assert!(at("resourceId") < at("resourceName") && at("resourceName") < at("accountId"), "the contract's order");
+        assert!(at("accountId") < at("region") && at("region") < at("compliance"), "the contract's order");
         let summary = &document["summary"];
         assert_eq!((summary["total"].as_u64(), summary["nonCompliant"].as_u64()), (Some(5), Some(3)));
         assert_eq!(summary["nonCompliantBySeverity"]["CRITICAL"], 1);
         assert_eq!(summary["pipelines"][0]["pipeline"], "release");
+        assert_eq!(summary["pipelines"][0]["accountId"], "123456789012");
         assert!(summary["grade"].is_string() && summary["areas"]["accessControl"].is_number());
     }
 

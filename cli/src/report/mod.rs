@@ -69,6 +69,13 @@ impl Report {
         Report { command, rules, findings, pipelines, overall, unseen: Vec::new() }
     }
 
+    /// Whether the results come from more than one account (`--aggregator`): the table and HTML
+    /// formats then name each resource's account and region.
+    pub fn spans_accounts(&self) -> bool {
+        let mut accounts = self.findings.iter().filter_map(|finding| finding.account_id.as_deref());
+        accounts.next().is_some_and(|first| accounts.any(|other| other != first))
+    }
+
     pub fn rule(&self, id: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|rule| rule.id == id)
     }
@@ -107,6 +114,7 @@ impl Report {
             .map(|group| {
                 json!({
                     "pipeline": group.name,
+                    "accountId": group.pipeline.account_id,
                     "resourceId": group.pipeline.resource_id,
                     "region": group.pipeline.region,
                     "score": group.score.score,
@@ -173,6 +181,11 @@ pub fn title(rule_id: &str) -> String {
 pub fn resource_label(finding: &Finding) -> String {
     let name = finding.display_name();
     if name == finding.resource_id { name.to_owned() } else { format!("{name} ({})", finding.resource_id) }
+}
+
+/// `account region` of a resource, as reports of several accounts show it.
+pub fn place(account_id: Option<&str>, region: Option<&str>) -> String {
+    format!("{} {}", account_id.unwrap_or("-"), region.unwrap_or("-"))
 }
 
 /// Stable, short fingerprint of text (FNV-1a 64), for identifiers that must not change between runs.
@@ -245,12 +258,13 @@ pub(crate) mod tests {
         ];
         let entries = crate::input::snapshot::items(&json!([
             {"resourceType": "AWS::CodePipeline::Pipeline", "resourceId": "release", "awsRegion": "us-east-1",
+             "accountId": "123456789012",
              "configurationItemCaptureTime": "2026-11-20T09:15:42Z",
              "configuration": {"pipeline": {"name": "release", "stages": [{"name": "Build", "actions": [{"name": "b",
                 "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
                 "configuration": {"ProjectName": "images"}}]}]}}},
             {"resourceType": "AWS::CodeBuild::Project", "resourceId": "images", "resourceName": "images",
-             "awsRegion": "us-east-1", "configurationItemCaptureTime": "2026-11-20T09:15:42Z", "configuration": {"name": "images"}}
+             "awsRegion": "us-east-1", "accountId": "123456789012", "configurationItemCaptureTime": "2026-11-20T09:15:42Z", "configuration": {"name": "images"}}
         ]))
         .unwrap()
         .into_iter()
@@ -293,6 +307,18 @@ pub(crate) mod tests {
     fn titles_read_as_words() {
         assert_eq!(title("codebuild-project-cmk-encrypted"), "CodeBuild project CMK encrypted");
         assert_eq!(title("codepipeline-approval-before-deploy"), "CodePipeline approval before deploy");
+    }
+
+    #[test]
+    fn reports_of_several_accounts_name_each_resources_account() {
+        let mut report = sample();
+        assert!(!report.spans_accounts());
+        let other = report.findings.iter_mut().find(|finding| finding.is_failure()).unwrap();
+        other.account_id = Some("210987654321".into());
+        assert!(report.spans_accounts());
+        for page in [table::render(&report, &Options::default()), html::render(&report)] {
+            assert!(page.contains("210987654321 us-east-1") && page.contains("123456789012 us-east-1"), "{page}");
+        }
     }
 
     #[test]

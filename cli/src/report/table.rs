@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use comfy_table::{ContentArrangement, Table, presets};
 use pipesec_engine::Compliance;
 
-use super::{Options, Report, resource_label};
+use super::{Options, Report, place, resource_label};
 use crate::runner::Finding;
 use crate::score::{Area, Score};
 
@@ -31,9 +31,12 @@ fn grade(score: &Score) -> String {
     score.grade.map_or_else(|| "—".to_owned(), String::from)
 }
 
-fn resource(finding: &Finding) -> String {
+fn resource(finding: &Finding, spans_accounts: bool) -> String {
     // The name, then the id on a line of its own where it differs (a project's UUID is long).
     let mut text = resource_label(finding).replacen(" (", "\n(", 1);
+    if spans_accounts {
+        text = format!("{}\n{text}", place(finding.account_id.as_deref(), finding.region.as_deref()));
+    }
     if let Some(location) = &finding.location {
         match (&location.property, location.line) {
             (Some(property), Some(line)) => write!(text, "\n{}:{line} {property}", location.file),
@@ -51,6 +54,7 @@ fn resource(finding: &Finding) -> String {
 pub fn render(report: &Report, options: &Options) -> String {
     let mut out = String::new();
     let overall = &report.overall;
+    let spans = report.spans_accounts();
     let resources: std::collections::BTreeSet<(&str, &str)> =
         report.findings.iter().map(|f| (f.resource_type.as_str(), f.resource_id.as_str())).collect();
     let _ = writeln!(
@@ -73,19 +77,17 @@ pub fn render(report: &Report, options: &Options) -> String {
     let _ = writeln!(out, "Score {} / 100, grade {} ({})\n", percent(overall.score), grade(overall), areas.join(", "));
 
     if !report.pipelines.is_empty() {
-        let mut pipelines = table(&[
-            "pipeline",
-            "grade",
-            "score",
-            "infra",
-            "access",
-            "integrity",
-            "monitoring",
-            "findings",
-            "resources",
-        ]);
+        let mut header =
+            vec!["pipeline", "grade", "score", "infra", "access", "integrity", "monitoring", "findings", "resources"];
+        if spans {
+            header.insert(0, "account region");
+        }
+        let mut pipelines = table(&header);
         for group in &report.pipelines {
             let mut row = vec![group.name.clone(), grade(&group.score), percent(group.score.score)];
+            if spans {
+                row.insert(0, place(group.pipeline.account_id.as_deref(), group.pipeline.region.as_deref()));
+            }
             row.extend(Area::ALL.iter().map(|area| percent(group.score.areas[area])));
             row.push(group.score.failed.to_string());
             row.push(group.members.len().to_string());
@@ -108,7 +110,7 @@ pub fn render(report: &Report, options: &Options) -> String {
             findings.add_row(vec![
                 finding.severity.as_str().to_owned(),
                 finding.rule.to_owned(),
-                resource(finding),
+                resource(finding, spans),
                 finding.annotation.clone().unwrap_or_default(),
             ]);
         }
@@ -119,7 +121,7 @@ pub fn render(report: &Report, options: &Options) -> String {
         for finding in &report.findings {
             all.add_row(vec![
                 finding.rule.to_owned(),
-                resource(finding),
+                resource(finding, spans),
                 finding.compliance.as_str().to_owned(),
                 finding.annotation.clone().unwrap_or_default(),
             ]);

@@ -4,6 +4,7 @@ inside the emulator process by `install`.
   config                  - PutEvaluations, compliance reads, remediation configurations.
   config_recorder         - Config's recorder for CodeBuild projects and report groups and
                             CodePipeline pipelines.
+  config_aggregator       - SelectAggregateResourceConfig over an aggregator's accounts and regions.
   codebuild               - fixes to moto's projects; webhooks, visibility, report groups.
   cloudtrail              - a trail of sensitive CodePipeline calls, and LookupEvents over it.
   cloudwatch              - CloudWatch over Smithy RPC v2 CBOR, translated to moto's JSON.

@@ -1,6 +1,7 @@
 """Amazon CloudWatch over the Smithy RPC v2 CBOR protocol.
 
-codepipeline-failure-alerting reads alarms with DescribeAlarms. The Rust SDK speaks only RPC v2
+codepipeline-failure-alerting reads alarms with DescribeAlarms, the organization scorer puts its
+scores with PutMetricData. The Rust SDK speaks only RPC v2
 CBOR to CloudWatch; moto 5.2.5 does not speak CBOR, but answers CloudWatch in awsJson1_0. A CBOR
 request is translated to the same request in JSON, answered by moto, and the answer encoded
 back in CBOR for the operation's output shape, with botocore's CBOR codec and service model. Every
@@ -45,8 +46,11 @@ def answer_cbor(app: Callable, environ: dict, start_response: Callable, body: by
     answer = json.loads(b"".join(chunks) or b"{}")
     model = botocore.session.get_session().get_service_model("cloudwatch")
     encoded = bytearray()
+    output_shape = model.operation_model(operation).output_shape
     if status == 200:
-        RpcV2CBORSerializer()._serialize_data_item(encoded, answer, model.operation_model(operation).output_shape)
+        # An operation without output (PutMetricData) answers with an empty body.
+        if output_shape is not None:
+            RpcV2CBORSerializer()._serialize_data_item(encoded, answer, output_shape)
     else:
         code = str(answer.get("__type", "InternalFailure")).split("#")[-1]
         error = {"__type": code, "message": str(answer.get("message") or answer.get("Message") or "")}

@@ -216,7 +216,7 @@ def _codepipeline_pipeline_item(account: str, region: str, pipeline: Any) -> dic
 
 
 # Resource type -> (the region's resources of that type by resource id, the item of one of them).
-_RECORDERS: dict[str, tuple[Callable[[str, str], dict[str, Any]], Callable[[str, str, Any], dict]]] = {
+RECORDERS: dict[str, tuple[Callable[[str, str], dict[str, Any]], Callable[[str, str, Any], dict]]] = {
     config_items.CODEBUILD_PROJECT: (_codebuild_projects, _codebuild_project_item),
     config_items.CODEBUILD_REPORT_GROUP: (_codebuild_report_groups, lambda account, region, item: item),
     config_items.CODEPIPELINE_PIPELINE: (_codepipeline_pipelines, _codepipeline_pipeline_item),
@@ -228,7 +228,7 @@ def _recorded(response: BaseResponse, resource_type: str) -> dict[str, Any]:
     configuration recorder does not record the type."""
     if not records(response.current_account, response.region, resource_type):
         return {}
-    return _RECORDERS[resource_type][0](response.current_account, response.region)
+    return RECORDERS[resource_type][0](response.current_account, response.region)
 
 
 def _recorded_items(
@@ -237,7 +237,7 @@ def _recorded_items(
     """Event-model items of the region's resources of a recorded type among `resource_ids`, sorted
     by resource id (`recorded`: the type's resources by id, when the caller has them already)."""
     recorded = _recorded(response, resource_type) if recorded is None else recorded
-    build = _RECORDERS[resource_type][1]
+    build = RECORDERS[resource_type][1]
     return [build(response.current_account, response.region, recorded[resource_id])
             for resource_id in sorted(set(resource_ids) & recorded.keys())]
 
@@ -245,7 +245,7 @@ def _recorded_items(
 def get_resource_config_history(self: ConfigResponse) -> tuple[int, dict, str] | str:
     params = request_params(self)
     resource_type = params.get("resourceType")
-    if resource_type not in _RECORDERS:
+    if resource_type not in RECORDERS:
         return MOTO_ORIGINALS["get_resource_config_history"](self)
     page_limit(params.get("limit"), 10, "InvalidLimitException")
     resource_id = params.get("resourceId")
@@ -277,7 +277,7 @@ def batch_get_resource_config(self: ConfigResponse) -> tuple[int, dict, str]:
     wanted: dict[str, set[str]] = {}  # recorded resource type -> resource ids asked for
     other_keys = []
     for key in keys:
-        if key.get("resourceType") in _RECORDERS:
+        if key.get("resourceType") in RECORDERS:
             wanted.setdefault(key["resourceType"], set()).add(key.get("resourceId"))
         else:
             other_keys.append(key)
@@ -308,12 +308,12 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
     params = request_params(self)
     expression = params.get("Expression") or ""
     match = _SELECT_BY_TYPE.match(expression)
-    if not match or match["type"] not in _RECORDERS:
-        if any(resource_type in expression for resource_type in _RECORDERS):
+    if not match or match["type"] not in RECORDERS:
+        if any(resource_type in expression for resource_type in RECORDERS):
             raise error(
                 "InvalidExpressionException",
                 "The test bed only supports: SELECT <fields> WHERE resourceType = '<type>', for "
-                + ", ".join(_RECORDERS),
+                + ", ".join(RECORDERS),
             )
         return MOTO_ORIGINALS["select_resource_config"](self)
     fields = [field.strip() for field in match["fields"].split(",")]
@@ -327,7 +327,7 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
     items = _recorded_items(self, match["type"], resource_ids, recorded)
     rows = [config_items.event_item_to_query_row(item) for item in items]
     body: dict[str, Any] = {
-        "Results": [json.dumps(_select_fields(row, fields)) for row in rows],
+        "Results": [json.dumps(select_fields(row, fields)) for row in rows],
         "QueryInfo": {"SelectFields": [{"Name": field} for field in fields]},
     }
     if next_token:
@@ -335,7 +335,7 @@ def select_resource_config(self: ConfigResponse) -> tuple[int, dict, str] | str:
     return ok(body)
 
 
-def _select_fields(row: dict, fields: list[str]) -> dict:
+def select_fields(row: dict, fields: list[str]) -> dict:
     """The selected fields of a row; a dotted field (`configuration.environment`) keeps its nesting,
     as Config's advanced query does."""
     selected: dict = {}

@@ -13,6 +13,7 @@ from testbed.services import (
     codebuild,
     codestar_notifications,
     config,
+    config_aggregator,
     config_recorder,
     control,
     eventbridge,
@@ -25,7 +26,7 @@ def apply() -> None:
     """Installs the extension into moto (idempotent). Call before the server handles requests."""
     if MOTO_ORIGINALS:
         return
-    for service in (config, config_recorder, codebuild, cloudtrail, eventbridge, securityhub, control):
+    for service in (config, config_recorder, config_aggregator, codebuild, cloudtrail, eventbridge, securityhub, control):
         service.install()
 
 
