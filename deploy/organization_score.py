@@ -220,6 +220,7 @@ def _scorer_function() -> dict:
         "ScorerRole",
         "ScorerLogGroup",
         f"{SCORER_FUNCTION}/bootstrap.zip",
+        regional_code_bucket=False,  # one account and region: the code bucket is named as given
     )
     properties = resource["Properties"]
     properties["Timeout"] = SCORER_TIMEOUT_SECONDS

@@ -64,7 +64,11 @@ def log_group(function_name: str) -> dict:
     }
 
 
-def function(function_name: str, description: str, role: str, log_group_id: str, code_key: str) -> dict:
+def function(function_name: str, description: str, role: str, log_group_id: str, code_key: str,
+             regional_code_bucket: bool = True) -> dict:
+    """A function whose code is in `CodeBucket`, or in `<CodeBucket>-<region>` when the template's
+    `RegionalCodeBucket` condition holds (templates a StackSet deploys in many regions)."""
+    bucket = if_("RegionalCodeBucket", sub("${CodeBucket}-${AWS::Region}"), ref("CodeBucket")) if regional_code_bucket else ref("CodeBucket")
     return {
         "Type": "AWS::Lambda::Function",
         "Properties": {
@@ -74,7 +78,7 @@ def function(function_name: str, description: str, role: str, log_group_id: str,
             "Architectures": [ARCHITECTURE],
             "Handler": "bootstrap",
             "Code": {
-                "S3Bucket": if_("RegionalCodeBucket", sub("${CodeBucket}-${AWS::Region}"), ref("CodeBucket")),
+                "S3Bucket": bucket,
                 "S3Key": sub("${CodeKeyPrefix}" + code_key),
             },
             "Role": get_att(role, "Arn"),
