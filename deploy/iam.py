@@ -42,6 +42,13 @@ RESOURCES = {
     # AWS managed policies live in the `aws` account: any account's policies.
     "iam:GetPolicy": "arn:${{AWS::Partition}}:iam::*:policy/*",
     "iam:GetPolicyVersion": "arn:${{AWS::Partition}}:iam::*:policy/*",
+    # Artifact store buckets: S3 bucket ARNs carry neither region nor account, and each pipeline
+    # names its own bucket (created with it, by the console or a template), so no narrower pattern
+    # holds them all.
+    "s3:GetBucketPublicAccessBlock": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetEncryptionConfiguration": "arn:${{AWS::Partition}}:s3:::*",
     # Findings of the account's own default product integration only.
     "securityhub:BatchImportFindings": "arn:${{AWS::Partition}}:securityhub:{region}:{account}:product/{account}/default",
 }

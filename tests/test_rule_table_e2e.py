@@ -127,6 +127,40 @@ def update_pipeline(clients, name):
     codepipeline.update_pipeline(pipeline=codepipeline.get_pipeline(name=name)["pipeline"])
 
 
+def tls_deny_policy(bucket):
+    """The statement CodePipeline's console puts on the artifact bucket it creates."""
+    return json.dumps(policy({"Sid": "DenyInsecureConnections", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                              "Resource": f"arn:aws:s3:::{bucket}/*",
+                              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))
+
+
+def artifact_bucket(s3, bucket, region="us-east-1", secured=True):
+    """An artifact bucket in `region`: `secured` (public access block, versioning, TLS-deny policy,
+    KMS default encryption), or as S3 creates one (none of those but the block)."""
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    if secured:
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_bucket_policy(Bucket=bucket, Policy=tls_deny_policy(bucket))
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}}]})
+
+
+def pipeline_in_buckets(secured_in_eu_west_1):
+    """A cross-region pipeline whose stores are a secured bucket in us-east-1 and one in
+    eu-west-1, `secured_in_eu_west_1` or not: each bucket is read in its own region."""
+
+    def create(clients, name):
+        artifact_bucket(clients["s3"], f"{name}-artifacts")
+        artifact_bucket(clients["s3"], f"{name}-artifacts-euw1", "eu-west-1", secured_in_eu_west_1)
+        pipeline(artifact_stores={"us-east-1": {"type": "S3", "location": f"{name}-artifacts"},
+                                  "eu-west-1": {"type": "S3", "location": f"{name}-artifacts-euw1"}})(clients, name)
+
+    return create
+
+
 def stage(name, *actions):
     return {"name": name, "actions": list(actions)}
 
@@ -288,6 +322,9 @@ CASES = [
     Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
          "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-artifact-store-secured", pipeline_in_buckets(True), pipeline_in_buckets(False),
+         "bucket `bad-one-artifacts-euw1` (eu-west-1): no bucket policy denying requests without TLS",
+         resource_type=CODEPIPELINE_PIPELINE),
 ]
 
 
@@ -319,6 +356,7 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "codepipeline": aws("codepipeline"),
         "notifications": aws("codestar-notifications"),
         "events": aws("events"),
+        "s3": aws("s3", s3={"addressing_style": "path"}),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }
@@ -366,6 +404,38 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
     assert compliance(config, "sweep") == {key: on_change[key] for key in (good["resourceId"], bad["resourceId"])}
     assert calls["config.SelectResourceConfig"] == 1 and calls["config.PutEvaluations"] == 1
     assert calls.get("codebuild.BatchGetProjects", 0) == case.live_reads
+
+
+def test_artifact_store_buckets_are_read_once_and_a_refused_read_is_not_compliant(aws, rule, emulator):
+    """Two pipelines sharing one secured bucket: a sweep reads it once. Then S3 refuses
+    GetBucketPolicy (AccessDenied, as for another account's bucket; injected by the test bed's S3
+    module): the pipelines are NOT_APPLICABLE naming the refused read, never COMPLIANT."""
+    iam, s3 = aws("iam"), aws("s3", s3={"addressing_style": "path"})
+    clients = {"iam": iam, "codebuild": aws("codebuild"), "codepipeline": aws("codepipeline"),
+               "role_arn": seed.create_role(iam)["Arn"], "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"]}
+    artifact_bucket(s3, "shared-artifacts")
+    for name in ("first", "second"):
+        pipeline(artifact_store={"type": "S3", "location": "shared-artifacts"})(clients, name)
+    function = rule("codepipeline-artifact-store-secured")
+    config = aws("config")
+
+    emulator.reset_calls()
+    assert function.invoke(events.scheduled_event("sweep")).ok
+    calls = emulator.calls()
+    assert {name: count for name, count in calls.items() if name.startswith("s3.")} == {
+        "s3.GetBucketPublicAccessBlock": 1, "s3.GetBucketVersioning": 1, "s3.GetBucketPolicy": 1,
+        "s3.GetEncryptionConfiguration": 1}
+    assert {verdict for verdict, _ in compliance(config, "sweep").values()} == {"COMPLIANT"}
+
+    emulator.set_faults({"s3.GetBucketPolicy": {"error": "denied", "times": 10}})
+    result = function.invoke(events.scheduled_event("refused"))
+    emulator.set_faults({})
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    verdicts = compliance(config, "refused")
+    assert len(verdicts) == 2
+    for verdict, annotation in verdicts.values():
+        assert verdict == "NOT_APPLICABLE", annotation
+        assert "bucket `shared-artifacts`: s3:GetBucketPolicy denied" in annotation, annotation
 
 
 def test_every_granted_action_is_used(catalog):

@@ -19,6 +19,7 @@ pub mod codebuild_project_webhook_filters_anchored;
 pub mod codebuild_report_group_export_encrypted;
 pub mod codepipeline_approval_before_deploy;
 pub mod codepipeline_approval_notifications;
+pub mod codepipeline_artifact_store_secured;
 pub mod codepipeline_artifacts_cmk_encrypted;
 pub mod codepipeline_build_isolation;
 pub mod codepipeline_deployment_count_check;
@@ -81,6 +82,7 @@ rules![
     codepipeline_service_role_least_privilege::ServiceRoleLeastPrivilege,
     codepipeline_failure_alerting::FailureAlerting,
     codepipeline_execution_anomalies::ExecutionAnomalies,
+    codepipeline_artifact_store_secured::ArtifactStoreSecured,
 ];
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ from testbed.services import (
     config_recorder,
     control,
     eventbridge,
+    s3,
 )
 from testbed.services.common import MOTO_ORIGINALS, json_answer
 
@@ -24,7 +25,7 @@ def apply() -> None:
     """Installs the extension into moto (idempotent). Call before the server handles requests."""
     if MOTO_ORIGINALS:
         return
-    for service in (config, config_recorder, codebuild, cloudtrail, eventbridge, control):
+    for service in (config, config_recorder, codebuild, cloudtrail, eventbridge, s3, control):
         service.install()
 
 
