@@ -7,6 +7,10 @@ their IAM action names, which for two of them differ from the operation's (`s3.G
 for GetPublicAccessBlock, `s3.GetEncryptionConfiguration` for GetBucketEncryption): the tests
 compare the calls with the actions a rule's role grants. Injected faults answer with S3's XML
 error document and status, as S3 does (`denied` is AccessDenied, 403: another account's bucket).
+
+One answer is corrected: moto wraps GetBucketVersioning's status in `GetBucketVersioningResponse`,
+where S3 answers a `VersioningConfiguration` document (the S3 API reference; an SDK that checks the
+root element, as the Rust SDK does, rejects moto's).
 """
 
 import uuid
@@ -63,6 +67,17 @@ def _counting_bucket_response(self: S3Response, request: Any, full_url: str, hea
     return MOTO_ORIGINALS["s3_bucket_response"](self, request, full_url, headers)
 
 
+def _versioning_as_s3_answers(self: S3Response) -> Any:
+    answer = MOTO_ORIGINALS["s3_get_bucket_versioning"](self)
+    rename = lambda body: body.replace("GetBucketVersioningResponse", "VersioningConfiguration")
+    if isinstance(answer, tuple):
+        status, headers, body = answer
+        return status, headers, rename(body.decode() if isinstance(body, bytes) else body)
+    return rename(answer.decode() if isinstance(answer, bytes) else answer)
+
+
 def install() -> None:
     MOTO_ORIGINALS["s3_bucket_response"] = S3Response.bucket_response
+    MOTO_ORIGINALS["s3_get_bucket_versioning"] = S3Response.get_bucket_versioning
     S3Response.bucket_response = _counting_bucket_response
+    S3Response.get_bucket_versioning = _versioning_as_s3_answers
