@@ -20,6 +20,7 @@ WITHOUT_RESOURCE_LEVEL = {
     "codestar-notifications:ListNotificationRules": "codestar-notifications:ListNotificationRules has no resource-level permissions",
     "events:ListRules": "events:ListRules has no resource-level permissions",
     "cloudtrail:LookupEvents": "cloudtrail:LookupEvents has no resource-level permissions",
+    "ecr:GetRegistryScanningConfiguration": "ecr:GetRegistryScanningConfiguration has no resource-level permissions",
 }
 
 # ARN patterns of the resources an action may act on. `{region}` becomes the stack's region, or
@@ -49,6 +50,8 @@ RESOURCES = {
     "s3:GetBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetEncryptionConfiguration": "arn:${{AWS::Partition}}:s3:::*",
+    # The account's own repositories, in any region (an image names the region it is pulled from).
+    "ecr:DescribeRepositories": "arn:${{AWS::Partition}}:ecr:*:{account}:repository/*",
     # Findings of the account's own default product integration only.
     "securityhub:BatchImportFindings": "arn:${{AWS::Partition}}:securityhub:{region}:{account}:product/{account}/default",
 }

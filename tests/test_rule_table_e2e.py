@@ -161,6 +161,23 @@ def pipeline_in_buckets(secured_in_eu_west_1):
     return create
 
 
+def ecr_image_project(immutable, scan_on_push):
+    """A project building from a repository of the account's ECR registry (us-east-1), pulled with
+    its service role; the repository's tags `immutable` or not, scanned on push or not."""
+
+    def create(clients, name):
+        repository = f"{name}-builder"
+        clients["ecr"].create_repository(repositoryName=repository,
+                                         imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
+                                         imageScanningConfiguration={"scanOnPush": scan_on_push})
+        environment = {"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL",
+                       "image": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repository}:1.0",
+                       "imagePullCredentialsType": "SERVICE_ROLE"}
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], environment=environment)
+
+    return create
+
+
 def stage(name, *actions):
     return {"name": name, "actions": list(actions)}
 
@@ -325,6 +342,9 @@ CASES = [
     Case("codepipeline-artifact-store-secured", pipeline_in_buckets(True), pipeline_in_buckets(False),
          "bucket `bad-one-artifacts-euw1` (eu-west-1): no bucket policy denying requests without TLS",
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codebuild-project-trusted-image", ecr_image_project(True, True), ecr_image_project(False, False),
+         "repository `bad-one-builder` (us-east-1) has tag mutability MUTABLE; repository `bad-one-builder` (us-east-1) "
+         "is not scanned on push (basic scanning)"),
 ]
 
 
@@ -357,6 +377,7 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "notifications": aws("codestar-notifications"),
         "events": aws("events"),
         "s3": aws("s3", s3={"addressing_style": "path"}),
+        "ecr": aws("ecr"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }

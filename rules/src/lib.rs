@@ -14,6 +14,7 @@ pub mod codebuild_project_privileged_mode_disabled;
 pub mod codebuild_project_s3_logs_encrypted;
 pub mod codebuild_project_service_role_least_privilege;
 pub mod codebuild_project_source_no_credentials;
+pub mod codebuild_project_trusted_image;
 pub mod codebuild_project_vpc_attached;
 pub mod codebuild_project_webhook_filters_anchored;
 pub mod codebuild_report_group_export_encrypted;
@@ -83,6 +84,7 @@ rules![
     codepipeline_failure_alerting::FailureAlerting,
     codepipeline_execution_anomalies::ExecutionAnomalies,
     codepipeline_artifact_store_secured::ArtifactStoreSecured,
+    codebuild_project_trusted_image::TrustedImage,
 ];
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl Intercept for Offline {
 ///
 /// Each client is built on its first use: building one costs about as much as a rule's whole
 /// evaluation of an item (the SDK parses its endpoint partitions and compiles their patterns),
-/// and most rules use two or three of the nine. A test replaces one with a mock before any call:
+/// and most rules use two or three of the ten. A test replaces one with a mock before any call:
 /// `Aws::for_tests().with_codebuild(mock)` (feature `test-util`). A clone shares the clients
 /// built so far; the engine lends the process's `Aws` rather than cloning it.
 #[derive(Debug, Clone)]
@@ -156,6 +156,9 @@ pub struct Aws {
     /// S3 bucket settings. One client for every region: a read of a bucket in another region
     /// sets that region on the call ([`Aws::s3_region`]).
     s3: OnceLock<aws_sdk_s3::Client>,
+    /// ECR repositories and the registry's scanning configuration. One client for every region,
+    /// as for S3 ([`Aws::ecr_region`]).
+    ecr: OnceLock<aws_sdk_ecr::Client>,
 }
 
 /// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
@@ -193,6 +196,7 @@ impl Aws {
             notifications: OnceLock::new(),
             eventbridge: OnceLock::new(),
             s3: OnceLock::new(),
+            ecr: OnceLock::new(),
         }
     }
 
@@ -237,6 +241,16 @@ impl Aws {
     /// Everything else (credentials, retries, endpoint, mocks, offline) stays the client's.
     pub fn s3_region(region: &str) -> aws_sdk_s3::config::Builder {
         aws_sdk_s3::config::Builder::default().region(aws_config::Region::new(region.to_owned()))
+    }
+
+    pub fn ecr(&self) -> &aws_sdk_ecr::Client {
+        client!(self.ecr, aws_sdk_ecr)
+    }
+
+    /// A per-call override of [`Aws::ecr`]'s region, for a repository in `region` (a registry is
+    /// regional: the same name elsewhere is another repository).
+    pub fn ecr_region(region: &str) -> aws_sdk_ecr::config::Builder {
+        aws_sdk_ecr::config::Builder::default().region(aws_config::Region::new(region.to_owned()))
     }
 
     /// Clients acting as `role_arn`. The role is assumed now, so that a refusal is reported as
@@ -323,6 +337,7 @@ impl Aws {
         with_notifications: notifications, aws_sdk_codestarnotifications;
         with_eventbridge: eventbridge, aws_sdk_eventbridge;
         with_s3: s3, aws_sdk_s3;
+        with_ecr: ecr, aws_sdk_ecr;
     }
 }
 
