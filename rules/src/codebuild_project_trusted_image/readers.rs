@@ -2,6 +2,7 @@
 //! configuration.
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
+use aws_sdk_ecr::operation::describe_repositories::DescribeRepositoriesError;
 use pipesec_engine::{Aws, Result};
 
 use super::{Readable, RegistryScanning, Repository, ScanningRule};
@@ -40,8 +41,9 @@ pub(super) async fn repositories(
             Ok(output) => {
                 for repository in output.repositories() {
                     let Some(name) = repository.repository_name() else { continue };
-                    let scan_on_push =
-                        repository.image_scanning_configuration().is_some_and(|scanning| scanning.scan_on_push());
+                    let scan_on_push = repository
+                        .image_scanning_configuration()
+                        .is_some_and(aws_sdk_ecr::types::ImageScanningConfiguration::scan_on_push);
                     let tag_mutability =
                         repository.image_tag_mutability().map_or("MUTABLE", |mutability| mutability.as_str());
                     found.push((
@@ -50,7 +52,9 @@ pub(super) async fn repositories(
                     ));
                 }
             }
-            Err(err) if err.as_service_error().is_some_and(|err| err.is_repository_not_found_exception()) => {
+            Err(err)
+                if err.as_service_error().is_some_and(DescribeRepositoriesError::is_repository_not_found_exception) =>
+            {
                 if let [name] = batch[..] {
                     found.push((name.to_owned(), Readable::Known(Repository::NotFound)));
                 } else {

@@ -81,7 +81,10 @@ pub(super) async fn bucket(aws: &Aws, bucket: &str, region: Option<&str>) -> Res
 
     let result = s3.get_bucket_encryption().bucket(bucket).customize().config_override(in_region()).send().await;
     let result = result.map(|output| {
-        let rules = output.server_side_encryption_configuration().map(|config| config.rules()).unwrap_or_default();
+        let rules = output
+            .server_side_encryption_configuration()
+            .map(aws_sdk_s3::types::ServerSideEncryptionConfiguration::rules)
+            .unwrap_or_default();
         rules
             .iter()
             .filter_map(|rule| rule.apply_server_side_encryption_by_default())
