@@ -50,6 +50,10 @@ RESOURCES = {
     "s3:GetBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetEncryptionConfiguration": "arn:${{AWS::Partition}}:s3:::*",
+    # The remediation of the same buckets (only adds protection: deny statement, block, versioning).
+    "s3:PutBucketPublicAccessBlock": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:PutBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:PutBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
     # The account's own repositories, in any region (an image names the region it is pulled from).
     "ecr:DescribeRepositories": "arn:${{AWS::Partition}}:ecr:*:{account}:repository/*",
     # Findings of the account's own default product integration only.
