@@ -55,6 +55,7 @@
 //! | the account's repository does not exist | NON_COMPLIANT |
 //! | enhanced scanning matching the repository (its own scanOnPush off) | COMPLIANT |
 //! | a repository read refused, nothing else wrong | NOT_APPLICABLE, naming the read |
+//! | an ECR image, the project's account unknown (a template scanned without it) | NOT_APPLICABLE |
 //! | no image | NOT_APPLICABLE |
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -272,7 +273,11 @@ impl Rule for TrustedImage {
         } else {
             params.allowed_image_prefixes.iter().map(String::as_str).collect()
         };
-        if !allowed.iter().any(|prefix| text.starts_with(prefix)) {
+        let account_unknown = own_ecr.is_none() && params.allowed_image_prefixes.is_empty();
+        if account_unknown && image.ecr_registry().is_some() {
+            // A template scanned without the account: the registry may or may not be the account's.
+            unread.push("the project's account is unknown, so whether the ECR registry is the account's".to_owned());
+        } else if !allowed.iter().any(|prefix| text.starts_with(prefix)) {
             let from = if params.allowed_image_prefixes.is_empty() {
                 "neither a CodeBuild image nor in an ECR repository of the account"
             } else {

@@ -347,3 +347,16 @@ fn require_digest_takes_true_or_false() {
     assert!(!parse(r#"{"requireDigest": ""}"#).unwrap());
     assert!(parse(r#"{"requireDigest": "yes"}"#).unwrap_err().to_string().contains("requireDigest"));
 }
+
+#[test]
+fn without_the_account_an_ecr_image_is_not_judged_by_the_default_sources() {
+    let mut project = subject::<CodeBuildProject>(ID, "compliant-own-ecr");
+    project.item.account_id = None;
+    let verdict = TrustedImage::evaluate(&project, &ImageFacts::default(), &Params::default());
+    assert_eq!(verdict.compliance, Compliance::NotApplicable, "{}", verdict.reason);
+    assert!(verdict.reason.contains("the project's account is unknown"), "{}", verdict.reason);
+    let mut hub = subject::<CodeBuildProject>(ID, "non-compliant-docker-hub");
+    hub.item.account_id = None;
+    let verdict = TrustedImage::evaluate(&hub, &ImageFacts::default(), &Params::default());
+    assert_eq!(verdict.compliance, Compliance::NonCompliant, "not an ECR image: judged as ever: {}", verdict.reason);
+}
