@@ -21,6 +21,7 @@ WITHOUT_RESOURCE_LEVEL = {
     "events:ListRules": "events:ListRules has no resource-level permissions",
     "cloudtrail:LookupEvents": "cloudtrail:LookupEvents has no resource-level permissions",
     "ecr:GetRegistryScanningConfiguration": "ecr:GetRegistryScanningConfiguration has no resource-level permissions",
+    "ssm:DescribeParameters": "ssm:DescribeParameters has no resource-level permissions",
 }
 
 # ARN patterns of the resources an action may act on. `{region}` becomes the stack's region, or
@@ -56,6 +57,8 @@ RESOURCES = {
     "s3:PutBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
     # The account's own repositories, in any region (an image names the region it is pulled from).
     "ecr:DescribeRepositories": "arn:${{AWS::Partition}}:ecr:*:{account}:repository/*",
+    # The account's own secrets, in any region (a variable may give a secret's ARN).
+    "secretsmanager:DescribeSecret": "arn:${{AWS::Partition}}:secretsmanager:*:{account}:secret:*",
     # Findings of the account's own default product integration only.
     "securityhub:BatchImportFindings": "arn:${{AWS::Partition}}:securityhub:{region}:{account}:product/{account}/default",
 }

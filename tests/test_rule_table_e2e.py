@@ -178,6 +178,22 @@ def ecr_image_project(immutable, scan_on_push):
     return create
 
 
+def project_reading(kind):
+    """A project reading a SecureString parameter (`PARAMETER_STORE`), or a Secrets Manager
+    secret that does not rotate (`SECRETS_MANAGER`), created fresh for it."""
+
+    def create(clients, name):
+        if kind == "PARAMETER_STORE":
+            clients["ssm"].put_parameter(Name=f"/{name}/api-key", Value="e2e-parameter-value", Type="SecureString")
+            reference = f"/{name}/api-key"
+        else:
+            clients["secretsmanager"].create_secret(Name=f"{name}/db", SecretString="e2e-secret-value")
+            reference = f"{name}/db:password"
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], variables=[("SECRET", reference, kind)])
+
+    return create
+
+
 def stage(name, *actions):
     return {"name": name, "actions": list(actions)}
 
@@ -345,6 +361,8 @@ CASES = [
     Case("codebuild-project-trusted-image", ecr_image_project(True, True), ecr_image_project(False, False),
          "repository `bad-one-builder` (us-east-1) has tag mutability MUTABLE; repository `bad-one-builder` (us-east-1) "
          "is not scanned on push (basic scanning)"),
+    Case("codebuild-project-secrets-rotated", project_reading("PARAMETER_STORE"), project_reading("SECRETS_MANAGER"),
+         "secret `bad-one/db` (variable `SECRET`) has rotation off"),
 ]
 
 
@@ -378,6 +396,8 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "events": aws("events"),
         "s3": aws("s3", s3={"addressing_style": "path"}),
         "ecr": aws("ecr"),
+        "ssm": aws("ssm"),
+        "secretsmanager": aws("secretsmanager"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }

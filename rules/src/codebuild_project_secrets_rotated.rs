@@ -93,7 +93,10 @@ pub enum Secret {
 pub enum Parameter {
     NotFound,
     /// `kind`: `String`, `StringList` or `SecureString`.
-    Found { kind: String, last_modified: Option<Timestamp> },
+    Found {
+        kind: String,
+        last_modified: Option<Timestamp>,
+    },
 }
 
 /// What was read for one project, as of `as_of` (when it was read).
@@ -121,8 +124,11 @@ fn secret_region(id: &str) -> Option<&str> {
     id.strip_prefix("arn:").and_then(|rest| rest.split(':').nth(2)).filter(|region| !region.is_empty())
 }
 
+/// `(variable name, what it references)`.
+type Reference<'a> = (&'a str, &'a str);
+
 /// The `(variable, secret id)` and `(variable, parameter name)` references of a project.
-fn references(subject: &Subject<CodeBuildProject>) -> (Vec<(&str, &str)>, Vec<(&str, &str)>) {
+fn references(subject: &Subject<CodeBuildProject>) -> (Vec<Reference<'_>>, Vec<Reference<'_>>) {
     let (mut secrets, mut parameters) = (Vec::new(), Vec::new());
     for variable in &subject.resource.environment.environment_variables {
         let Some(value) = variable.value.as_deref().filter(|value| !value.is_empty()) else { continue };
@@ -193,7 +199,9 @@ impl Rule for SecretsRotated {
     fn evaluate(subject: &Subject<CodeBuildProject>, facts: &References, params: &Params) -> Verdict {
         let (secrets, parameters) = references(subject);
         if secrets.is_empty() && parameters.is_empty() {
-            return Verdict::not_applicable("the project references no Secrets Manager secret or Parameter Store parameter");
+            return Verdict::not_applicable(
+                "the project references no Secrets Manager secret or Parameter Store parameter",
+            );
         }
         let max_days = params.max_age_days.unwrap_or(DEFAULT_MAX_AGE_DAYS);
         let max_age = SignedDuration::from_hours(i64::from(max_days) * 24);

@@ -12,6 +12,7 @@ pub mod codebuild_project_no_plaintext_secrets;
 pub mod codebuild_project_not_public;
 pub mod codebuild_project_privileged_mode_disabled;
 pub mod codebuild_project_s3_logs_encrypted;
+pub mod codebuild_project_secrets_rotated;
 pub mod codebuild_project_service_role_least_privilege;
 pub mod codebuild_project_source_no_credentials;
 pub mod codebuild_project_trusted_image;
@@ -85,6 +86,7 @@ rules![
     codepipeline_execution_anomalies::ExecutionAnomalies,
     codepipeline_artifact_store_secured::ArtifactStoreSecured,
     codebuild_project_trusted_image::TrustedImage,
+    codebuild_project_secrets_rotated::SecretsRotated,
 ];
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl Intercept for Offline {
 ///
 /// Each client is built on its first use: building one costs about as much as a rule's whole
 /// evaluation of an item (the SDK parses its endpoint partitions and compiles their patterns),
-/// and most rules use two or three of the ten. A test replaces one with a mock before any call:
+/// and most rules use two or three of the twelve. A test replaces one with a mock before any call:
 /// `Aws::for_tests().with_codebuild(mock)` (feature `test-util`). A clone shares the clients
 /// built so far; the engine lends the process's `Aws` rather than cloning it.
 #[derive(Debug, Clone)]
@@ -159,6 +159,10 @@ pub struct Aws {
     /// ECR repositories and the registry's scanning configuration. One client for every region,
     /// as for S3 ([`Aws::ecr_region`]).
     ecr: OnceLock<aws_sdk_ecr::Client>,
+    /// Secrets Manager secrets' descriptions (never their values).
+    secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
+    /// Parameter Store parameters' descriptions (never their values).
+    ssm: OnceLock<aws_sdk_ssm::Client>,
 }
 
 /// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
@@ -197,6 +201,8 @@ impl Aws {
             eventbridge: OnceLock::new(),
             s3: OnceLock::new(),
             ecr: OnceLock::new(),
+            secretsmanager: OnceLock::new(),
+            ssm: OnceLock::new(),
         }
     }
 
@@ -251,6 +257,14 @@ impl Aws {
     /// regional: the same name elsewhere is another repository).
     pub fn ecr_region(region: &str) -> aws_sdk_ecr::config::Builder {
         aws_sdk_ecr::config::Builder::default().region(aws_config::Region::new(region.to_owned()))
+    }
+
+    pub fn secretsmanager(&self) -> &aws_sdk_secretsmanager::Client {
+        client!(self.secretsmanager, aws_sdk_secretsmanager)
+    }
+
+    pub fn ssm(&self) -> &aws_sdk_ssm::Client {
+        client!(self.ssm, aws_sdk_ssm)
     }
 
     /// Clients acting as `role_arn`. The role is assumed now, so that a refusal is reported as
@@ -338,6 +352,8 @@ impl Aws {
         with_eventbridge: eventbridge, aws_sdk_eventbridge;
         with_s3: s3, aws_sdk_s3;
         with_ecr: ecr, aws_sdk_ecr;
+        with_secretsmanager: secretsmanager, aws_sdk_secretsmanager;
+        with_ssm: ssm, aws_sdk_ssm;
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretError;
 use aws_sdk_ssm::types::ParameterStringFilter;
 use jiff::Timestamp;
 use pipesec_engine::{Aws, Result};
@@ -27,18 +28,20 @@ fn timestamp(time: &aws_sdk_secretsmanager::primitives::DateTime) -> Option<Time
 pub(super) async fn secret(aws: &Aws, id: &str, region: Option<&str>) -> Result<Readable<Secret>> {
     // A per-call region, as for S3 and ECR: a secret given by ARN may live in another region.
     let in_region = region.map_or_else(aws_sdk_secretsmanager::config::Builder::default, |region| {
-        aws_sdk_secretsmanager::config::Builder::default().region(aws_sdk_secretsmanager::config::Region::new(
-            region.to_owned(),
-        ))
+        aws_sdk_secretsmanager::config::Builder::default()
+            .region(aws_sdk_secretsmanager::config::Region::new(region.to_owned()))
     });
-    let answer = aws.secretsmanager().describe_secret().secret_id(id).customize().config_override(in_region).send().await;
+    let answer =
+        aws.secretsmanager().describe_secret().secret_id(id).customize().config_override(in_region).send().await;
     match answer {
         Ok(secret) => Ok(Readable::Known(Secret::Found {
             rotation_enabled: secret.rotation_enabled() == Some(true),
             last_rotated: secret.last_rotated_date().and_then(timestamp),
             created: secret.created_date().and_then(timestamp),
         })),
-        Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(Readable::Known(Secret::NotFound)),
+        Err(err) if err.as_service_error().is_some_and(DescribeSecretError::is_resource_not_found_exception) => {
+            Ok(Readable::Known(Secret::NotFound))
+        }
         Err(err) if is_access_denied(err.code()) => Ok(Readable::Denied(DESCRIBE_SECRET)),
         Err(err) => Err(aws.error(DESCRIBE_SECRET, err)),
     }
@@ -86,7 +89,8 @@ pub(super) async fn parameters(aws: &Aws, names: Vec<&str>) -> Result<BTreeMap<S
             }
         }
         for name in batch {
-            let answer = if denied { Readable::Denied(DESCRIBE_PARAMETERS) } else { Readable::Known(Parameter::NotFound) };
+            let answer =
+                if denied { Readable::Denied(DESCRIBE_PARAMETERS) } else { Readable::Known(Parameter::NotFound) };
             found.entry((*name).to_owned()).or_insert(answer);
         }
     }

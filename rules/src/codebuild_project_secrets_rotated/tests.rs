@@ -10,7 +10,9 @@ use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
 use aws_sdk_ssm::Client as Ssm;
 use aws_sdk_ssm::operation::describe_parameters::DescribeParametersOutput;
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterType};
-use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule as MockRule, RuleMode, create_mock_http_client, mock, mock_client};
+use aws_smithy_mocks::{
+    MockResponse, MockResponseInterceptor, Rule as MockRule, RuleMode, create_mock_http_client, mock, mock_client,
+};
 use pipesec_engine::Compliance;
 use rstest::rstest;
 
@@ -77,7 +79,8 @@ impl FakeAccount {
             }
         });
         let describe_parameters = mock!(Ssm::describe_parameters).then_compute_output(|request| {
-            let names: Vec<String> = request.parameter_filters().iter().flat_map(|filter| filter.values().to_vec()).collect();
+            let names: Vec<String> =
+                request.parameter_filters().iter().flat_map(|filter| filter.values().to_vec()).collect();
             let known = [
                 ("/prod/api/key", ParameterType::SecureString, 20),
                 ("/prod/region", ParameterType::String, 900),
@@ -200,7 +203,13 @@ fn a_refused_read_is_not_applicable_unless_something_known_is_wrong() {
     };
     let verdict = SecretsRotated::evaluate(&project, &facts, &Params::default());
     assert_eq!(verdict.compliance, Compliance::NonCompliant, "{}", verdict.reason);
-    assert!(verdict.reason.ends_with("not read: secret `prod/db` (variable `DB_PASSWORD`): secretsmanager:DescribeSecret denied"), "{}", verdict.reason);
+    assert!(
+        verdict
+            .reason
+            .ends_with("not read: secret `prod/db` (variable `DB_PASSWORD`): secretsmanager:DescribeSecret denied"),
+        "{}",
+        verdict.reason
+    );
     facts.parameters.insert(
         "/prod/region".to_owned(),
         Readable::Known(Parameter::Found { kind: "String".to_owned(), last_modified: None }),
@@ -213,8 +222,14 @@ fn a_refused_read_is_not_applicable_unless_something_known_is_wrong() {
 #[case("prod/db", "prod/db")]
 #[case("prod/db:password", "prod/db")]
 #[case("prod/db:password:AWSCURRENT:", "prod/db")]
-#[case("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")]
-#[case("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::", "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")]
+#[case(
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+)]
+#[case(
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf:password::",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+)]
 fn secret_ids(#[case] value: &str, #[case] id: &str) {
     assert_eq!(secret_id(value), id);
 }
