@@ -127,34 +127,13 @@ def update_pipeline(clients, name):
     codepipeline.update_pipeline(pipeline=codepipeline.get_pipeline(name=name)["pipeline"])
 
 
-def tls_deny_policy(bucket):
-    """The statement CodePipeline's console puts on the artifact bucket it creates."""
-    return json.dumps(policy({"Sid": "DenyInsecureConnections", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                              "Resource": f"arn:aws:s3:::{bucket}/*",
-                              "Condition": {"Bool": {"aws:SecureTransport": "false"}}}))
-
-
-def artifact_bucket(s3, bucket, region="us-east-1", secured=True):
-    """An artifact bucket in `region`: `secured` (public access block, versioning, TLS-deny policy,
-    KMS default encryption), or as S3 creates one (none of those but the block)."""
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=bucket, **location)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    if secured:
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_policy(Bucket=bucket, Policy=tls_deny_policy(bucket))
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [
-            {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": KEY_ARN}}]})
-
-
 def pipeline_in_buckets(secured_in_eu_west_1):
     """A cross-region pipeline whose stores are a secured bucket in us-east-1 and one in
     eu-west-1, `secured_in_eu_west_1` or not: each bucket is read in its own region."""
 
     def create(clients, name):
-        artifact_bucket(clients["s3"], f"{name}-artifacts")
-        artifact_bucket(clients["s3"], f"{name}-artifacts-euw1", "eu-west-1", secured_in_eu_west_1)
+        seed.create_artifact_bucket(clients["s3"], f"{name}-artifacts", key_arn=KEY_ARN)
+        seed.create_artifact_bucket(clients["s3"], f"{name}-artifacts-euw1", "eu-west-1", secured_in_eu_west_1, KEY_ARN)
         pipeline(artifact_stores={"us-east-1": {"type": "S3", "location": f"{name}-artifacts"},
                                   "eu-west-1": {"type": "S3", "location": f"{name}-artifacts-euw1"}})(clients, name)
 
@@ -454,7 +433,7 @@ def test_artifact_store_buckets_are_read_once_and_a_refused_read_is_not_complian
     iam, s3 = aws("iam"), aws("s3", s3={"addressing_style": "path"})
     clients = {"iam": iam, "codebuild": aws("codebuild"), "codepipeline": aws("codepipeline"),
                "role_arn": seed.create_role(iam)["Arn"], "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"]}
-    artifact_bucket(s3, "shared-artifacts")
+    seed.create_artifact_bucket(s3, "shared-artifacts", key_arn=KEY_ARN)
     for name in ("first", "second"):
         pipeline(artifact_store={"type": "S3", "location": "shared-artifacts"})(clients, name)
     function = rule("codepipeline-artifact-store-secured")
