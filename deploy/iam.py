@@ -27,6 +27,8 @@ WITHOUT_RESOURCE_LEVEL = {
     "organizations:ListAccounts": "organizations:ListAccounts has no resource-level permissions",
     "organizations:ListDelegatedAdministrators":
         "organizations:ListDelegatedAdministrators has no resource-level permissions",
+    "ecr:GetRegistryScanningConfiguration": "ecr:GetRegistryScanningConfiguration has no resource-level permissions",
+    "ssm:DescribeParameters": "ssm:DescribeParameters has no resource-level permissions",
 }
 
 # ARN patterns of the resources an action may act on. `{region}` becomes the stack's region, or
@@ -49,6 +51,21 @@ RESOURCES = {
     # AWS managed policies live in the `aws` account: any account's policies.
     "iam:GetPolicy": "arn:${{AWS::Partition}}:iam::*:policy/*",
     "iam:GetPolicyVersion": "arn:${{AWS::Partition}}:iam::*:policy/*",
+    # Artifact store buckets: S3 bucket ARNs carry neither region nor account, and each pipeline
+    # names its own bucket (created with it, by the console or a template), so no narrower pattern
+    # holds them all.
+    "s3:GetBucketPublicAccessBlock": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:GetEncryptionConfiguration": "arn:${{AWS::Partition}}:s3:::*",
+    # The remediation of the same buckets (only adds protection: deny statement, block, versioning).
+    "s3:PutBucketPublicAccessBlock": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:PutBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
+    "s3:PutBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
+    # The account's own repositories, in any region (an image names the region it is pulled from).
+    "ecr:DescribeRepositories": "arn:${{AWS::Partition}}:ecr:*:{account}:repository/*",
+    # The account's own secrets, in any region (a variable may give a secret's ARN).
+    "secretsmanager:DescribeSecret": "arn:${{AWS::Partition}}:secretsmanager:*:{account}:secret:*",
     # Findings of the account's own default product integration only.
     "securityhub:BatchImportFindings": "arn:${{AWS::Partition}}:securityhub:{region}:{account}:product/{account}/default",
 }

@@ -38,9 +38,15 @@ def actions_of(document: dict) -> set[str]:
     return {action for statement in document["Statement"] for action in statement["Action"]}
 
 
+def config_rules(config) -> dict[str, dict]:
+    """Every Config rule by name; DescribeConfigRules answers 25 a page."""
+    pages = config.get_paginator("describe_config_rules").paginate()
+    return {rule["ConfigRuleName"]: rule for page in pages for rule in page["ConfigRules"]}
+
+
 def test_rule_pack_deploys_every_rule(rule_pack, aws, catalog):
     functions, config = aws("lambda"), aws("config")
-    rules = {r["ConfigRuleName"]: r for r in config.describe_config_rules()["ConfigRules"]}
+    rules = config_rules(config)
     assert set(rules) == {rule.config_rule_name for rule in catalog.rules}
     for rule in catalog.rules:
         function = functions.get_function(FunctionName=rule.function_name)["Configuration"]
@@ -143,7 +149,9 @@ def test_remediation_deploys_documents_and_manual_configurations(rule_pack, aws)
     ssm, config = aws("ssm"), aws("config")
     role = stack.outputs["AutomationRoleArn"]
     assert actions_of(role_policy(aws, role)) == {
-        "codebuild:BatchGetProjects", "codebuild:UpdateProject", "config:BatchGetResourceConfig"}
+        "codebuild:BatchGetProjects", "codebuild:UpdateProject", "config:BatchGetResourceConfig",
+        "codepipeline:GetPipeline", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
+        "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetBucketPolicy", "s3:PutBucketPolicy"}
     [update] = [s for s in role_policy(aws, role)["Statement"] if "codebuild:UpdateProject" in s["Action"]]
     assert update["Condition"] == {"StringEquals": {"aws:ResourceTag/pipesec-remediation": "enabled"}}
     rule_names = [f"pipesec-{fix.rule_id}" for fix in FIXES]
@@ -170,7 +178,7 @@ def test_conformance_pack_rules_point_at_the_deployed_functions(aws, catalog):
         "RemediationRoleName": "pipesec-remediation",
         "CodebuildProjectPrivilegedModeDisabledExemptedProjects": "docker-builder",
     }, stack_name="awsconfigconforms-pipesec")
-    rules = {r["ConfigRuleName"]: r for r in aws("config").describe_config_rules()["ConfigRules"]}
+    rules = config_rules(aws("config"))
     for rule in catalog.rules:
         arn = functions.resources[f"{rule.logical_id}Function"].attributes["Arn"]
         assert rules[rule.config_rule_name]["Source"]["SourceIdentifier"] == arn
@@ -229,6 +237,35 @@ FIX_CASES = [
      lambda p: not p["artifacts"]["encryptionDisabled"] and p["artifacts"]["location"] == "out"
      and [a["encryptionDisabled"] for a in p["secondaryArtifacts"]] == [False]),
 ]
+
+
+def test_remediation_script_secures_every_artifact_bucket_and_keeps_the_policy(run_fix, aws):
+    """The pipeline fix, on a cross-region pipeline: each bucket, in its own region, gets the
+    block, versioning and the TLS-deny statement, appended after the statements it had; a second
+    run changes nothing."""
+    s3 = aws("s3", s3={"addressing_style": "path"})
+    iam = aws("iam")
+    s3.create_bucket(Bucket="app-artifacts")
+    s3.create_bucket(Bucket="app-artifacts-euw1", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    kept = {"Sid": "KeepMe", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+            "Resource": "arn:aws:s3:::app-artifacts-euw1"}
+    s3.put_bucket_policy(Bucket="app-artifacts-euw1", Policy=json.dumps({"Version": "2012-10-17", "Statement": kept}))
+    seed.create_project(aws("codebuild"), "app-build", seed.create_role(iam)["Arn"])
+    seed.create_pipeline(aws("codepipeline"), "app", seed.create_pipeline_role(iam)["Arn"], project_name="app-build",
+                         artifact_stores={"us-east-1": {"type": "S3", "location": "app-artifacts"},
+                                          "eu-west-1": {"type": "S3", "location": "app-artifacts-euw1"}})
+    first = run_fix("codepipeline-artifact-store-secured", "app")
+    assert first == {"pipeline": "app", "changed": {
+        "app-artifacts": ["public access block", "versioning", "TLS-deny statement"],
+        "app-artifacts-euw1": ["public access block", "versioning", "TLS-deny statement"]}}
+    statements = json.loads(s3.get_bucket_policy(Bucket="app-artifacts-euw1")["Policy"])["Statement"]
+    assert [statement["Sid"] for statement in statements] == ["KeepMe", "PipesecDenyInsecureTransport"]
+    assert statements[1]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert s3.get_bucket_versioning(Bucket="app-artifacts-euw1")["Status"] == "Enabled"
+    block = s3.get_public_access_block(Bucket="app-artifacts-euw1")["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    assert run_fix("codepipeline-artifact-store-secured", "app") == {"pipeline": "app", "changed": {}}, \
+        "a second run changes nothing"
 
 
 @pytest.mark.parametrize("rule_id, project, fixed", FIX_CASES, ids=[case[0] for case in FIX_CASES])

@@ -127,6 +127,52 @@ def update_pipeline(clients, name):
     codepipeline.update_pipeline(pipeline=codepipeline.get_pipeline(name=name)["pipeline"])
 
 
+def pipeline_in_buckets(secured_in_eu_west_1):
+    """A cross-region pipeline whose stores are a secured bucket in us-east-1 and one in
+    eu-west-1, `secured_in_eu_west_1` or not: each bucket is read in its own region."""
+
+    def create(clients, name):
+        seed.create_artifact_bucket(clients["s3"], f"{name}-artifacts", key_arn=KEY_ARN)
+        seed.create_artifact_bucket(clients["s3"], f"{name}-artifacts-euw1", "eu-west-1", secured_in_eu_west_1, KEY_ARN)
+        pipeline(artifact_stores={"us-east-1": {"type": "S3", "location": f"{name}-artifacts"},
+                                  "eu-west-1": {"type": "S3", "location": f"{name}-artifacts-euw1"}})(clients, name)
+
+    return create
+
+
+def ecr_image_project(immutable, scan_on_push):
+    """A project building from a repository of the account's ECR registry (us-east-1), pulled with
+    its service role; the repository's tags `immutable` or not, scanned on push or not."""
+
+    def create(clients, name):
+        repository = f"{name}-builder"
+        clients["ecr"].create_repository(repositoryName=repository,
+                                         imageTagMutability="IMMUTABLE" if immutable else "MUTABLE",
+                                         imageScanningConfiguration={"scanOnPush": scan_on_push})
+        environment = {"type": "LINUX_CONTAINER", "computeType": "BUILD_GENERAL1_SMALL",
+                       "image": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{repository}:1.0",
+                       "imagePullCredentialsType": "SERVICE_ROLE"}
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], environment=environment)
+
+    return create
+
+
+def project_reading(kind):
+    """A project reading a SecureString parameter (`PARAMETER_STORE`), or a Secrets Manager
+    secret that does not rotate (`SECRETS_MANAGER`), created fresh for it."""
+
+    def create(clients, name):
+        if kind == "PARAMETER_STORE":
+            clients["ssm"].put_parameter(Name=f"/{name}/api-key", Value="e2e-parameter-value", Type="SecureString")
+            reference = f"/{name}/api-key"
+        else:
+            clients["secretsmanager"].create_secret(Name=f"{name}/db", SecretString="e2e-secret-value")
+            reference = f"{name}/db:password"
+        seed.create_project(clients["codebuild"], name, clients["role_arn"], variables=[("SECRET", reference, kind)])
+
+    return create
+
+
 def stage(name, *actions):
     return {"name": name, "actions": list(actions)}
 
@@ -288,6 +334,14 @@ CASES = [
     Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
          "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codepipeline-artifact-store-secured", pipeline_in_buckets(True), pipeline_in_buckets(False),
+         "bucket `bad-one-artifacts-euw1` (eu-west-1): no bucket policy denying requests without TLS",
+         resource_type=CODEPIPELINE_PIPELINE),
+    Case("codebuild-project-trusted-image", ecr_image_project(True, True), ecr_image_project(False, False),
+         "repository `bad-one-builder` (us-east-1) has tag mutability MUTABLE; repository `bad-one-builder` (us-east-1) "
+         "is not scanned on push (basic scanning)"),
+    Case("codebuild-project-secrets-rotated", project_reading("PARAMETER_STORE"), project_reading("SECRETS_MANAGER"),
+         "secret `bad-one/db` (variable `SECRET`) has rotation off"),
 ]
 
 
@@ -319,6 +373,10 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "codepipeline": aws("codepipeline"),
         "notifications": aws("codestar-notifications"),
         "events": aws("events"),
+        "s3": aws("s3", s3={"addressing_style": "path"}),
+        "ecr": aws("ecr"),
+        "ssm": aws("ssm"),
+        "secretsmanager": aws("secretsmanager"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],
     }
@@ -366,6 +424,38 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
     assert compliance(config, "sweep") == {key: on_change[key] for key in (good["resourceId"], bad["resourceId"])}
     assert calls["config.SelectResourceConfig"] == 1 and calls["config.PutEvaluations"] == 1
     assert calls.get("codebuild.BatchGetProjects", 0) == case.live_reads
+
+
+def test_artifact_store_buckets_are_read_once_and_a_refused_read_is_not_compliant(aws, rule, emulator):
+    """Two pipelines sharing one secured bucket: a sweep reads it once. Then S3 refuses
+    GetBucketPolicy (AccessDenied, as for another account's bucket; injected by the test bed's S3
+    module): the pipelines are NOT_APPLICABLE naming the refused read, never COMPLIANT."""
+    iam, s3 = aws("iam"), aws("s3", s3={"addressing_style": "path"})
+    clients = {"iam": iam, "codebuild": aws("codebuild"), "codepipeline": aws("codepipeline"),
+               "role_arn": seed.create_role(iam)["Arn"], "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"]}
+    seed.create_artifact_bucket(s3, "shared-artifacts", key_arn=KEY_ARN)
+    for name in ("first", "second"):
+        pipeline(artifact_store={"type": "S3", "location": "shared-artifacts"})(clients, name)
+    function = rule("codepipeline-artifact-store-secured")
+    config = aws("config")
+
+    emulator.reset_calls()
+    assert function.invoke(events.scheduled_event("sweep")).ok
+    calls = emulator.calls()
+    assert {name: count for name, count in calls.items() if name.startswith("s3.")} == {
+        "s3.GetBucketPublicAccessBlock": 1, "s3.GetBucketVersioning": 1, "s3.GetBucketPolicy": 1,
+        "s3.GetEncryptionConfiguration": 1}
+    assert {verdict for verdict, _ in compliance(config, "sweep").values()} == {"COMPLIANT"}
+
+    emulator.set_faults({"s3.GetBucketPolicy": {"error": "denied", "times": 10}})
+    result = function.invoke(events.scheduled_event("refused"))
+    emulator.set_faults({})
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    verdicts = compliance(config, "refused")
+    assert len(verdicts) == 2
+    for verdict, annotation in verdicts.values():
+        assert verdict == "NOT_APPLICABLE", annotation
+        assert "bucket `shared-artifacts`: s3:GetBucketPolicy denied" in annotation, annotation
 
 
 def test_every_granted_action_is_used(catalog):

@@ -326,8 +326,8 @@ def test_generation_stops_on_a_policy_that_fails_the_check(catalog, monkeypatch)
     from deploy import remediation
 
     original = remediation.role_statements
-    monkeypatch.setattr(remediation, "role_statements", lambda: [
-        *original(), {"Sid": "Assume", "Effect": "Allow", "Action": ["sts:AssumeRole"],
+    monkeypatch.setattr(remediation, "role_statements", lambda catalog: [
+        *original(catalog), {"Sid": "Assume", "Effect": "Allow", "Action": ["sts:AssumeRole"],
                       "Resource": "arn:aws:iam::*:role/pipesec-config-rules"}])
     with pytest.raises(iam.LeastPrivilegeError, match="cloudformation/remediation.yaml: .*roles of any account"):
         outputs(catalog)

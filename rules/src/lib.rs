@@ -12,13 +12,16 @@ pub mod codebuild_project_no_plaintext_secrets;
 pub mod codebuild_project_not_public;
 pub mod codebuild_project_privileged_mode_disabled;
 pub mod codebuild_project_s3_logs_encrypted;
+pub mod codebuild_project_secrets_rotated;
 pub mod codebuild_project_service_role_least_privilege;
 pub mod codebuild_project_source_no_credentials;
+pub mod codebuild_project_trusted_image;
 pub mod codebuild_project_vpc_attached;
 pub mod codebuild_project_webhook_filters_anchored;
 pub mod codebuild_report_group_export_encrypted;
 pub mod codepipeline_approval_before_deploy;
 pub mod codepipeline_approval_notifications;
+pub mod codepipeline_artifact_store_secured;
 pub mod codepipeline_artifacts_cmk_encrypted;
 pub mod codepipeline_build_isolation;
 pub mod codepipeline_deployment_count_check;
@@ -81,6 +84,9 @@ rules![
     codepipeline_service_role_least_privilege::ServiceRoleLeastPrivilege,
     codepipeline_failure_alerting::FailureAlerting,
     codepipeline_execution_anomalies::ExecutionAnomalies,
+    codepipeline_artifact_store_secured::ArtifactStoreSecured,
+    codebuild_project_trusted_image::TrustedImage,
+    codebuild_project_secrets_rotated::SecretsRotated,
 ];
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ impl Intercept for Offline {
 ///
 /// Each client is built on its first use: building one costs about as much as a rule's whole
 /// evaluation of an item (the SDK parses its endpoint partitions and compiles their patterns),
-/// and most rules use two or three of the eight. A test replaces one with a mock before any call:
+/// and most rules use two or three of the twelve. A test replaces one with a mock before any call:
 /// `Aws::for_tests().with_codebuild(mock)` (feature `test-util`). A clone shares the clients
 /// built so far; the engine lends the process's `Aws` rather than cloning it.
 #[derive(Debug, Clone)]
@@ -154,6 +154,16 @@ pub struct Aws {
     notifications: OnceLock<aws_sdk_codestarnotifications::Client>,
     /// EventBridge rules on the default event bus.
     eventbridge: OnceLock<aws_sdk_eventbridge::Client>,
+    /// S3 bucket settings. One client for every region: a read of a bucket in another region
+    /// sets that region on the call ([`Aws::s3_region`]).
+    s3: OnceLock<aws_sdk_s3::Client>,
+    /// ECR repositories and the registry's scanning configuration. One client for every region,
+    /// as for S3 ([`Aws::ecr_region`]).
+    ecr: OnceLock<aws_sdk_ecr::Client>,
+    /// Secrets Manager secrets' descriptions (never their values).
+    secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
+    /// Parameter Store parameters' descriptions (never their values).
+    ssm: OnceLock<aws_sdk_ssm::Client>,
 }
 
 /// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
@@ -190,6 +200,10 @@ impl Aws {
             cloudwatch: OnceLock::new(),
             notifications: OnceLock::new(),
             eventbridge: OnceLock::new(),
+            s3: OnceLock::new(),
+            ecr: OnceLock::new(),
+            secretsmanager: OnceLock::new(),
+            ssm: OnceLock::new(),
         }
     }
 
@@ -223,6 +237,35 @@ impl Aws {
 
     pub fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
         client!(self.eventbridge, aws_sdk_eventbridge)
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        client!(self.s3, aws_sdk_s3)
+    }
+
+    /// A per-call override of [`Aws::s3`]'s region, for a bucket that lives in `region`: S3
+    /// answers a request signed for another region with a redirect, not the bucket's settings.
+    /// Everything else (credentials, retries, endpoint, mocks, offline) stays the client's.
+    pub fn s3_region(region: &str) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::config::Builder::default().region(aws_config::Region::new(region.to_owned()))
+    }
+
+    pub fn ecr(&self) -> &aws_sdk_ecr::Client {
+        client!(self.ecr, aws_sdk_ecr)
+    }
+
+    /// A per-call override of [`Aws::ecr`]'s region, for a repository in `region` (a registry is
+    /// regional: the same name elsewhere is another repository).
+    pub fn ecr_region(region: &str) -> aws_sdk_ecr::config::Builder {
+        aws_sdk_ecr::config::Builder::default().region(aws_config::Region::new(region.to_owned()))
+    }
+
+    pub fn secretsmanager(&self) -> &aws_sdk_secretsmanager::Client {
+        client!(self.secretsmanager, aws_sdk_secretsmanager)
+    }
+
+    pub fn ssm(&self) -> &aws_sdk_ssm::Client {
+        client!(self.ssm, aws_sdk_ssm)
     }
 
     /// Clients acting as `role_arn`. The role is assumed now, so that a refusal is reported as
@@ -308,6 +351,10 @@ impl Aws {
         with_cloudwatch: cloudwatch, aws_sdk_cloudwatch;
         with_notifications: notifications, aws_sdk_codestarnotifications;
         with_eventbridge: eventbridge, aws_sdk_eventbridge;
+        with_s3: s3, aws_sdk_s3;
+        with_ecr: ecr, aws_sdk_ecr;
+        with_secretsmanager: secretsmanager, aws_sdk_secretsmanager;
+        with_ssm: ssm, aws_sdk_ssm;
     }
 }
 

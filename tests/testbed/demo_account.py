@@ -105,6 +105,12 @@ def seed(clients) -> dict:
                                                       {"type": "HEAD_REF", "pattern": "refs/heads/main"}]])
     for name, export_config in REPORT_GROUPS.items():
         seeding.create_report_group(codebuild, name, export_config)
+    # The SecureString web-app-build reads; the artifact buckets: web-app's secured, the others as
+    # S3 creates them.
+    clients("ssm").put_parameter(Name="/prod/web/db", Value="demo-parameter-value", Type="SecureString")
+    s3 = clients("s3")
+    for name in PIPELINES:
+        seeding.create_artifact_bucket(s3, f"{name}-artifacts", secured=name == "web-app", key_arn=KEY_ARN)
     codepipeline = clients("codepipeline")
     for name, project in PIPELINES.items():
         if name == "web-app":

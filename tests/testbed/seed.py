@@ -142,6 +142,25 @@ def create_pipeline(
     return codepipeline.create_pipeline(pipeline=pipeline)["pipeline"]
 
 
+def create_artifact_bucket(s3, bucket, region="us-east-1", secured=True, key_arn=None) -> None:
+    """An artifact bucket in `region`: `secured` as codepipeline-artifact-store-secured wants it
+    (public access block, versioning, a bucket policy denying requests without TLS, KMS default
+    encryption), or as S3 creates one (the public access block only)."""
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    if not secured:
+        return
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    statement = {"Sid": "DenyInsecureConnections", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                 "Resource": f"arn:aws:s3:::{bucket}/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}))
+    default = {"SSEAlgorithm": "aws:kms", **({"KMSMasterKeyID": key_arn} if key_arn else {})}
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})
+
+
 def recorded_item(config, name: str, resource_type: str = CODEBUILD_PROJECT) -> dict:
     """The event-model configuration item Config recorded for the resource of `resource_type` named
     `name`, as a change notification would carry it."""

@@ -139,6 +139,9 @@ pub struct Environment {
     pub privileged_mode: bool,
     #[serde(deserialize_with = "one_or_many")]
     pub environment_variables: Vec<EnvironmentVariable>,
+    /// `CODEBUILD` (CodeBuild's own credentials; the default) or `SERVICE_ROLE`.
+    #[serde(deserialize_with = "flexible_string")]
+    pub image_pull_credentials_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

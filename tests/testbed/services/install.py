@@ -17,6 +17,7 @@ from testbed.services import (
     config_recorder,
     control,
     eventbridge,
+    s3,
     securityhub,
 )
 from testbed.services.common import MOTO_ORIGINALS, json_answer
@@ -26,7 +27,7 @@ def apply() -> None:
     """Installs the extension into moto (idempotent). Call before the server handles requests."""
     if MOTO_ORIGINALS:
         return
-    for service in (config, config_recorder, config_aggregator, codebuild, cloudtrail, eventbridge, securityhub, control):
+    for service in (config, config_recorder, config_aggregator, codebuild, cloudtrail, eventbridge, securityhub, s3, control):
         service.install()
 
 
