@@ -18,6 +18,8 @@ CONFORMANCE_PACK_SUFFIX = "-conformance-pack-"
 RULE_ROLE_PATH = "/pipesec/rules/"
 # The Security Hub function (not a rule): ASFF findings from compliance changes.
 SECURITY_HUB_FUNCTION = "pipesec-securityhub"
+# The CloudFormation hook function (not a rule): the rules before deployment (cloudformation/hook.yaml).
+HOOK_FUNCTION = "pipesec-hook"
 LAMBDA_FUNCTION_NAME_MAX = 64
 CONFIG_RULE_NAME_MAX = 128
 
@@ -31,6 +33,8 @@ class Rule:
     remediation: str
     reads: tuple[str, ...]
     periodic: bool
+    # The configuration paths the rule's decision reads (`Rule::INPUTS`).
+    inputs: tuple[str, ...] = ()
 
     @property
     def function_name(self) -> str:
@@ -68,6 +72,7 @@ class Catalog:
                 remediation=rule["remediation"],
                 reads=tuple(rule["reads"]),
                 periodic=bool(rule["periodic"]),
+                inputs=tuple(rule["inputs"]),
             )
             for rule in document["rules"]
         )

@@ -1,6 +1,6 @@
 """Every generated deployment file, by path relative to the repository root."""
 
-from deploy import alerting, cfn, cli_policy, conformance_pack, member_role, remediation, rule_pack
+from deploy import alerting, cfn, cli_policy, conformance_pack, hook, member_role, remediation, rule_pack
 from deploy.catalog import Catalog
 
 TEMPLATES = {
@@ -8,6 +8,7 @@ TEMPLATES = {
     "cloudformation/member-role.yaml": member_role,
     "cloudformation/alerting.yaml": alerting,
     "cloudformation/remediation.yaml": remediation,
+    "cloudformation/hook.yaml": hook,
     "conformance-pack.yaml": conformance_pack,
 }
 
