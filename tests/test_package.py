@@ -1,6 +1,6 @@
-"""The Lambda packages: `scripts/package` builds exactly the catalog's rules and the Security Hub
-function, and every package built (scripts/test builds one when the aarch64 target is installed;
-scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
+"""The Lambda packages: `scripts/package` builds exactly the catalog's rules, the Security Hub
+function and the CloudFormation hook function, and every package built (scripts/test builds one
+when the aarch64 target is installed; scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
 Lambda's provided.al2023 runtime expects, and listed in the manifest with its sha256 and size."""
 
 import hashlib
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy import package
-from deploy.catalog import SECURITY_HUB_FUNCTION
+from deploy.catalog import HOOK_FUNCTION, SECURITY_HUB_FUNCTION
 from testbed import events, seed
 from testbed.lambda_runtime import LambdaFunction
 from testbed.results import compliance
@@ -29,10 +29,10 @@ QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 QEMU_LD_PREFIX = Path("/usr/aarch64-linux-gnu")
 
 
-def test_package_builds_every_catalog_rule_and_the_security_hub_function(catalog):
+def test_package_builds_every_catalog_rule_the_security_hub_function_and_the_hook(catalog):
     listed = subprocess.run([str(REPO / "scripts" / "package"), "--list"], check=True, capture_output=True, text=True,
                             cwd=REPO).stdout.split()
-    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION]
+    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION, HOOK_FUNCTION]
 
 
 def required_in_ci() -> bool:
@@ -54,7 +54,7 @@ def manifest() -> dict:
 
 def test_manifest_lists_valid_packages(manifest, catalog):
     assert manifest["glibcFloor"] == GLIBC_FLOOR and manifest["runtime"] == "provided.al2023"
-    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION}
+    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION, HOOK_FUNCTION}
     assert set(manifest["packages"]) <= names, "a package of no catalog rule"
     if manifest["complete"]:
         assert set(manifest["packages"]) == names, "a complete manifest lists every rule"
