@@ -45,9 +45,8 @@ impl Settings {
     pub fn from_env(variable: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let fail_on = match variable(FAIL_ON_SEVERITY).as_deref().map(str::trim) {
             None | Some("") => Severity::High,
-            Some(value) => severity(value).ok_or_else(|| {
-                format!("{FAIL_ON_SEVERITY} must be LOW, MEDIUM, HIGH or CRITICAL, not `{value}`")
-            })?,
+            Some(value) => severity(value)
+                .ok_or_else(|| format!("{FAIL_ON_SEVERITY} must be LOW, MEDIUM, HIGH or CRITICAL, not `{value}`"))?,
         };
         let mut assignments = Vec::new();
         if let Some(raw) = variable(RULE_PARAMETERS).filter(|raw| !raw.trim().is_empty()) {
@@ -97,8 +96,8 @@ impl pipesec_engine::Handler for Function {
         Function::with_settings(Aws::new(sdk_config), Settings::from_env(|name| std::env::var(name).ok()))
     }
 
-    fn handle(&self, payload: Value) -> impl Future<Output = Result<HookResponse, pipesec_engine::Error>> + Send {
-        async move { Ok(self.answer(payload).await) }
+    async fn handle(&self, payload: Value) -> Result<HookResponse, pipesec_engine::Error> {
+        Ok(self.answer(payload).await)
     }
 }
 

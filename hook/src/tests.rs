@@ -69,7 +69,11 @@ fn a_privileged_project_is_stopped_with_one_annotation_per_rule() {
     let response = answer(&function(&[]), fixture("create-project"));
     assert_eq!((response.hook_status, response.error_code), (HookStatus::Failed, Some(ErrorCode::NonCompliant)));
     assert_eq!(response.client_request_token, "3f6c3bd5-5d3e-4a7c-9d6e-2b1f0c9e8a71");
-    assert!(response.message.starts_with("pipesec stopped AWS::CodeBuild::Project ImageBuilder: "), "{}", response.message);
+    assert!(
+        response.message.starts_with("pipesec stopped AWS::CodeBuild::Project ImageBuilder: "),
+        "{}",
+        response.message
+    );
     assert!(response.message.contains("codebuild-project-privileged-mode-disabled (HIGH)"), "{}", response.message);
 
     let rules: Vec<_> =
@@ -151,7 +155,10 @@ fn an_opt_out_tag_lets_the_resource_through_and_says_so() {
     let response = answer(&function(&[]), request.clone());
     assert_eq!((response.hook_status, response.error_code), (HookStatus::Success, None));
     assert!(response.message.starts_with("WARN pipesec: AWS::CodeBuild::Project ImageBuilder is opted out"));
-    assert!(response.message.contains("SEC-1234") && response.message.contains("codebuild-project-privileged-mode-disabled"));
+    assert!(
+        response.message.contains("SEC-1234")
+            && response.message.contains("codebuild-project-privileged-mode-disabled")
+    );
     let opt_out = status_of(&response, "pipesec-hook-opt-out");
     assert_eq!(opt_out.status, AnnotationStatus::Skipped);
     assert!(opt_out.status_message.starts_with("WARN"));
