@@ -192,18 +192,30 @@ fn decide(
         (count(AnnotationStatus::Passed), count(AnnotationStatus::Failed), count(AnnotationStatus::Skipped));
     let resource = format!("{} {}", target.resource_type, target.logical_id);
     let tally = format!("{passed} passed, {failed} failed, {skipped} skipped");
-    if let Some(Err(())) = &opt_out {
-        annotations.push(opt_out_annotation(
+    // An opt-out is reported on every answer, whatever the rules found.
+    match &opt_out {
+        Some(Err(())) => annotations.push(opt_out_annotation(
             AnnotationStatus::Failed,
             format!("the `{OPT_OUT_TAG}` tag has no reason: it is ignored; give the reason as its value"),
-        ));
+        )),
+        Some(Ok(reason)) => {
+            tracing::warn!(logical_id = %target.logical_id, %reason, "opted out of the gate");
+            annotations.push(opt_out_annotation(
+                AnnotationStatus::Skipped,
+                format!("WARN: the gate is opted out by tag `{OPT_OUT_TAG}`: {reason}"),
+            ));
+        }
+        None => {}
     }
     if stopping.is_empty() {
-        let below = results.iter().filter(|result| result.status == AnnotationStatus::Failed).count();
-        let message = format!(
-            "pipesec: {resource}: no rule at or above {} failed ({tally}; {below} failed below the threshold)",
-            fail_on.as_str()
-        );
+        let message = match &opt_out {
+            Some(Ok(reason)) => format!(
+                "WARN pipesec: {resource} is opted out of the gate by tag `{OPT_OUT_TAG}` ({reason}); no rule at or \
+                 above {} failed ({tally})",
+                fail_on.as_str()
+            ),
+            _ => format!("pipesec: {resource}: no rule at or above {} failed ({tally})", fail_on.as_str()),
+        };
         return HookResponse::success(token, &message, annotations);
     }
     let summary: Vec<String> =
@@ -218,11 +230,6 @@ fn decide(
             "WARN pipesec: {resource} is opted out of the gate by tag `{OPT_OUT_TAG}` ({reason}); it would \
              otherwise be stopped by {summary} ({tally}).{reasons}"
         );
-        tracing::warn!(logical_id = %target.logical_id, %reason, stopped_by = %summary, "opted out of the gate");
-        annotations.push(opt_out_annotation(
-            AnnotationStatus::Skipped,
-            format!("WARN: the gate is opted out by tag `{OPT_OUT_TAG}`: {reason}"),
-        ));
         return HookResponse::success(token, &message, annotations);
     }
     let message = format!(

@@ -165,6 +165,15 @@ fn an_opt_out_tag_lets_the_resource_through_and_says_so() {
     // The findings are still there.
     assert_eq!(status_of(&response, "codebuild-project-privileged-mode-disabled").status, AnnotationStatus::Failed);
 
+    // With nothing to stop, the opt-out is still reported.
+    let mut clean = request.clone();
+    properties(&mut clean)["Environment"]["PrivilegedMode"] = json!("false");
+    properties(&mut clean).as_object_mut().unwrap().remove("Triggers");
+    let response = answer(&function(&[]), clean);
+    assert_eq!(response.hook_status, HookStatus::Success);
+    assert!(response.message.starts_with("WARN pipesec:") && response.message.contains("no rule at or above HIGH"));
+    assert_eq!(status_of(&response, "pipesec-hook-opt-out").status, AnnotationStatus::Skipped);
+
     // Without a reason the tag does not count.
     let tags = properties(&mut request)["Tags"].as_array_mut().unwrap();
     tags.last_mut().unwrap()["Value"] = json!(" ");
