@@ -61,9 +61,15 @@ impl HookRequest {
     pub fn from_value(payload: Value) -> Result<Self, String> {
         let request: HookRequest = serde_path_to_error::deserialize(payload).map_err(|err| {
             let reason = err.inner().to_string();
-            // serde quotes the offending value in a type error; field names are safe to repeat.
-            let reason = if reason.starts_with("missing field") || reason.starts_with("unknown variant") {
-                reason.split(" at line").next().unwrap_or_default().to_owned()
+            let reason = reason.split(" at line").next().unwrap_or_default();
+            // serde quotes the offending value in a type error or an unknown variant (the
+            // allowed ones it lists are safe to repeat); a missing field's name is safe too.
+            let reason = if reason.starts_with("missing field") {
+                reason.to_owned()
+            } else if let Some((_, expected)) =
+                reason.split_once(", expected ").filter(|_| reason.starts_with("unknown variant"))
+            {
+                format!("not one of the documented values: expected {expected}")
             } else {
                 "not of the documented type".to_owned()
             };

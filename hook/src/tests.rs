@@ -214,7 +214,7 @@ fn an_unreadable_request_is_an_internal_failure_that_quotes_no_value() {
     let mut wrong_type = fixture("create-project");
     wrong_type["requestData"]["targetLogicalId"] = json!({"token": CANARY});
     let mut unknown_point = fixture("create-project");
-    unknown_point["actionInvocationPoint"] = json!("CREATE_POST_PROVISION");
+    unknown_point["actionInvocationPoint"] = json!(CANARY);
     let mut properties_not_object = fixture("create-project");
     *properties(&mut properties_not_object) = json!([CANARY]);
     let mut no_data = fixture("create-project");
@@ -224,7 +224,10 @@ fn an_unreadable_request_is_an_internal_failure_that_quotes_no_value() {
         (json!(CANARY), "not a CloudFormation hook resource request"),
         (no_data, "missing field `requestData`"),
         (wrong_type, "requestData.targetLogicalId: not of the documented type"),
-        (unknown_point, "actionInvocationPoint: unknown variant"),
+        (
+            unknown_point,
+            "actionInvocationPoint: not one of the documented values: expected one of `CREATE_PRE_PROVISION`",
+        ),
         (properties_not_object, "resourceProperties: not a JSON object"),
     ];
     for (request, expected) in cases {
