@@ -104,3 +104,19 @@ def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, e
         result = function.invoke(events.change_event(item, name), timeout=120)
     assert result.ok, f"{result.error_type}: {result.error_message}"
     assert compliance(aws("config"), name)[item["resourceId"]][0] == "NON_COMPLIANT"
+
+
+def test_packaged_hook_answers_a_cloudformation_request_under_arm64_emulation(manifest, emulator):
+    """The hook's package, started as Lambda would start it, answers a documented request."""
+    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
+        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    if HOOK_FUNCTION not in manifest["packages"]:
+        pytest.skip(f"{HOOK_FUNCTION} was not packaged (scripts/package {HOOK_FUNCTION})")
+    request = json.loads((REPO / "hook" / "fixtures" / "create-project.json").read_text())
+    function = LambdaFunction(Path(QEMU), HOOK_FUNCTION, {"AWS_ENDPOINT_URL": emulator.url},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / HOOK_FUNCTION / "bootstrap")])
+    with function.start():
+        result = function.invoke(request, timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert (result.payload["hookStatus"], result.payload["errorCode"]) == ("FAILED", "NonCompliant")
+    assert "codebuild-project-privileged-mode-disabled (HIGH)" in result.payload["message"]
