@@ -12,6 +12,7 @@ harness against the emulator, RUNS invocations on one process after a first (col
 """
 
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -31,6 +32,12 @@ QEMU_LD_PREFIX = "/usr/aarch64-linux-gnu"
 
 def role_arn(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def largest_pipeline() -> dict:
@@ -93,10 +100,12 @@ def main(argv: list[str]) -> None:
         function = LambdaFunction(command, "pipesec-hook", {"AWS_ENDPOINT_URL": emulator.url}, args=args)
         with function.start():
             function.wait_ready(timeout=60)
-            durations, calls = [], None
+            durations, cpu, calls = [], [], None
             for run in range(RUNS + 1):
                 emulator.reset_calls()
+                before = cpu_seconds(function.process.pid)
                 result = function.invoke(event, timeout=120)
+                cpu.append(cpu_seconds(function.process.pid) - before)
                 assert result.ok, result.error_message
                 response = result.payload
                 assert response["hookStatus"] in ("SUCCESS", "FAILED"), response["message"][:300]
@@ -111,6 +120,9 @@ def main(argv: list[str]) -> None:
         "first_reply_s": durations[0],
         "median_reply_s": statistics.median(durations[1:]),
         "max_reply_s": max(durations[1:]),
+        # The function's own CPU time (user + system) per reply: what Lambda's memory-proportional
+        # CPU share stretches.
+        "median_cpu_s": statistics.median(cpu[1:]),
         "budget_s": BUDGET_SECONDS,
         "api_calls_per_reply": calls,
         "hook_status": response["hookStatus"],
