@@ -21,6 +21,10 @@ SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
 # CloudFormation waits 30 seconds for a Lambda hook; the function stops before, so that a slow
 # read ends as the function's error rather than as the hook's timeout.
 TIMEOUT_SECONDS = 25
+# Lambda gives CPU in proportion to memory (one vCPU at 1,769 MB). The largest pipeline costs about
+# a CPU-second in a debug build (bench/README.md, "CloudFormation hook reply time"): at 128 MB that
+# could approach the budget, at 512 MB (about 0.29 vCPU) it stays far from it.
+MEMORY_MB = 512
 # Configuration paths that only identify a resource: a rule reading nothing else judges the
 # deployed resource's activity or surroundings, and the hook skips it (hook/src/gate.rs,
 # IDENTITY_PATHS; tests/test_hook_e2e.py checks the two agree).
@@ -49,6 +53,7 @@ def template(catalog: Catalog) -> dict:
         f"{HOOK_FUNCTION}/bootstrap.zip",
     )
     hook_function["Properties"]["Timeout"] = TIMEOUT_SECONDS
+    hook_function["Properties"]["MemorySize"] = MEMORY_MB
     hook_function["Properties"]["Environment"] = {"Variables": {
         "FAIL_ON_SEVERITY": ref("FailOnSeverity"),
         "RULE_PARAMETERS": ref("RuleParameters"),

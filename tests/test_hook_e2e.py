@@ -190,7 +190,8 @@ def test_template_deploys_with_least_privilege_roles_and_the_documented_hook(aws
     template = cfn.load((REPO / "cloudformation/hook.yaml").read_text())
     deployed = deploy(template, aws, {"CodeBucket": "pipesec-artifacts"})
     function = aws("lambda").get_function(FunctionName=FUNCTION)["Configuration"]
-    assert (function["Runtime"], function["Architectures"], function["Timeout"]) == ("provided.al2023", ["arm64"], 25)
+    assert (function["Runtime"], function["Architectures"], function["Timeout"], function["MemorySize"]) == (
+        "provided.al2023", ["arm64"], 25, 512)
     assert function["Environment"]["Variables"] == {"FAIL_ON_SEVERITY": "HIGH", "RULE_PARAMETERS": "{}"}
 
     iam = aws("iam")
