@@ -20,6 +20,8 @@ pub const README_URL: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/R
 /// Configuration paths that only identify the resource. A rule that reads nothing else (its
 /// pipeline's executions, the alerting that targets it) judges what exists around the deployed
 /// resource, not the properties being deployed: the gate skips it, AWS Config judges it.
+/// `deploy/hook.py` leaves their reads out of the function's role with the same list;
+/// `tests/test_hook_e2e.py` checks that the two agree.
 const IDENTITY_PATHS: &[&str] = &["name", "arn", "pipeline.name", "metadata.pipelineArn"];
 
 /// The resource a request is about.
