@@ -20,6 +20,8 @@ RULE_ROLE_PATH = "/pipesec/rules/"
 SECURITY_HUB_FUNCTION = "pipesec-securityhub"
 # The organization scorer (not a rule): scores of every pipeline and account as CloudWatch metrics.
 SCORER_FUNCTION = "pipesec-scorer"
+# The CloudFormation hook function (not a rule): the rules before deployment (cloudformation/hook.yaml).
+HOOK_FUNCTION = "pipesec-hook"
 LAMBDA_FUNCTION_NAME_MAX = 64
 CONFIG_RULE_NAME_MAX = 128
 
@@ -33,6 +35,8 @@ class Rule:
     remediation: str
     reads: tuple[str, ...]
     periodic: bool
+    # The configuration paths the rule's decision reads (`Rule::INPUTS`).
+    inputs: tuple[str, ...] = ()
 
     @property
     def function_name(self) -> str:
@@ -68,6 +72,7 @@ class Catalog:
                 remediation=rule["remediation"],
                 reads=tuple(rule["reads"]),
                 periodic=bool(rule["periodic"]),
+                inputs=tuple(rule["inputs"]),
             )
             for rule in document["rules"]
         )

@@ -7,6 +7,7 @@ from deploy import (
     cli_policy,
     cli_read_role,
     conformance_pack,
+    hook,
     iam,
     member_pack,
     organization,
@@ -27,6 +28,7 @@ TEMPLATES = {
     "cloudformation/remediation.yaml": remediation,
     "cloudformation/organization-score.yaml": organization_score,
     "cloudformation/cli-read-role.yaml": cli_read_role,
+    "cloudformation/hook.yaml": hook,
     "conformance-pack.yaml": conformance_pack,
 }
 

@@ -4,8 +4,8 @@ layout cargo-lambda uses), checked (arm64 ELF, no glibc symbol newer than the fl
 
     python3 -m deploy.package TARGET_DIR RELEASE_DIR GLIBC_FLOOR --expected N1,N2,... NAME...
 
-The manifest maps each package name (rule id, pipesec-securityhub or pipesec-scorer) to its zip
-path (relative to the manifest), sha256 and size; `complete` says whether every expected package is in it.
+The manifest maps each package name (rule id, pipesec-securityhub, pipesec-scorer or pipesec-hook) to
+its zip path (relative to the manifest), sha256 and size; `complete` says whether every expected package is in it.
 """
 
 import argparse

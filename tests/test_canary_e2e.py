@@ -7,7 +7,7 @@ each resource of its type, the project's item as Config may record it with maske
 oversized event for each, a scheduled sweep), `pipesec evaluate` against the account and on a
 snapshot of it and `pipesec scan-template` on the template, in every format (standard output,
 standard error and the files written), the Security Hub function on the compliance changes of the
-run, and both demos. No canary may appear in any of their outputs, logs or annotations: verbatim,
+run, the CloudFormation hook on the resources as a stack would create them, and both demos. No canary may appear in any of their outputs, logs or annotations: verbatim,
 URL-encoded, in base64 or hex, or as a run of 14 of its characters. Failure messages name a canary
 by its label, never its value.
 
@@ -58,6 +58,7 @@ from testbed.tokens import TESTMODE
 TESTS = Path(__file__).resolve().parent
 PIPESEC = BIN_DIR / "pipesec"
 SECURITY_HUB = "pipesec-securityhub"
+HOOK = "pipesec-hook"
 FORMATS = ("table", "json", "sarif", "asff", "html")
 ACCOUNT_ID = "123456789012"
 PROJECT_SECRETS = "codebuild-project-no-plaintext-secrets"
@@ -1013,6 +1014,60 @@ def test_no_canary_in_security_hub_findings_or_the_function_output(hub_run):
         f"{SECURITY_HUB} invocation responses and errors": hub_run.answers,
         f"{SECURITY_HUB} function logs": hub_run.logs,
     })
+
+
+# --- the CloudFormation hook ----------------------------------------------------------------------------------
+
+
+def _as_properties(value):
+    """A service's answer as CloudFormation properties (PascalCase keys; action settings and tag
+    values kept): what a stack creating the same resource would send the hook."""
+    if isinstance(value, dict):
+        return {key if key[:1].isupper() else key[:1].upper() + key[1:]: _as_properties(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_properties(item) for item in value]
+    return value
+
+
+@pytest.fixture(scope="module")
+def hook_run(account) -> HubRun:
+    """The hook function on the canary project, report group and pipeline as CREATE requests."""
+    binary = BIN_DIR / HOOK
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: build it first (cargo build --bins)")
+    codebuild, codepipeline = account.clients("codebuild"), account.clients("codepipeline")
+    [project] = codebuild.batch_get_projects(names=[PROJECT])["projects"]
+    [group] = codebuild.batch_get_report_groups(reportGroupArns=[account.items[REPORT_GROUP]["ARN"]])["reportGroups"]
+    pipeline = codepipeline.get_pipeline(name=PIPELINE)["pipeline"]
+    resources = [("AWS::CodeBuild::Project", "Build", project), ("AWS::CodeBuild::ReportGroup", "Reports", group),
+                 ("AWS::CodePipeline::Pipeline", "Pipeline", pipeline)]
+    function = LambdaFunction(binary, HOOK, {"AWS_ENDPOINT_URL": account.url, "AWS_LAMBDA_LOG_LEVEL": LOG_LEVEL}).start()
+    answers = []
+    try:
+        for kind, logical_id, answer in resources:
+            properties = _as_properties(json.loads(json.dumps(answer, default=str)))
+            request = {"clientRequestToken": logical_id, "awsAccountId": ACCOUNT_ID,
+                       "stackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/canary/1",
+                       "actionInvocationPoint": "CREATE_PRE_PROVISION",
+                       "requestData": {"targetName": kind, "targetType": kind, "targetLogicalId": logical_id,
+                                       "targetModel": {"resourceProperties": properties}}}
+            result = _invoke(function, request)
+            answers.append(json.dumps({"ok": result.ok, "payload": result.payload, "errorType": result.error_type,
+                                       "errorMessage": result.error_message}))
+    finally:
+        _stop_all([function])
+    return HubRun(len(resources), 0, "\n".join(answers), "\n".join(function.logs), [])
+
+
+def test_the_hook_finds_the_seeded_secrets_and_quotes_none(hook_run):
+    answers = [json.loads(line) for line in hook_run.answers.splitlines()]
+    assert len(answers) == 3 and all(answer["ok"] for answer in answers), redact(hook_run.answers)
+    statuses = {(answer["payload"]["clientRequestToken"], annotation["annotationName"]): annotation["status"]
+                for answer in answers for annotation in answer["payload"].get("annotations", [])}
+    assert statuses[("Build", PROJECT_SECRETS)] == "FAILED", "the hook read the project's variables"
+    assert statuses[("Pipeline", PIPELINE_SECRETS)] == "FAILED", "the hook read the pipeline's settings"
+    assert_no_canary({f"{HOOK} responses": hook_run.answers, f"{HOOK} function logs": hook_run.logs})
 
 
 # --- the demos -------------------------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ def template(path: str) -> dict:
 
 def check_member(client, account_id: str, region: str) -> dict[str, str]:
     """What the two StackSets created in one account and region; returns rule id -> Config rule name."""
-    rules = {r["ConfigRuleName"]: r for r in client("config").describe_config_rules()["ConfigRules"]}
+    pages = client("config").get_paginator("describe_config_rules").paginate()  # Config answers 25 a page
+    rules = {r["ConfigRuleName"]: r for page in pages for r in page["ConfigRules"]}
     names = {name.split("-conformance-pack-")[0].removeprefix("pipesec-"): name for name in rules}
     lambdas = client("lambda")
     for rule_id, pack_name in names.items():

@@ -1,5 +1,5 @@
 """The Lambda packages: `scripts/package` builds exactly the catalog's rules, the Security Hub
-function and the organization scorer, and every package built (scripts/test builds one when the aarch64 target is installed;
+function, the organization scorer and the CloudFormation hook function, and every package built (scripts/test builds one when the aarch64 target is installed;
 scripts/package builds them all) is an arm64 ELF needing no glibc newer than 2.34, zipped as
 Lambda's provided.al2023 runtime expects, and listed in the manifest with its sha256 and size."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from deploy import package
-from deploy.catalog import SCORER_FUNCTION, SECURITY_HUB_FUNCTION
+from deploy.catalog import HOOK_FUNCTION, SCORER_FUNCTION, SECURITY_HUB_FUNCTION
 from testbed import events, seed
 from testbed.lambda_runtime import LambdaFunction
 from testbed.results import compliance
@@ -31,10 +31,10 @@ QEMU = shutil.which("qemu-aarch64-static") or shutil.which("qemu-aarch64")
 QEMU_LD_PREFIX = Path("/usr/aarch64-linux-gnu")
 
 
-def test_package_builds_every_catalog_rule_the_security_hub_function_and_the_scorer(catalog):
+def test_package_builds_every_catalog_rule_the_security_hub_function_the_scorer_and_the_hook(catalog):
     listed = subprocess.run([str(REPO / "scripts" / "package"), "--list"], check=True, capture_output=True, text=True,
                             cwd=REPO).stdout.split()
-    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION, SCORER_FUNCTION]
+    assert listed == [rule.id for rule in catalog.rules] + [SECURITY_HUB_FUNCTION, SCORER_FUNCTION, HOOK_FUNCTION]
 
 
 def required_in_ci() -> bool:
@@ -56,7 +56,7 @@ def manifest() -> dict:
 
 def test_manifest_lists_valid_packages(manifest, catalog):
     assert manifest["glibcFloor"] == GLIBC_FLOOR and manifest["runtime"] == "provided.al2023"
-    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION, SCORER_FUNCTION}
+    names = {rule.id for rule in catalog.rules} | {SECURITY_HUB_FUNCTION, SCORER_FUNCTION, HOOK_FUNCTION}
     assert set(manifest["packages"]) <= names, "a package of no catalog rule"
     if manifest["complete"]:
         assert set(manifest["packages"]) == names, "a complete manifest lists every rule"
@@ -132,3 +132,19 @@ def test_packaged_scorer_publishes_a_score_under_arm64_emulation(manifest, aws, 
     assert result.payload["pipelinesScored"] == 1
     [metric] = aws("cloudwatch").list_metrics(Namespace="pipesec", MetricName="PipelineScore")["Metrics"]
     assert {d["Name"]: d["Value"] for d in metric["Dimensions"]}["Pipeline"] == "release"
+
+
+def test_packaged_hook_answers_a_cloudformation_request_under_arm64_emulation(manifest, emulator):
+    """The hook's package, started as Lambda would start it, answers a documented request."""
+    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
+        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    if HOOK_FUNCTION not in manifest["packages"]:
+        pytest.skip(f"{HOOK_FUNCTION} was not packaged (scripts/package {HOOK_FUNCTION})")
+    request = json.loads((REPO / "hook" / "fixtures" / "create-project.json").read_text())
+    function = LambdaFunction(Path(QEMU), HOOK_FUNCTION, {"AWS_ENDPOINT_URL": emulator.url},
+                              args=["-L", str(QEMU_LD_PREFIX), str(LAMBDA_DIR / HOOK_FUNCTION / "bootstrap")])
+    with function.start():
+        result = function.invoke(request, timeout=120)
+    assert result.ok, f"{result.error_type}: {result.error_message}"
+    assert (result.payload["hookStatus"], result.payload["errorCode"]) == ("FAILED", "NonCompliant")
+    assert "codebuild-project-privileged-mode-disabled (HIGH)" in result.payload["message"]

@@ -19,6 +19,24 @@ def test_codebuild_batch_get_projects_accepts_names_and_arns(aws):
     assert answer["projectsNotFound"] == ["missing", arn_of_missing]
 
 
+def test_codebuild_requires_a_source_location_only_where_codebuild_does(aws):
+    role = create_role(aws)
+    codebuild = aws("codebuild")
+    environment = {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                   "computeType": "BUILD_GENERAL1_SMALL"}
+    created = codebuild.create_project(name="in-a-pipeline", source={"type": "CODEPIPELINE"},
+                                       artifacts={"type": "CODEPIPELINE"}, environment=environment,
+                                       serviceRole=role["Arn"])["project"]
+    assert created["source"] == {"type": "CODEPIPELINE"}
+    for source in ({"type": "GITHUB"}, {"type": "S3", "location": ""}):
+        try:
+            codebuild.create_project(name="no-location", source=source, artifacts={"type": "NO_ARTIFACTS"},
+                                     environment=environment, serviceRole=role["Arn"])
+            raise AssertionError(f"{source} accepted")
+        except codebuild.exceptions.InvalidInputException as err:
+            assert "source location is required" in str(err)
+
+
 def test_codebuild_update_project_changes_the_recorded_item(aws):
     role = create_role(aws)
     codebuild, config = aws("codebuild"), aws("config")

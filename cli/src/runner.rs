@@ -183,13 +183,14 @@ pub async fn run_rules(selection: &Selection, mode: &Mode, entries: &[Entry]) ->
     Ok(run)
 }
 
-/// Runs one rule (chosen by id) over the entries of its resource type.
+/// Runs one rule (chosen by id) over the entries of its resource type. The future is `Send`, so
+/// that a Lambda handler (the CloudFormation hook) can await it too.
 pub fn run_rule<'a>(
     id: &str,
     mode: &'a Mode,
     parameters: Option<&'a str>,
     entries: &'a [Entry],
-) -> Pin<Box<dyn Future<Output = Result<Run>> + 'a>> {
+) -> Pin<Box<dyn Future<Output = Result<Run>> + Send + 'a>> {
     if let Some(run) = pipesec_rules::with_rule(id, RunRule { mode, parameters, entries }) {
         run
     } else {
@@ -205,7 +206,7 @@ struct RunRule<'a> {
 }
 
 impl<'a> RuleVisitor for RunRule<'a> {
-    type Output = Pin<Box<dyn Future<Output = Result<Run>> + 'a>>;
+    type Output = Pin<Box<dyn Future<Output = Result<Run>> + Send + 'a>>;
 
     fn visit<R: Rule>(self) -> Self::Output {
         Box::pin(evaluate_rule::<R>(self.mode, self.parameters, self.entries))

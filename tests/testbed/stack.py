@@ -398,7 +398,40 @@ def _stack_set(clients, stack, name, p) -> Created:
     return Created(stack_set_id, {"Instances": instances})
 
 
+# AWS::CloudFormation::LambdaHook, from its resource reference (the Alias pattern, the allowed
+# values). CloudFormation activates a private hook type under the alias and sets its configuration;
+# moto has no CloudFormation hooks at all, so this only checks what the documentation requires of
+# the properties and of the function and role they name, and records the hook. Not emulated:
+# activation, invocation by CloudFormation, FailureMode enforcement, the 30 second budget.
+_HOOK_ALIAS = re.compile(r"^(?!(?i:aws))[A-Za-z0-9]{2,64}::[A-Za-z0-9]{2,64}::[A-Za-z0-9]{2,64}$")
+_HOOK_TARGET_OPERATIONS = {"RESOURCE", "STACK", "CHANGE_SET", "CLOUD_CONTROL"}
+LAMBDA_HOOKS: dict[str, dict] = {}
+
+
+def _lambda_hook(clients, stack, name, p) -> Created:
+    problems = []
+    if not _HOOK_ALIAS.match(p["Alias"]):
+        problems.append(f"Alias {p['Alias']!r} is not Name1::Name2::Name3 (not starting with AWS)")
+    if p["FailureMode"] not in ("FAIL", "WARN"):
+        problems.append(f"FailureMode {p['FailureMode']!r}")
+    if p["HookStatus"] not in ("ENABLED", "DISABLED"):
+        problems.append(f"HookStatus {p['HookStatus']!r}")
+    if not set(p["TargetOperations"]) <= _HOOK_TARGET_OPERATIONS:
+        problems.append(f"TargetOperations {p['TargetOperations']}")
+    clients("lambda").get_function(FunctionName=p["LambdaFunction"])  # raises when it does not exist
+    role = clients("iam").get_role(RoleName=p["ExecutionRole"].rsplit("/", 1)[1])["Role"]
+    trusted = [statement["Principal"].get("Service") for statement in role["AssumeRolePolicyDocument"]["Statement"]]
+    if "hooks.cloudformation.amazonaws.com" not in trusted:
+        problems.append("the execution role does not trust hooks.cloudformation.amazonaws.com")
+    if problems:
+        raise ValueError(f"{name}: {'; '.join(problems)}")
+    arn = stack.arn("cloudformation", f"type/hook/{p['Alias'].replace('::', '-')}")
+    LAMBDA_HOOKS[arn] = dict(p)
+    return Created(arn, {"HookArn": arn})
+
+
 HANDLERS: dict[str, Callable[..., Created]] = {
+    "AWS::CloudFormation::LambdaHook": _lambda_hook,
     "AWS::Logs::LogGroup": _log_group,
     "AWS::IAM::Role": _role,
     "AWS::Lambda::Function": _function,

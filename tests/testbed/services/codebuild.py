@@ -5,7 +5,9 @@ and leaves out `projectsNotFound`. Its CreateProject drops fields the rules judg
 answers encryptionKey alias/aws/s3, for one) and its UpdateProject answers 500. It has no webhook
 operations (CreateWebhook, UpdateWebhook, DeleteWebhook), no UpdateProjectVisibility and no report
 groups (CreateReportGroup, BatchGetReportGroups, ListReportGroups, UpdateReportGroup,
-DeleteReportGroup): all added here, kept minimal.
+DeleteReportGroup): all added here, kept minimal. Its CreateProject also demands a source location
+and an artifact location where CodeBuild does not: a CODEPIPELINE or NO_SOURCE source has none (the
+pipeline supplies it), and CodePipeline ignores a CODEPIPELINE artifact's location.
 
 Webhooks and visibility are stored in the project's metadata, so BatchGetProjects shows them;
 `config_items` leaves them out of the recorded item, as Config does, and neither changes the
@@ -23,6 +25,7 @@ from moto.codebuild.exceptions import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
+from moto.codebuild import responses as moto_codebuild_responses
 from moto.codebuild.responses import CodeBuildResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import unix_time
@@ -66,6 +69,23 @@ def batch_get_projects(self: CodeBuildResponse) -> ActionResult:
         else:
             projects.append(project.project_metadata)
     return ActionResult({"projects": projects, "projectsNotFound": not_found})
+
+
+# Source and artifact types whose location CodeBuild does not require (ProjectSource.location,
+# ProjectArtifacts.location in the CodeBuild API reference).
+_NO_LOCATION_SOURCES = ("CODEPIPELINE", "NO_SOURCE")
+
+
+def _validate_source(source: dict[str, Any]) -> None:
+    if source.get("type") in _NO_LOCATION_SOURCES and not source.get("location"):
+        return
+    MOTO_ORIGINALS["validate_source"](source)
+
+
+def _validate_artifacts(artifacts: dict[str, Any]) -> None:
+    if artifacts.get("type") == "CODEPIPELINE" and not artifacts.get("location"):
+        return
+    MOTO_ORIGINALS["validate_artifacts"](artifacts)
 
 
 def create_project(self: CodeBuildResponse) -> ActionResult:
@@ -289,7 +309,13 @@ def delete_report_group(self: CodeBuildResponse) -> ActionResult:
 
 def install() -> None:
     """Adds and replaces operations of moto's CodeBuild responses (CreateProject still runs moto's)."""
-    MOTO_ORIGINALS.update(create_project=CodeBuildResponse.create_project)
+    MOTO_ORIGINALS.update(
+        create_project=CodeBuildResponse.create_project,
+        validate_source=moto_codebuild_responses._validate_required_params_source,
+        validate_artifacts=moto_codebuild_responses._validate_required_params_artifacts,
+    )
+    moto_codebuild_responses._validate_required_params_source = _validate_source
+    moto_codebuild_responses._validate_required_params_artifacts = _validate_artifacts
     for operation in (
         batch_get_projects,
         create_project,

@@ -361,7 +361,9 @@ fn codebuild_project(properties: &Value) -> Value {
                     Some(webhook) if is_marker(webhook) => {
                         configuration.insert("webhook".into(), webhook.clone());
                     }
-                    Some(Value::Bool(true)) => {
+                    // CloudFormation takes `"true"` for a boolean, and passes booleans to hooks
+                    // as strings.
+                    Some(webhook) if is_true(webhook) => {
                         let groups = triggers.get("filterGroups").cloned().unwrap_or_else(|| Value::Array(Vec::new()));
                         let mut webhook = Map::new();
                         webhook.insert("filterGroups".into(), groups);
@@ -379,6 +381,15 @@ fn codebuild_project(properties: &Value) -> Value {
         }
     }
     Value::Object(configuration)
+}
+
+/// A boolean property's `true`, written as a boolean or as the string CloudFormation also takes.
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Bool(flag) => *flag,
+        Value::String(text) => text.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    }
 }
 
 /// `{pipeline, metadata}` as Config records a pipeline.

@@ -75,6 +75,20 @@ fn codebuild_properties_land_on_the_view() {
 }
 
 #[test]
+fn a_webhook_is_on_when_written_as_a_boolean_or_as_the_string_cloudformation_also_takes() {
+    let groups = json!([[{"Type": "EVENT", "Pattern": "PUSH"}]]);
+    for webhook in [json!(true), json!("true"), json!("TRUE")] {
+        let (_, view) = project(&json!({"Triggers": {"Webhook": webhook, "FilterGroups": groups}}));
+        let webhook_view = view.webhook.flatten().expect("a webhook");
+        assert_eq!(webhook_view.filter_groups.map(|groups| groups.len()), Some(1), "{webhook}");
+    }
+    for webhook in [json!(false), json!("false"), json!(null)] {
+        let (_, view) = project(&json!({"Triggers": {"Webhook": webhook, "FilterGroups": groups}}));
+        assert_eq!(view.webhook, Some(None), "{webhook}: known to have none");
+    }
+}
+
+#[test]
 fn unresolved_values_are_left_out_and_named_with_their_reason() {
     let (mapped, view) = project(&json!({
         "Environment": {"PrivilegedMode": false, "EnvironmentVariables": [
