@@ -5,7 +5,7 @@ Cloud Control API) to the function before it is provisioned."""
 
 from deploy import iam
 from deploy.catalog import HOOK_FUNCTION, Catalog, Rule
-from deploy.cfn import get_att, ref, sub
+from deploy.cfn import equals, get_att, ref, sub
 from deploy.rule_pack import LOG_RETENTION_DAYS, function, lambda_trust, log_group, log_statement, policy_document
 
 HEADER = """\
@@ -67,6 +67,13 @@ def template(catalog: Catalog) -> dict:
                 "MinLength": 3,
                 "Description": "S3 bucket holding the packages (scripts/package, then upload target/lambda)",
             },
+            "RegionalCodeBucket": {
+                "Type": "String",
+                "Default": "false",
+                "AllowedValues": ["true", "false"],
+                "Description": "true: the package is in <CodeBucket>-<region> (one template for every region of a "
+                               "StackSet); false: in CodeBucket",
+            },
             "CodeKeyPrefix": {
                 "Type": "String",
                 "Default": "pipesec/",
@@ -109,6 +116,7 @@ def template(catalog: Catalog) -> dict:
                 "Description": "Application log level of the function (JSON logs)",
             },
         },
+        "Conditions": {"RegionalCodeBucket": equals(ref("RegionalCodeBucket"), "true")},
         "Resources": {
             f"{name}LogGroup": log_group(HOOK_FUNCTION),
             f"{name}FunctionRole": {
