@@ -17,6 +17,7 @@ import pytest
 
 from deploy import cfn
 from deploy import hook as hook_template
+from testbed import seed
 from testbed import stack as testbed_stack
 from testbed.stack import ACCOUNT_ID, REGION, deploy
 
@@ -253,6 +254,14 @@ def test_fixture_pipelines_get_the_verdicts_of_scan_template(fixture, hook, aws,
     literal = tmp_path / fixture
     literal.write_text(json.dumps(resolved.as_template()))
     scanned = scan_template(literal)
+    # The artifact buckets the pipelines name exist before them (another stack made them): secured
+    # for the good pipeline, as S3 creates them for the bad one.
+    for kind, properties in resolved.resources.values():
+        if kind == "AWS::CodePipeline::Pipeline":
+            stores = [properties["ArtifactStore"]] if "ArtifactStore" in properties else [
+                entry["ArtifactStore"] for entry in properties["ArtifactStores"]]
+            for store in stores:
+                seed.create_artifact_bucket(aws("s3"), store["Location"], secured=fixture == "good-pipeline.yaml")
     function = hook()
     emulator.reset_calls()
     stopped = []
@@ -296,7 +305,8 @@ def test_fixture_pipelines_get_the_verdicts_of_scan_template(fixture, hook, aws,
     assert calls.get("iam.ListRolePolicies", 0) > 0 and calls.get("codebuild.BatchGetProjects", 0) > 0, calls
     if fixture == "bad-pipeline.yaml":
         # The images pipeline builds with the privileged project outside a VPC: read live, it fails.
-        assert set(stopped) == {"PaymentsBuild", "ImageBuilder", "ImagesPipeline"}
+        # Both pipelines also keep their artifacts in buckets as S3 creates them (live read).
+        assert set(stopped) == {"PaymentsBuild", "ImageBuilder", "ImagesPipeline", "PaymentsPipeline"}
     else:
         assert stopped == []
 

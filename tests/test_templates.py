@@ -405,7 +405,7 @@ def test_a_rule_name_that_prefixes_another_gets_no_other_rules_severity():
 
     def rule(rule_id, label):
         return {"id": rule_id, "resourceType": "AWS::CodeBuild::Project", "parameters": [], "severity": label,
-                "remediation": "", "reads": [], "periodic": False}
+                "remediation": "", "reads": [], "periodic": False, "inputs": []}
 
     catalog = Catalog.from_json({"engineActions": [], "rules": [
         rule("codebuild-project-a", "LOW"), rule("codebuild-project-a-b", "CRITICAL")]})
