@@ -6,15 +6,15 @@
 //!
 //! - **failure rate**: more than `maxFailureRate` (default 0.3) of the finished executions
 //!   (Succeeded or Failed; stopped, superseded and running ones are left out) failed. Counted
-//!   only from [`MIN_FINISHED_FOR_RATE`] finished executions on, so one failure out of two is not
+//!   only from [`MIN_FINISHED_FOR_RATE`](crate::common::anomaly::MIN_FINISHED_FOR_RATE) finished executions on, so one failure out of two is not
 //!   an anomaly.
 //! - **frequency spike**: more than `spikeFactor` (default 2) × the pipeline's average number of
 //!   executions per window over the `baselineDays` (default 30) before the window. The baseline
 //!   starts at the first execution seen when that is more recent, so a new pipeline is not
 //!   measured against empty days; with no earlier execution there is no baseline and no spike. A
-//!   spike needs at least [`MIN_SPIKE_EXECUTIONS`] executions in the window.
+//!   spike needs at least [`MIN_SPIKE_RUNS`](crate::common::anomaly::MIN_SPIKE_RUNS) executions in the window.
 //! - **off-hours runs**: executions started outside `businessHours` (default
-//!   [`DEFAULT_BUSINESS_HOURS`], every day; see [`crate::common::business_hours`] for the format).
+//!   `Mon-Sun 06:00-22:00 UTC`, every day; see [`crate::common::business_hours`] for the format).
 //! - **sensitive calls**: [`SENSITIVE_OPERATIONS`] on the pipeline. With `allowedCidrs` or
 //!   `allowedPrincipals` set, a call from a source IP outside `allowedCidrs` or by a principal
 //!   outside `allowedPrincipals` (a list not set: that side is not checked). With neither set, a
@@ -74,35 +74,22 @@ use std::sync::Arc;
 
 use aws_sdk_codepipeline::operation::list_pipeline_executions::ListPipelineExecutionsError;
 use ipnet::IpNet;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use pipesec_engine::resources::PipelineConfiguration;
 use pipesec_engine::rule::Subject;
 use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::common::business_hours::BusinessHours;
 use crate::common::cloudtrail::{self, CallPolicy, TrailCall};
-use crate::common::params::{bounded, bounded_decimal, business_hours, cidr_list, principal_list};
+use crate::common::anomaly::{
+    self, DEFAULT_BUSINESS_HOURS, DEFAULT_MAX_FAILURE_RATE, DEFAULT_SPIKE_FACTOR, Span, baseline_days, failure_rate,
+    spike_factor, window_hours,
+};
+use crate::common::params::{business_hours, cidr_list, principal_list};
 
 pub const ID: &str = "codepipeline-execution-anomalies";
 
-/// The window when `windowHours` is not set.
-pub const DEFAULT_WINDOW_HOURS: u32 = 24;
-/// The largest window: a week.
-pub const MAX_WINDOW_HOURS: u32 = 168;
-pub const DEFAULT_MAX_FAILURE_RATE: f64 = 0.3;
-/// Finished executions needed before the failure rate means anything.
-pub const MIN_FINISHED_FOR_RATE: usize = 5;
-/// A spike is more than this many times the baseline (`spikeFactor`)...
-pub const DEFAULT_SPIKE_FACTOR: f64 = 2.0;
-/// ...and at least this many executions in the window.
-pub const MIN_SPIKE_EXECUTIONS: usize = 10;
-/// The days before the window that make the baseline (`baselineDays`).
-pub const DEFAULT_BASELINE_DAYS: u32 = 30;
-/// CloudTrail's event history holds 90 days: the longest baseline plus the longest window.
-pub const MAX_BASELINE_DAYS: u32 = 83;
-/// Business hours when `businessHours` is not set.
-pub const DEFAULT_BUSINESS_HOURS: &str = "Mon-Sun 06:00-22:00 UTC";
 /// The operations on a pipeline that change what it does, stop it or decide for it.
 pub const SENSITIVE_OPERATIONS: [&str; 7] = [
     "DeletePipeline",
@@ -140,45 +127,13 @@ pub struct Params {
 }
 
 impl Params {
-    fn window(&self) -> SignedDuration {
-        SignedDuration::from_hours(i64::from(self.window_hours.unwrap_or(DEFAULT_WINDOW_HOURS)))
-    }
-
-    fn window_text(&self) -> String {
-        format!("{} h", self.window_hours.unwrap_or(DEFAULT_WINDOW_HOURS))
-    }
-
-    fn baseline(&self) -> SignedDuration {
-        SignedDuration::from_hours(24 * i64::from(self.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS)))
-    }
-
-    fn baseline_text(&self) -> String {
-        format!("{} days", self.baseline_days.unwrap_or(DEFAULT_BASELINE_DAYS))
-    }
-
-    fn spike_factor(&self) -> f64 {
-        self.spike_factor.unwrap_or(DEFAULT_SPIKE_FACTOR)
+    fn span(&self) -> Span {
+        Span::new(self.window_hours, self.baseline_days)
     }
 
     fn business_hours(&self) -> BusinessHours {
         self.business_hours.clone().unwrap_or_else(|| DEFAULT_BUSINESS_HOURS.parse().expect("valid default"))
     }
-}
-
-fn window_hours<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    bounded(deserializer, 1..=MAX_WINDOW_HOURS, "hours")
-}
-
-fn baseline_days<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
-    bounded(deserializer, 1..=MAX_BASELINE_DAYS, "days")
-}
-
-fn failure_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-    bounded_decimal(deserializer, 0.0..=1.0, "0.3")
-}
-
-fn spike_factor<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {
-    bounded_decimal(deserializer, 1.0..=100.0, "2")
 }
 
 /// One execution of the pipeline.
@@ -200,10 +155,6 @@ pub struct Activity {
     /// Sensitive calls in the baseline and the window on every pipeline of the account (read
     /// once, shared).
     pub calls: Arc<Vec<TrailCall>>,
-}
-
-fn before(end: Timestamp, duration: SignedDuration) -> Timestamp {
-    end.checked_sub(duration).unwrap_or(Timestamp::MIN)
 }
 
 fn timestamp(time: &aws_sdk_codepipeline::primitives::DateTime) -> Option<Timestamp> {
@@ -237,8 +188,7 @@ impl Rule for ExecutionAnomalies {
             return Ok(Vec::new());
         }
         let window_end = Timestamp::now();
-        let window_start = before(window_end, params.window());
-        let history_start = before(window_start, params.baseline());
+        let history_start = params.span().baseline_start(window_end);
         let calls =
             Arc::new(cloudtrail::lookup(aws, EVENT_SOURCE, &SENSITIVE_OPERATIONS, history_start, window_end).await?);
         let mut activity = Vec::with_capacity(subjects.len());
@@ -254,36 +204,31 @@ impl Rule for ExecutionAnomalies {
         let Some(executions) = &activity.executions else {
             return Verdict::not_applicable(format!("CodePipeline does not know pipeline `{name}` any more"));
         };
+        let span = params.span();
         let window_end = activity.window_end;
-        let window_start = before(window_end, params.window());
-        let history_start = before(window_start, params.baseline());
+        let window_start = span.window_start(window_end);
+        let history_start = span.baseline_start(window_end);
         let in_window: Vec<&Execution> =
             executions.iter().filter(|e| e.started >= window_start && e.started <= window_end).collect();
         let mut findings = Vec::new();
-        let mut notes = vec![format!("{} execution(s) in the last {}", in_window.len(), params.window_text())];
+        let mut notes = vec![format!("{} execution(s) in the last {}", in_window.len(), span.window_text())];
 
         let failed = in_window.iter().filter(|e| e.status == "Failed").count();
         let finished = failed + in_window.iter().filter(|e| e.status == "Succeeded").count();
         let max_rate = params.max_failure_rate.unwrap_or(DEFAULT_MAX_FAILURE_RATE);
-        #[allow(clippy::cast_precision_loss)] // execution counts are far below 2^52
-        let rate = if finished == 0 { 0.0 } else { failed as f64 / finished as f64 };
-        if finished >= MIN_FINISHED_FOR_RATE && rate > max_rate {
-            findings.push(format!(
-                "failure rate {:.0}% ({failed} of {finished} finished executions) above {:.0}%",
-                rate * 100.0,
-                max_rate * 100.0
-            ));
-        } else {
-            notes.push(format!("{failed} of {finished} finished failed"));
+        match anomaly::failure_rate_finding(failed, finished, max_rate, "executions") {
+            Some(finding) => findings.push(finding),
+            None => notes.push(format!("{failed} of {finished} finished failed")),
         }
 
-        if let Some(spike) = spike(executions, in_window.len(), window_start, history_start, params) {
+        let started: Vec<Timestamp> = executions.iter().map(|e| e.started).collect();
+        let factor = params.spike_factor.unwrap_or(DEFAULT_SPIKE_FACTOR);
+        if let Some(baseline) = anomaly::spike(&started, in_window.len(), window_end, span, factor) {
             findings.push(format!(
-                "{} executions in the last {}, over {}× the usual {spike:.1} per window of the previous {}",
+                "{} executions in the last {}, over {factor}× the usual {baseline:.1} per window of the previous {}",
                 in_window.len(),
-                params.window_text(),
-                params.spike_factor(),
-                params.baseline_text()
+                span.window_text(),
+                span.baseline_text()
             ));
         }
 
@@ -313,7 +258,7 @@ impl Rule for ExecutionAnomalies {
             .collect();
         let suspicious: Vec<&TrailCall> =
             calls.iter().copied().filter(|call| !policy.suspicions(call).is_empty()).collect();
-        let call_findings = cloudtrail::findings(&policy, &suspicious, &params.baseline_text());
+        let call_findings = cloudtrail::findings(&policy, &suspicious, &span.baseline_text());
         if call_findings.is_empty() {
             let judged_by = if policy.uses_allow_lists() {
                 "from outside the allow-lists"
@@ -331,32 +276,6 @@ impl Rule for ExecutionAnomalies {
         let high = suspicious.iter().any(|call| HIGH_SEVERITY_OPERATIONS.contains(&call.operation.as_str()));
         Verdict::non_compliant(findings.join("; ")).with_severity(if high { Severity::High } else { Severity::Medium })
     }
-}
-
-/// The baseline (executions per window) when the window's count is a spike against it.
-fn spike(
-    executions: &[Execution],
-    in_window: usize,
-    window_start: Timestamp,
-    history_start: Timestamp,
-    params: &Params,
-) -> Option<f64> {
-    let history: Vec<Timestamp> = executions
-        .iter()
-        .map(|e| e.started)
-        .filter(|started| *started >= history_start && *started < window_start)
-        .collect();
-    let first = history.iter().min()?;
-    // Whole windows from the first execution seen to the window's start, at least one, at most
-    // the baseline's.
-    let window = params.window().as_secs_f64();
-    let span = window_start.duration_since(*first).as_secs_f64() / window;
-    let windows = span.ceil().min(params.baseline().as_secs_f64() / window).max(1.0);
-    #[allow(clippy::cast_precision_loss)] // execution counts are far below 2^52
-    let baseline = history.len() as f64 / windows;
-    #[allow(clippy::cast_precision_loss)]
-    let spiked = in_window >= MIN_SPIKE_EXECUTIONS && in_window as f64 > params.spike_factor() * baseline;
-    spiked.then_some(baseline)
 }
 
 /// The pipeline's executions since `history_start`, newest first (`None`: no such pipeline).

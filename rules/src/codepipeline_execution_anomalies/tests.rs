@@ -11,6 +11,7 @@ use aws_sdk_codepipeline::types::{PipelineExecutionStatus, PipelineExecutionSumm
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use pipesec_engine::{Compliance, Error};
 use rstest::rstest;
+use jiff::SignedDuration;
 use serde_json::Value;
 
 use super::*;

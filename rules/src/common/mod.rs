@@ -2,6 +2,7 @@
 //! patterns, business hours, CloudTrail lookups, pipeline structure and the live CodeBuild read. Rules use these and
 //! never each other (a test checks), so changing one rule changes no other.
 
+pub mod anomaly;
 pub mod business_hours;
 pub mod cloudtrail;
 pub mod codebuild_live;
