@@ -5,6 +5,7 @@
 pub mod common;
 
 pub mod codebuild_project_artifacts_encrypted;
+pub mod codebuild_project_build_anomalies;
 pub mod codebuild_project_buildspec_protected;
 pub mod codebuild_project_cmk_encrypted;
 pub mod codebuild_project_logging_enabled;
@@ -81,6 +82,7 @@ rules![
     codepipeline_service_role_least_privilege::ServiceRoleLeastPrivilege,
     codepipeline_failure_alerting::FailureAlerting,
     codepipeline_execution_anomalies::ExecutionAnomalies,
+    codebuild_project_build_anomalies::BuildAnomalies,
 ];
 
 #[cfg(test)]
