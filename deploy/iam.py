@@ -28,6 +28,9 @@ RESOURCES = {
     "config:GetComplianceDetailsByConfigRule": "arn:${{AWS::Partition}}:config:{region}:{account}:config-rule/*",
     "codebuild:BatchGetProjects": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
     "codebuild:UpdateProject": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
+    # Both are authorized on the project the builds belong to.
+    "codebuild:ListBuildsForProject": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
+    "codebuild:BatchGetBuilds": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
     "codebuild:BatchGetReportGroups": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:report-group/*",
     "codepipeline:GetPipeline": "arn:${{AWS::Partition}}:codepipeline:{region}:{account}:*",
     "codepipeline:ListPipelineExecutions": "arn:${{AWS::Partition}}:codepipeline:{region}:{account}:*",
