@@ -121,6 +121,12 @@ def alert_other_pipeline(clients, name):
     events_client.put_targets(Rule=f"{name}-other-failures", Targets=[{"Id": "alerts", "Arn": TOPIC}])
 
 
+def start_build_overriding_buildspec(codebuild, name):
+    """StartBuild with a buildspec override, by the emulator's only principal, which never built the
+    project before: the emulator's trail records it (CloudTrail LookupEvents is the test bed's)."""
+    codebuild.start_build(projectName=name, buildspecOverride=INLINE_BUILDSPEC)
+
+
 def update_pipeline(clients, name):
     """UpdatePipeline, no change: a sensitive call, which the emulator's trail records from 127.0.0.1."""
     codepipeline = clients["codepipeline"]
@@ -288,6 +294,9 @@ CASES = [
     Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
          "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codebuild-project-build-anomalies", project(), project_then(start_build_overriding_buildspec),
+         "1 build(s) with overrides by a principal that did not build the project in the previous 30 days: "
+         "buildspecOverride ×1"),
 ]
 
 
