@@ -235,8 +235,11 @@ impl Rule for BuildAnomalies {
         let mut notes = Vec::new();
 
         // Overrides, by principals outside the list, or new to the project without one.
-        let starts: Vec<&TrailCall> =
-            activity.calls.iter().filter(|call| call.operation == "StartBuild" && project_of(call) == Some(name)).collect();
+        let starts: Vec<&TrailCall> = activity
+            .calls
+            .iter()
+            .filter(|call| call.operation == "StartBuild" && project_of(call) == Some(name))
+            .collect();
         let builders: BTreeSet<&str> =
             starts.iter().filter(|call| in_baseline(call.time)).filter_map(|call| call.identity()).collect();
         let overridden: Vec<&&TrailCall> =
@@ -272,7 +275,9 @@ impl Rule for BuildAnomalies {
             .filter(|call| in_window(call.time))
             .filter(|call| match call.operation.as_str() {
                 "StartBuild" => false,
-                "ImportSourceCredentials" => call.request_text("/serverType").is_some_and(|kind| sources.contains(kind)),
+                "ImportSourceCredentials" => {
+                    call.request_text("/serverType").is_some_and(|kind| sources.contains(kind))
+                }
                 _ => project_of(call) == Some(name),
             })
             .collect();

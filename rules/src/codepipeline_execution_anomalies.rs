@@ -80,12 +80,12 @@ use pipesec_engine::rule::Subject;
 use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
 use serde::Deserialize;
 
-use crate::common::business_hours::BusinessHours;
-use crate::common::cloudtrail::{self, CallPolicy, TrailCall};
 use crate::common::anomaly::{
     self, DEFAULT_BUSINESS_HOURS, DEFAULT_MAX_FAILURE_RATE, DEFAULT_SPIKE_FACTOR, Span, baseline_days, failure_rate,
     spike_factor, window_hours,
 };
+use crate::common::business_hours::BusinessHours;
+use crate::common::cloudtrail::{self, CallPolicy, TrailCall};
 use crate::common::params::{business_hours, cidr_list, principal_list};
 
 pub const ID: &str = "codepipeline-execution-anomalies";

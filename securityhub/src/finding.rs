@@ -181,12 +181,7 @@ impl Finding {
             .severity(Severity::builder().label(severity.clone()).original(original).build())
             .finding_provider_fields(
                 FindingProviderFields::builder()
-                    .severity(
-                        FindingProviderSeverity::builder()
-                            .label(severity)
-                            .original(original)
-                            .build(),
-                    )
+                    .severity(FindingProviderSeverity::builder().label(severity).original(original).build())
                     .types(FINDING_TYPE)
                     .build(),
             )

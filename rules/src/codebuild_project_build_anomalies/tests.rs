@@ -130,7 +130,8 @@ fn scenario(#[case] activity: BuildActivity, #[case] params_json: &str, #[case] 
 
 #[test]
 fn findings_name_the_override_kinds_callers_and_severity() {
-    let overridden = activity(steady(), vec![call_at(OVERRIDE, 2.0), call_at(UPDATE, NIGHT), call_at(UPDATE, LAST_WEEK)]);
+    let overridden =
+        activity(steady(), vec![call_at(OVERRIDE, 2.0), call_at(UPDATE, NIGHT), call_at(UPDATE, LAST_WEEK)]);
     assert_eq!(
         verdict(&overridden, NONE).reason,
         "severity HIGH: 1 build(s) with overrides by a principal that did not build the project in the previous 30 \
@@ -151,7 +152,9 @@ fn findings_name_the_override_kinds_callers_and_severity() {
          (from 198.51.100.23)"
     );
     let credentials = activity(steady(), vec![from("203.0.113.9", call_at(CREDENTIALS, 2.0))]);
-    assert!(verdict(&credentials, OFFICE_NETWORK).reason.starts_with("severity HIGH: 1 sensitive call(s) from outside"));
+    assert!(
+        verdict(&credentials, OFFICE_NETWORK).reason.starts_with("severity HIGH: 1 sensitive call(s) from outside")
+    );
     let failing = activity([runs(4, "FAILED", 1.0, 1.0), runs(6, "SUCCEEDED", 8.0, 1.0)].concat(), vec![]);
     assert_eq!(verdict(&failing, NONE).reason, "severity MEDIUM: failure rate 40% (4 of 10 finished builds) above 30%");
 }
@@ -209,11 +212,7 @@ fn invalid_parameter_is_named(#[case] json: &str, #[case] name: &str) {
 }
 
 fn sdk_build(id: &str, started: Timestamp, status: StatusType) -> SdkBuild {
-    SdkBuild::builder()
-        .id(id)
-        .start_time(DateTime::from_millis(started.as_millisecond()))
-        .build_status(status)
-        .build()
+    SdkBuild::builder().id(id).start_time(DateTime::from_millis(started.as_millisecond())).build_status(status).build()
 }
 
 /// Two projects: CloudTrail is read once per operation for both, over the baseline and the
@@ -241,7 +240,9 @@ async fn gather_reads_calls_once_and_builds_until_the_baseline() {
         assert_eq!(request.project_name(), Some("api-service"));
         assert_eq!(request.sort_order(), Some(&SortOrderType::Descending));
         match request.next_token() {
-            None => ListBuildsForProjectOutput::builder().ids("api-service:1").ids("api-service:2").next_token("2").build(),
+            None => {
+                ListBuildsForProjectOutput::builder().ids("api-service:1").ids("api-service:2").next_token("2").build()
+            }
             Some("2") => ListBuildsForProjectOutput::builder().ids("api-service:3").next_token("3").build(),
             Some(other) => panic!("read past the baseline: {other}"),
         }

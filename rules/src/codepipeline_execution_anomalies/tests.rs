@@ -9,9 +9,9 @@ use aws_sdk_codepipeline::primitives::DateTime;
 use aws_sdk_codepipeline::types::error::PipelineNotFoundException;
 use aws_sdk_codepipeline::types::{PipelineExecutionStatus, PipelineExecutionSummary};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use jiff::SignedDuration;
 use pipesec_engine::{Compliance, Error};
 use rstest::rstest;
-use jiff::SignedDuration;
 use serde_json::Value;
 
 use super::*;
@@ -182,7 +182,11 @@ fn findings_carry_counts() {
 fn defaults_judge_calls_by_hours_and_new_addresses() {
     let tampered = activity(
         runs(1, "Succeeded", NIGHT + 1.0, 1.0),
-        vec![as_operation("DeletePipeline", call_at(UPDATE, NIGHT)), call_at(APPROVAL, 2.0), call_at(APPROVAL, LAST_WEEK)],
+        vec![
+            as_operation("DeletePipeline", call_at(UPDATE, NIGHT)),
+            call_at(APPROVAL, 2.0),
+            call_at(APPROVAL, LAST_WEEK),
+        ],
     );
     assert_eq!(
         reason(&tampered, NONE),

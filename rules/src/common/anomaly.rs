@@ -97,7 +97,11 @@ pub fn failure_rate_finding(failed: usize, finished: usize, max_rate: f64, runs:
     #[allow(clippy::cast_precision_loss)] // run counts are far below 2^52
     let rate = if finished == 0 { 0.0 } else { failed as f64 / finished as f64 };
     (finished >= MIN_FINISHED_FOR_RATE && rate > max_rate).then(|| {
-        format!("failure rate {:.0}% ({failed} of {finished} finished {runs}) above {:.0}%", rate * 100.0, max_rate * 100.0)
+        format!(
+            "failure rate {:.0}% ({failed} of {finished} finished {runs}) above {:.0}%",
+            rate * 100.0,
+            max_rate * 100.0
+        )
     })
 }
 

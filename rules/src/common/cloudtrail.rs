@@ -71,6 +71,10 @@ impl TrailCall {
 
 /// Every call to `event_source` named in `operations`, made between `start` and `end`: one
 /// LookupEvents read (all pages) per operation, paced by [`LOOKUP_INTERVAL`].
+///
+/// # Panics
+///
+/// Never: the lookup attribute's two required fields are always set.
 pub async fn lookup(
     aws: &Aws,
     event_source: &str,
@@ -138,7 +142,11 @@ pub fn trail_call(event: &aws_sdk_cloudtrail::types::Event, event_source: &str) 
         source: text("/sourceIPAddress"),
         principal: text("/userIdentity/arn"),
         role: text("/userIdentity/sessionContext/sessionIssuer/arn"),
-        resources: event.resources().iter().filter_map(|resource| resource.resource_name().map(str::to_owned)).collect(),
+        resources: event
+            .resources()
+            .iter()
+            .filter_map(|resource| resource.resource_name().map(str::to_owned))
+            .collect(),
         request: record.get("requestParameters").cloned().unwrap_or_default(),
     })
 }
@@ -323,9 +331,10 @@ mod tests {
         let end = Timestamp::from_second(1_795_000_100).unwrap();
         let start = Timestamp::from_second(1_794_000_000).unwrap();
 
-        let calls = lookup(&aws, "codebuild.amazonaws.com", &["StartBuild", "UpdateProject", "CreateWebhook"], start, end)
-            .await
-            .unwrap();
+        let calls =
+            lookup(&aws, "codebuild.amazonaws.com", &["StartBuild", "UpdateProject", "CreateWebhook"], start, end)
+                .await
+                .unwrap();
 
         assert_eq!(lookups.num_calls(), 4);
         assert_eq!(*sleeps.0.lock().unwrap(), vec![LOOKUP_INTERVAL; 3], "a pause before each request but the first");
@@ -370,8 +379,12 @@ mod tests {
 
         // An allow-list replaces the defaults.
         let office: Vec<IpNet> = vec!["198.51.100.0/24".parse().unwrap()];
-        let listed =
-            CallPolicy { allowed_cidrs: &office, allowed_principals: &[], business_hours: &hours, known_addresses: &known };
+        let listed = CallPolicy {
+            allowed_cidrs: &office,
+            allowed_principals: &[],
+            business_hours: &hours,
+            known_addresses: &known,
+        };
         assert_eq!(listed.suspicions(&call("2026-11-20T23:00:00Z", "198.51.100.1")), []);
         assert_eq!(listed.suspicions(&call("2026-11-20T10:00:00Z", "192.0.2.10")), [Suspicion::OutsideAllowLists]);
     }

@@ -68,11 +68,9 @@ pub fn bounded<'de, D: Deserializer<'de>>(
     unit: &str,
 ) -> Result<Option<u32>, D::Error> {
     match pipesec_engine::params::whole_number(deserializer)? {
-        Some(value) if !range.contains(&value) => Err(D::Error::custom(format!(
-            "expected {} to {} {unit}, not {value}",
-            range.start(),
-            range.end()
-        ))),
+        Some(value) if !range.contains(&value) => {
+            Err(D::Error::custom(format!("expected {} to {} {unit}, not {value}", range.start(), range.end())))
+        }
         value => Ok(value),
     }
 }
