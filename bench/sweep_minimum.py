@@ -119,6 +119,7 @@ def _rule_reads(rule_id: str, account: Plan) -> dict[str, int]:
             "codebuild.ListBuildsForProject": len(account.projects),
             "cloudtrail.LookupEvents": BUILD_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE),
         }
+    # codebuild-project-build-log-indicators is off without `scanLogs`: it reads nothing.
     return {}
 
 

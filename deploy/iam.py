@@ -37,6 +37,7 @@ RESOURCES = {
     "codestar-notifications:DescribeNotificationRule":
         "arn:${{AWS::Partition}}:codestar-notifications:{region}:{account}:notificationrule/*",
     "events:ListTargetsByRule": "arn:${{AWS::Partition}}:events:{region}:{account}:rule/*",
+    "logs:FilterLogEvents": "arn:${{AWS::Partition}}:logs:{region}:{account}:log-group:*",
     "cloudwatch:DescribeAlarms": "arn:${{AWS::Partition}}:cloudwatch:{region}:{account}:alarm:*",
     "iam:GetRole": "arn:${{AWS::Partition}}:iam::{account}:role/*",
     "iam:GetRolePolicy": "arn:${{AWS::Partition}}:iam::{account}:role/*",

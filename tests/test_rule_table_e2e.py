@@ -127,6 +127,17 @@ def start_build_overriding_buildspec(codebuild, name):
     codebuild.start_build(projectName=name, buildspecOverride=INLINE_BUILDSPEC)
 
 
+def project_logging(fixture):
+    """A project whose build wrote the log lines of `rules/fixtures/codebuild-project-build-log-indicators/
+    <fixture>.json` to its default log group, in the last minutes (moto's CloudWatch Logs)."""
+
+    def create(clients, name):
+        seed.create_project(clients["codebuild"], name, clients["role_arn"])
+        seed.put_build_log(clients["logs"], name, fixture)
+
+    return create
+
+
 def update_pipeline(clients, name):
     """UpdatePipeline, no change: a sensitive call, which the emulator's trail records from 127.0.0.1."""
     codepipeline = clients["codepipeline"]
@@ -294,6 +305,9 @@ CASES = [
     Case("codepipeline-execution-anomalies", pipeline(), pipeline_then(update_pipeline),
          "1 sensitive call(s) from outside the allow-lists: UpdatePipeline", params={"allowedCidrs": "10.0.0.0/8"},
          resource_type=CODEPIPELINE_PIPELINE),
+    Case("codebuild-project-build-log-indicators", project_logging("build-log-clean"),
+         project_logging("build-log-compromised"),
+         "9 indicator(s) in build logs of the last 24 h: secret-in-clear ×2", params={"scanLogs": "true"}),
     Case("codebuild-project-build-anomalies", project(), project_then(start_build_overriding_buildspec),
          "1 build(s) with overrides by a principal that did not build the project in the previous 30 days: "
          "buildspecOverride ×1"),
@@ -327,6 +341,7 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "codebuild": aws("codebuild"),
         "codepipeline": aws("codepipeline"),
         "notifications": aws("codestar-notifications"),
+        "logs": aws("logs"),
         "events": aws("events"),
         "role_arn": seed.create_role(iam)["Arn"],
         "pipeline_role_arn": seed.create_pipeline_role(iam)["Arn"],

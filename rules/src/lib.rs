@@ -6,6 +6,7 @@ pub mod common;
 
 pub mod codebuild_project_artifacts_encrypted;
 pub mod codebuild_project_build_anomalies;
+pub mod codebuild_project_build_log_indicators;
 pub mod codebuild_project_buildspec_protected;
 pub mod codebuild_project_cmk_encrypted;
 pub mod codebuild_project_logging_enabled;
@@ -83,6 +84,7 @@ rules![
     codepipeline_failure_alerting::FailureAlerting,
     codepipeline_execution_anomalies::ExecutionAnomalies,
     codebuild_project_build_anomalies::BuildAnomalies,
+    codebuild_project_build_log_indicators::BuildLogIndicators,
 ];
 
 #[cfg(test)]
