@@ -217,3 +217,40 @@ def test_build_anomalies_judge_project_changes_by_the_allow_lists(rule, aws, emu
         "severity MEDIUM: 1 sensitive call(s) from outside the allow-lists: UpdateProject ×1 (from 127.0.0.1)",
     )
     assert verdicts["retired"] == ("NOT_APPLICABLE", "CodeBuild does not know project `retired` any more")
+
+
+def test_build_log_indicators_read_only_when_asked(rule, aws, emulator):
+    """Off by default: NOT_APPLICABLE and no log read. On: the compromised build's indicators are
+    named by stream and time, never the line; a project that never logged is COMPLIANT, naming the
+    group. CloudWatch Logs (groups, streams, FilterLogEvents) is moto's own."""
+    codebuild = aws("codebuild")
+    role_arn = seed.create_role(aws("iam"), "build-role")["Arn"]
+    names = ("clean", "compromised", "quiet")
+    for name in names:
+        seed.create_project(codebuild, name, role_arn)
+    seed.put_build_log(aws("logs"), "clean", "build-log-clean")
+    seed.put_build_log(aws("logs"), "compromised", "build-log-compromised")
+    items = {name: seed.recorded_item(aws("config"), name, CODEBUILD_PROJECT) for name in names}
+    function = rule("codebuild-project-build-log-indicators")
+    config = aws("config")
+
+    emulator.reset_calls()
+    _invoke(function, events.scheduled_event("logs-off"))
+    off = compliance(config, "logs-off")
+    assert {verdict for verdict, _ in off.values()} == {"NOT_APPLICABLE"}, off
+    assert not emulator.calls().get("logs.FilterLogEvents")
+
+    emulator.reset_calls()
+    _invoke(function, events.scheduled_event("logs-on", rule_parameters={"scanLogs": "true"}))
+    by_id = compliance(config, "logs-on")
+    verdicts = {name: by_id[item["resourceId"]] for name, item in items.items()}
+    assert verdicts["clean"] == (
+        "COMPLIANT", "no indicator in 669 bytes of build logs of the last 24 h (`/aws/codebuild/clean`)")
+    assert verdicts["quiet"] == ("COMPLIANT", "log group `/aws/codebuild/quiet` does not exist: no build has logged")
+    verdict, annotation = verdicts["compromised"]
+    assert verdict == "NON_COMPLIANT", annotation
+    assert annotation.startswith("9 indicator(s) in build logs of the last 24 h: secret-in-clear ×2, latest in stream "
+                                 "`compromised/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d` at "), annotation
+    for canary in ("canaryLogKey", "npm_aB3dE5", "203.0.113.9", "xmrig -o"):
+        assert canary not in annotation
+    assert emulator.calls()["logs.FilterLogEvents"] == 3
