@@ -71,7 +71,7 @@ pub const DEFAULT_MAX_BYTES_SCANNED: u64 = 100 * 1024 * 1024;
 const MIN_BYTES_SCANNED: u64 = 1024;
 const MAX_BYTES_SCANNED: u64 = 10 * 1024 * 1024 * 1024;
 /// Findings kept per project: the annotation holds a few, the count says the rest.
-const MAX_HITS: usize = 100;
+pub const MAX_HITS: usize = 100;
 
 /// One indicator of `indicators.json`.
 #[derive(Debug, Deserialize)]
@@ -215,7 +215,7 @@ impl Scanner {
 
 /// The shortest value an assignment in a log line must have to be judged a secret: shorter ones
 /// (`AWS_SESSION_TOKEN=x` in a test) leak nothing worth a finding.
-const MIN_SECRET_CHARS: usize = 8;
+pub const MIN_SECRET_CHARS: usize = 8;
 
 /// Whether the secret detector finds a secret in `line`: a known format anywhere in it, or a
 /// `NAME=value` assignment (as `printenv` and `set -x` print them) whose value is a secret. A
