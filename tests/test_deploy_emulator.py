@@ -35,13 +35,19 @@ def role_policy(aws, role_arn: str) -> dict:
     return iam.get_role_policy(RoleName=name, PolicyName=policies[0])["PolicyDocument"]
 
 
+def all_config_rules(config) -> dict:
+    """Every Config rule by name: DescribeConfigRules answers 25 a page."""
+    pages = config.get_paginator("describe_config_rules").paginate()
+    return {rule["ConfigRuleName"]: rule for page in pages for rule in page["ConfigRules"]}
+
+
 def actions_of(document: dict) -> set[str]:
     return {action for statement in document["Statement"] for action in statement["Action"]}
 
 
 def test_rule_pack_deploys_every_rule(rule_pack, aws, catalog):
     functions, config = aws("lambda"), aws("config")
-    rules = {r["ConfigRuleName"]: r for r in config.describe_config_rules()["ConfigRules"]}
+    rules = all_config_rules(config)
     assert set(rules) == {rule.config_rule_name for rule in catalog.rules}
     for rule in catalog.rules:
         function = functions.get_function(FunctionName=rule.function_name)["Configuration"]
@@ -183,7 +189,7 @@ def test_conformance_pack_rules_point_at_the_deployed_functions(aws, catalog):
         "LambdaAccountId": ACCOUNT_ID, "RemediationRoleName": "pipesec-remediation",
         "CodebuildProjectPrivilegedModeDisabledExemptedProjects": "docker-builder",
     }, stack_name="awsconfigconforms-pipesec")
-    rules = {r["ConfigRuleName"]: r for r in aws("config").describe_config_rules()["ConfigRules"]}
+    rules = all_config_rules(aws("config"))
     for rule in catalog.rules:
         arn = functions.resources[f"{rule.logical_id}Function"].attributes["Arn"]
         assert rules[rule.config_rule_name]["Source"]["SourceIdentifier"] == arn
