@@ -18,7 +18,9 @@ by design, never from the calls the rules make:
 - Monitoring: failure alerting lists the account's notification rules, EventBridge rules and alarms
   once per invocation, describes each notification rule and reads the targets of each enabled
   EventBridge rule whose pattern can match a pipeline failure; execution anomalies lists each
-  pipeline's executions (no batch API) and asks CloudTrail once per sensitive operation (5).
+  pipeline's executions (no batch API) and asks CloudTrail once per sensitive operation (7); build
+  anomalies lists each project's builds (no batch listing; BatchGetBuilds only for builds found,
+  none in the benchmark account) and asks CloudTrail once per operation it watches (6).
 """
 
 import math
@@ -29,9 +31,13 @@ PAGE = 100
 CODEBUILD_PROJECT = "AWS::CodeBuild::Project"
 CODEBUILD_REPORT_GROUP = "AWS::CodeBuild::ReportGroup"
 CODEPIPELINE_PIPELINE = "AWS::CodePipeline::Pipeline"
-# codepipeline-execution-anomalies: DeletePipeline, UpdatePipeline, DisableStageTransition,
-# StopPipelineExecution, PutApprovalResult, each one LookupEvents read (50 events a page).
-SENSITIVE_OPERATIONS = 5
+# codepipeline-execution-anomalies: DeletePipeline, UpdatePipeline, StopPipelineExecution,
+# DisableStageTransition, PutJobFailureResult, RetryStageExecution, PutApprovalResult, each one
+# LookupEvents read (50 events a page).
+SENSITIVE_OPERATIONS = 7
+# codebuild-project-build-anomalies: StartBuild, UpdateProject, ImportSourceCredentials and the
+# three webhook operations.
+BUILD_OPERATIONS = 6
 LOOKUP_EVENTS_PAGE = 50
 
 
@@ -106,6 +112,14 @@ def _rule_reads(rule_id: str, account: Plan) -> dict[str, int]:
             "codepipeline.ListPipelineExecutions": len(account.pipelines),
             "cloudtrail.LookupEvents": SENSITIVE_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE),
         }
+    if rule_id == "codebuild-project-build-anomalies":
+        if not account.projects:
+            return {}
+        return {
+            "codebuild.ListBuildsForProject": len(account.projects),
+            "cloudtrail.LookupEvents": BUILD_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE),
+        }
+    # codebuild-project-build-log-indicators is off without `scanLogs`: it reads nothing.
     return {}
 
 

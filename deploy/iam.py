@@ -37,12 +37,16 @@ RESOURCES = {
     "config:GetComplianceDetailsByConfigRule": "arn:${{AWS::Partition}}:config:{region}:{account}:config-rule/*",
     "codebuild:BatchGetProjects": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
     "codebuild:UpdateProject": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
+    # Both are authorized on the project the builds belong to.
+    "codebuild:ListBuildsForProject": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
+    "codebuild:BatchGetBuilds": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:project/*",
     "codebuild:BatchGetReportGroups": "arn:${{AWS::Partition}}:codebuild:{region}:{account}:report-group/*",
     "codepipeline:GetPipeline": "arn:${{AWS::Partition}}:codepipeline:{region}:{account}:*",
     "codepipeline:ListPipelineExecutions": "arn:${{AWS::Partition}}:codepipeline:{region}:{account}:*",
     "codestar-notifications:DescribeNotificationRule":
         "arn:${{AWS::Partition}}:codestar-notifications:{region}:{account}:notificationrule/*",
     "events:ListTargetsByRule": "arn:${{AWS::Partition}}:events:{region}:{account}:rule/*",
+    "logs:FilterLogEvents": "arn:${{AWS::Partition}}:logs:{region}:{account}:log-group:*",
     "cloudwatch:DescribeAlarms": "arn:${{AWS::Partition}}:cloudwatch:{region}:{account}:alarm:*",
     "iam:GetRole": "arn:${{AWS::Partition}}:iam::{account}:role/*",
     "iam:GetRolePolicy": "arn:${{AWS::Partition}}:iam::{account}:role/*",

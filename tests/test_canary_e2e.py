@@ -612,6 +612,10 @@ class RuleRun(Quiet):
     results: dict[str, dict[str, tuple[str, str]]]  # rule id -> {resource id: (compliance, annotation)}
 
 
+# Opt-in rules, turned on so that they read and judge like the others.
+OPT_IN_PARAMETERS = {"codebuild-project-build-log-indicators": {"scanLogs": "true"}}
+
+
 @pytest.fixture(scope="module")
 def rule_run(account, catalog) -> RuleRun:
     """Every catalog rule through its Lambda binary, as Config invokes it under the pack's rule
@@ -628,14 +632,15 @@ def rule_run(account, catalog) -> RuleRun:
         for rule in rules:
             name = rule.config_rule_name
             batch = []
+            params = OPT_IN_PARAMETERS.get(rule.id, {})
             for item in account.items.values():
                 if item["resourceType"] != rule.resource_type:
                     continue
-                batch.append(events.change_event(item, name))
+                batch.append(events.change_event(item, name, rule_parameters=params))
                 if rule.resource_type == CODEBUILD_PROJECT:
-                    batch.append(events.change_event(_masked(item), name))
-                batch.append(events.oversized_event(item, name))
-            batch.append(events.scheduled_event(name))
+                    batch.append(events.change_event(_masked(item), name, rule_parameters=params))
+                batch.append(events.oversized_event(item, name, rule_parameters=params))
+            batch.append(events.scheduled_event(name, rule_parameters=params))
             answers = []
             for event in batch:
                 result = _invoke(functions[rule.id], event)

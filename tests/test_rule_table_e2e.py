@@ -121,6 +121,23 @@ def alert_other_pipeline(clients, name):
     events_client.put_targets(Rule=f"{name}-other-failures", Targets=[{"Id": "alerts", "Arn": TOPIC}])
 
 
+def start_build_overriding_buildspec(codebuild, name):
+    """StartBuild with a buildspec override, by the emulator's only principal, which never built the
+    project before: the emulator's trail records it (CloudTrail LookupEvents is the test bed's)."""
+    codebuild.start_build(projectName=name, buildspecOverride=INLINE_BUILDSPEC)
+
+
+def project_logging(fixture):
+    """A project whose build wrote the log lines of `rules/fixtures/codebuild-project-build-log-indicators/
+    <fixture>.json` to its default log group, in the last minutes (moto's CloudWatch Logs)."""
+
+    def create(clients, name):
+        seed.create_project(clients["codebuild"], name, clients["role_arn"])
+        seed.put_build_log(clients["logs"], name, fixture)
+
+    return create
+
+
 def update_pipeline(clients, name):
     """UpdatePipeline, no change: a sensitive call, which the emulator's trail records from 127.0.0.1."""
     codepipeline = clients["codepipeline"]
@@ -342,6 +359,12 @@ CASES = [
          "is not scanned on push (basic scanning)"),
     Case("codebuild-project-secrets-rotated", project_reading("PARAMETER_STORE"), project_reading("SECRETS_MANAGER"),
          "secret `bad-one/db` (variable `SECRET`) has rotation off"),
+    Case("codebuild-project-build-log-indicators", project_logging("build-log-clean"),
+         project_logging("build-log-compromised"),
+         "9 indicator(s) in build logs of the last 24 h: secret-in-clear ×2", params={"scanLogs": "true"}),
+    Case("codebuild-project-build-anomalies", project(), project_then(start_build_overriding_buildspec),
+         "1 build(s) with overrides by a principal that did not build the project in the previous 30 days: "
+         "buildspecOverride ×1"),
 ]
 
 
@@ -372,6 +395,7 @@ def test_rule_end_to_end(case, rule, aws, emulator, catalog):
         "codebuild": aws("codebuild"),
         "codepipeline": aws("codepipeline"),
         "notifications": aws("codestar-notifications"),
+        "logs": aws("logs"),
         "events": aws("events"),
         "s3": aws("s3", s3={"addressing_style": "path"}),
         "ecr": aws("ecr"),

@@ -363,7 +363,7 @@ fn finding<R: Rule>(entry: &Entry, verdict: &Verdict, property: Option<&str>) ->
     }
     Finding {
         rule: R::ID,
-        severity: R::SEVERITY,
+        severity: pipesec_engine::verdict::finding_severity(R::SEVERITY, annotation.as_deref()),
         area: R::AREA,
         weight: R::WEIGHT,
         resource_type: item.resource_type.clone(),

@@ -5,6 +5,8 @@
 pub mod common;
 
 pub mod codebuild_project_artifacts_encrypted;
+pub mod codebuild_project_build_anomalies;
+pub mod codebuild_project_build_log_indicators;
 pub mod codebuild_project_buildspec_protected;
 pub mod codebuild_project_cmk_encrypted;
 pub mod codebuild_project_logging_enabled;
@@ -87,6 +89,8 @@ rules![
     codepipeline_artifact_store_secured::ArtifactStoreSecured,
     codebuild_project_trusted_image::TrustedImage,
     codebuild_project_secrets_rotated::SecretsRotated,
+    codebuild_project_build_anomalies::BuildAnomalies,
+    codebuild_project_build_log_indicators::BuildLogIndicators,
 ];
 
 #[cfg(test)]

@@ -165,3 +165,20 @@ impl FakeIam {
         self.rules.iter().find(|(name, _)| *name == operation).map_or(0, |(_, rule)| rule.num_calls())
     }
 }
+
+/// A sleep for mocked CloudTrail clients: the lookups' pacing pauses end at once, the SDK's own
+/// sleeps (its timeouts) never.
+pub fn instant_sleep() -> aws_sdk_cloudtrail::config::SharedAsyncSleep {
+    #[derive(Debug)]
+    struct Instant;
+    impl aws_sdk_cloudtrail::config::AsyncSleep for Instant {
+        fn sleep(&self, duration: std::time::Duration) -> aws_sdk_cloudtrail::config::Sleep {
+            if duration == crate::common::cloudtrail::LOOKUP_INTERVAL {
+                aws_sdk_cloudtrail::config::Sleep::new(std::future::ready(()))
+            } else {
+                aws_sdk_cloudtrail::config::Sleep::new(std::future::pending())
+            }
+        }
+    }
+    aws_sdk_cloudtrail::config::SharedAsyncSleep::new(Instant)
+}

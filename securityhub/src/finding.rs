@@ -134,8 +134,9 @@ fn asff_resource_type(config_type: &str) -> &'static str {
 }
 
 impl Finding {
-    pub fn severity(&self) -> SeverityLabel {
-        SeverityLabel::from(self.rule.severity.as_str())
+    /// The severity the annotation states, if the rule states one per result, else the rule's.
+    pub fn severity(&self) -> pipesec_engine::Severity {
+        pipesec_engine::verdict::finding_severity(self.rule.severity, self.annotation.as_deref())
     }
 
     fn description(&self) -> String {
@@ -157,7 +158,8 @@ impl Finding {
             State::Passed => (ComplianceStatus::Passed, RecordState::Archived, WorkflowStatus::Resolved),
             State::Gone => (ComplianceStatus::NotAvailable, RecordState::Archived, WorkflowStatus::Resolved),
         };
-        let severity = self.severity();
+        let original = self.severity().as_str();
+        let severity = SeverityLabel::from(original);
         let resource = Resource::builder()
             .r#type(asff_resource_type(&self.resource_type))
             .id(&self.resource_id)
@@ -176,15 +178,10 @@ impl Finding {
             .types(FINDING_TYPE)
             .created_at(&self.created_at)
             .updated_at(&self.updated_at)
-            .severity(Severity::builder().label(severity.clone()).original(self.rule.severity.as_str()).build())
+            .severity(Severity::builder().label(severity.clone()).original(original).build())
             .finding_provider_fields(
                 FindingProviderFields::builder()
-                    .severity(
-                        FindingProviderSeverity::builder()
-                            .label(severity)
-                            .original(self.rule.severity.as_str())
-                            .build(),
-                    )
+                    .severity(FindingProviderSeverity::builder().label(severity).original(original).build())
                     .types(FINDING_TYPE)
                     .build(),
             )
@@ -254,6 +251,15 @@ mod tests {
             Plan::Ignore(text) => assert!(text.contains(reason), "{text}"),
             Plan::Import(finding) => panic!("{fixture} imported {finding:?}"),
         }
+    }
+
+    #[test]
+    fn a_severity_stated_in_the_annotation_is_the_findings() {
+        let mut finding = imported("non-compliant");
+        finding.annotation = Some("severity MEDIUM: privileged mode is enabled".to_owned());
+        let asff = finding.to_asff();
+        assert_eq!(asff.severity().unwrap().label(), Some(&SeverityLabel::Medium));
+        assert_eq!(asff.finding_provider_fields().unwrap().severity().unwrap().original(), Some("MEDIUM"));
     }
 
     #[test]

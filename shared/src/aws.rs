@@ -150,6 +150,8 @@ pub struct Aws {
     cloudtrail: OnceLock<aws_sdk_cloudtrail::Client>,
     /// CloudWatch alarms (DescribeAlarms).
     cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
+    /// CloudWatch Logs (FilterLogEvents), for build logs.
+    logs: OnceLock<aws_sdk_cloudwatchlogs::Client>,
     /// AWS CodeStar Notifications rules, the console's "notify" on a pipeline.
     notifications: OnceLock<aws_sdk_codestarnotifications::Client>,
     /// EventBridge rules on the default event bus.
@@ -198,6 +200,7 @@ impl Aws {
             codepipeline: OnceLock::new(),
             cloudtrail: OnceLock::new(),
             cloudwatch: OnceLock::new(),
+            logs: OnceLock::new(),
             notifications: OnceLock::new(),
             eventbridge: OnceLock::new(),
             s3: OnceLock::new(),
@@ -225,6 +228,10 @@ impl Aws {
 
     pub fn cloudtrail(&self) -> &aws_sdk_cloudtrail::Client {
         client!(self.cloudtrail, aws_sdk_cloudtrail)
+    }
+
+    pub fn logs(&self) -> &aws_sdk_cloudwatchlogs::Client {
+        client!(self.logs, aws_sdk_cloudwatchlogs)
     }
 
     pub fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
@@ -349,6 +356,7 @@ impl Aws {
         with_codepipeline: codepipeline, aws_sdk_codepipeline;
         with_cloudtrail: cloudtrail, aws_sdk_cloudtrail;
         with_cloudwatch: cloudwatch, aws_sdk_cloudwatch;
+        with_logs: logs, aws_sdk_cloudwatchlogs;
         with_notifications: notifications, aws_sdk_codestarnotifications;
         with_eventbridge: eventbridge, aws_sdk_eventbridge;
         with_s3: s3, aws_sdk_s3;

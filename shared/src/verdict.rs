@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rule::Severity;
+
 /// The compliance values `PutEvaluations` accepts. `INSUFFICIENT_DATA` is not one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -50,11 +52,34 @@ impl Verdict {
         Verdict { compliance: Compliance::NotApplicable, reason: reason.into() }
     }
 
+    /// The verdict with its severity stated at the start of the reason (`severity MEDIUM: …`), for
+    /// a rule whose findings differ in seriousness. Config stores only the annotation, so the
+    /// severity travels in it; [`finding_severity`] reads it back. The annotation is cut at its
+    /// end, so the statement survives.
+    #[must_use]
+    pub fn with_severity(self, severity: Severity) -> Self {
+        Verdict { reason: format!("{SEVERITY_STATEMENT}{}: {}", severity.as_str(), self.reason), ..self }
+    }
+
     /// NON_COMPLIANT listing every finding when there is any, otherwise COMPLIANT with
     /// `clean_reason`: a failing finding always dominates.
     pub fn from_findings(findings: &[String], clean_reason: impl Into<String>) -> Self {
         if findings.is_empty() { Verdict::compliant(clean_reason) } else { Verdict::non_compliant(findings.join("; ")) }
     }
+}
+
+const SEVERITY_STATEMENT: &str = "severity ";
+
+/// The severity of a NON_COMPLIANT result: the one its annotation states
+/// ([`Verdict::with_severity`]), never above the rule's `SEVERITY` (the highest the rule reports),
+/// otherwise the rule's. The Security Hub function and the CLI's reports all use this.
+pub fn finding_severity(rule_severity: Severity, annotation: Option<&str>) -> Severity {
+    let stated = annotation.and_then(|text| text.strip_prefix(SEVERITY_STATEMENT)).and_then(|rest| {
+        [Severity::Low, Severity::Medium, Severity::High, Severity::Critical]
+            .into_iter()
+            .find(|severity| rest.strip_prefix(severity.as_str()).is_some_and(|after| after.starts_with(": ")))
+    });
+    stated.map_or(rule_severity, |stated| stated.min(rule_severity))
 }
 
 /// AWS Config's limit on an annotation, in characters.
@@ -105,6 +130,19 @@ mod tests {
         let cut = annotation(&reason).unwrap();
         assert_eq!(cut.chars().count(), MAX_ANNOTATION_CHARS);
         assert!(cut.ends_with("[…]"));
+    }
+
+    #[test]
+    fn a_stated_severity_is_read_back_and_capped_by_the_rule() {
+        let verdict = Verdict::non_compliant("DeletePipeline ×1").with_severity(Severity::Medium);
+        assert_eq!(verdict.reason, "severity MEDIUM: DeletePipeline ×1");
+        let long = Verdict::non_compliant("x".repeat(400)).with_severity(Severity::Low);
+        let cut = annotation(&long.reason);
+        assert_eq!(finding_severity(Severity::High, cut.as_deref()), Severity::Low);
+        assert_eq!(finding_severity(Severity::Medium, Some("severity CRITICAL: x")), Severity::Medium);
+        assert_eq!(finding_severity(Severity::High, Some("severity HIGHER: x")), Severity::High);
+        assert_eq!(finding_severity(Severity::High, Some("privileged mode is enabled")), Severity::High);
+        assert_eq!(finding_severity(Severity::Low, None), Severity::Low);
     }
 
     #[test]

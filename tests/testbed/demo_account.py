@@ -24,7 +24,11 @@ VPC = {"vpcId": "vpc-0a1b2c3d", "subnets": ["subnet-0a1b2c3d"], "securityGroupId
 CANARY_SECRET = "ghp_CanaryDemoToken0123456789abcdefABCDEF"
 
 # Rule parameters the demo's team sets, as `pipesec evaluate --param RULE:NAME=VALUE` takes them.
-PARAMETERS = {"codebuild-project-privileged-mode-disabled": {"exemptedProjects": "base-images"}}
+PARAMETERS = {
+    "codebuild-project-privileged-mode-disabled": {"exemptedProjects": "base-images"},
+    # Opt-in: read the build logs (the demo's projects have none yet).
+    "codebuild-project-build-log-indicators": {"scanLogs": "true"},
+}
 
 
 def good_project(name: str) -> dict:

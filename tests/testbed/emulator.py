@@ -139,6 +139,11 @@ class Emulator:
     def reset_calls(self) -> None:
         self._request("POST", "/moto-api/pipesec/calls/reset")
 
+    def backdate(self, seconds: float) -> dict:
+        """Moves the CloudTrail records, CodePipeline executions and CodeBuild builds recorded so far
+        `seconds` into the past (AWS has no API to write history); later ones happen now."""
+        return self._request("POST", "/moto-api/pipesec/backdate", {"seconds": seconds})
+
     def set_faults(self, faults: dict) -> None:
         """E.g. {"PutEvaluations": {"failFirst": 2, "times": 1}} (partial FailedEvaluations),
         {"codebuild.BatchGetProjects": {"error": "throttle", "times": 2}} or

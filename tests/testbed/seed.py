@@ -2,8 +2,12 @@
 Config's recorder made of them."""
 
 import json
+import time
+from pathlib import Path
 
 from testbed.config_items import CODEBUILD_PROJECT, api_item_to_event_item
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _trust_policy(service: str) -> str:
@@ -194,3 +198,21 @@ def stop_recording(config, resource_types) -> dict:
         },
     })
     return config.describe_configuration_recorders()["ConfigurationRecorders"][0]
+
+
+def put_build_log(logs, project: str, fixture: str) -> None:
+    """The log events of `rules/fixtures/codebuild-project-build-log-indicators/<fixture>.json` in the
+    project's default log group, one stream per build as CodeBuild writes them, moved to the last
+    minutes with their spacing kept."""
+    path = REPO / "rules" / "fixtures" / "codebuild-project-build-log-indicators" / f"{fixture}.json"
+    events = json.loads(path.read_text())
+    group = f"/aws/codebuild/{project}"
+    logs.create_log_group(logGroupName=group)
+    shift = int(time.time() * 1000) - 60_000 - events[0]["timestamp"]
+    streams: dict[str, list] = {}
+    for event in events:
+        stream = event["logStreamName"].replace("api-service/", f"{project}/", 1)
+        streams.setdefault(stream, []).append({"timestamp": event["timestamp"] + shift, "message": event["message"]})
+    for stream, batch in streams.items():
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)

@@ -1,8 +1,10 @@
 //! The building blocks rules share: parameter types, exemptions, KMS keys, the secret detector, event
-//! patterns, business hours, pipeline structure and the live CodeBuild read. Rules use these and
+//! patterns, business hours, CloudTrail lookups, pipeline structure and the live CodeBuild read. Rules use these and
 //! never each other (a test checks), so changing one rule changes no other.
 
+pub mod anomaly;
 pub mod business_hours;
+pub mod cloudtrail;
 pub mod codebuild_live;
 pub mod event_pattern;
 pub mod exemptions;

@@ -118,6 +118,14 @@ def control(method: str, path: str, body: bytes) -> tuple[int, Any]:
             STATE.faults = faults
             STATE.faults_fired.clear()
         return 200, {"status": "ok"}
+    if route == "backdate" and method == "POST":
+        try:
+            seconds = json.loads(body or b"{}")["seconds"]
+            if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds <= 90 * 86400:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            return 400, {"error": 'expected {"seconds": S}, 0 < S <= 90 days (CloudTrail\'s event history)'}
+        return 200, cloudtrail.backdate(seconds)
     if route == "faults" and method == "GET":
         with STATE.lock:
             return 200, {"fired": dict(STATE.faults_fired)}

@@ -1,0 +1,4 @@
+//! Lambda entry point of `codebuild-project-build-log-indicators`.
+fn main() -> std::process::ExitCode {
+    pipesec_engine::lambda_main::<pipesec_rules::codebuild_project_build_log_indicators::BuildLogIndicators>()
+}
