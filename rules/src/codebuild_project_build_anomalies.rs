@@ -75,21 +75,14 @@ use std::sync::Arc;
 
 use aws_sdk_codebuild::operation::list_builds_for_project::ListBuildsForProjectError;
 use aws_sdk_codebuild::types::SortOrderType;
-use ipnet::IpNet;
 use jiff::Timestamp;
 use pipesec_engine::resources::CodeBuildProject;
 use pipesec_engine::rule::Subject;
 use pipesec_engine::{Area, Aws, Result, Rule, Severity, Verdict};
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::common::anomaly::{
-    self, DEFAULT_BUSINESS_HOURS, DEFAULT_MAX_FAILURE_RATE, DEFAULT_SPIKE_FACTOR, Span, baseline_days, failure_rate,
-    spike_factor, window_hours,
-};
-use crate::common::business_hours::BusinessHours;
+use crate::common::anomaly::{self, DEFAULT_MAX_FAILURE_RATE, DEFAULT_SPIKE_FACTOR, Span};
 use crate::common::cloudtrail::{self, CallPolicy, TrailCall};
-use crate::common::params::{business_hours, cidr_list, principal_list};
 
 pub const ID: &str = "codebuild-project-build-anomalies";
 
@@ -108,34 +101,8 @@ const FAILED_STATUSES: [&str; 3] = ["FAILED", "FAULT", "TIMED_OUT"];
 #[derive(Debug)]
 pub struct BuildAnomalies;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Params {
-    #[serde(rename = "windowHours", deserialize_with = "window_hours")]
-    pub window_hours: Option<u32>,
-    #[serde(rename = "maxFailureRate", deserialize_with = "failure_rate")]
-    pub max_failure_rate: Option<f64>,
-    #[serde(rename = "spikeFactor", deserialize_with = "spike_factor")]
-    pub spike_factor: Option<f64>,
-    #[serde(rename = "baselineDays", deserialize_with = "baseline_days")]
-    pub baseline_days: Option<u32>,
-    #[serde(rename = "businessHours", deserialize_with = "business_hours")]
-    pub business_hours: Option<BusinessHours>,
-    #[serde(rename = "allowedCidrs", deserialize_with = "cidr_list")]
-    pub allowed_cidrs: Vec<IpNet>,
-    #[serde(rename = "allowedPrincipals", deserialize_with = "principal_list")]
-    pub allowed_principals: Vec<String>,
-}
-
-impl Params {
-    fn span(&self) -> Span {
-        Span::new(self.window_hours, self.baseline_days)
-    }
-
-    fn business_hours(&self) -> BusinessHours {
-        self.business_hours.clone().unwrap_or_else(|| DEFAULT_BUSINESS_HOURS.parse().expect("valid default"))
-    }
-}
+/// The parameters every activity rule takes (common/anomaly.rs).
+pub type Params = anomaly::ActivityParams;
 
 /// One build of the project.
 #[derive(Debug, Clone, PartialEq, Eq)]

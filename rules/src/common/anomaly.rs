@@ -2,10 +2,12 @@
 //! defaults of the SEC11-BP07 guidance: the window and baseline parameters, the failure rate and
 //! the frequency spike.
 
+use ipnet::IpNet;
 use jiff::{SignedDuration, Timestamp};
-use serde::Deserializer;
+use serde::{Deserialize, Deserializer};
 
-use crate::common::params::{bounded, bounded_decimal};
+use crate::common::business_hours::BusinessHours;
+use crate::common::params::{bounded, bounded_decimal, business_hours, cidr_list, principal_list};
 
 /// The window when `windowHours` is not set.
 pub const DEFAULT_WINDOW_HOURS: u32 = 24;
@@ -26,6 +28,42 @@ pub const DEFAULT_BASELINE_DAYS: u32 = 30;
 pub const MAX_BASELINE_DAYS: u32 = 83;
 /// Business hours when `businessHours` is not set: every day, 06:00–22:00 UTC.
 pub const DEFAULT_BUSINESS_HOURS: &str = "Mon-Sun 06:00-22:00 UTC";
+
+/// The window, baseline, failure-rate, spike, business-hours and allow-list parameters of the
+/// activity rules: one struct, so both rules take the same names with the same bounds.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActivityParams {
+    #[serde(rename = "windowHours", deserialize_with = "window_hours")]
+    pub window_hours: Option<u32>,
+    #[serde(rename = "maxFailureRate", deserialize_with = "failure_rate")]
+    pub max_failure_rate: Option<f64>,
+    #[serde(rename = "spikeFactor", deserialize_with = "spike_factor")]
+    pub spike_factor: Option<f64>,
+    #[serde(rename = "baselineDays", deserialize_with = "baseline_days")]
+    pub baseline_days: Option<u32>,
+    #[serde(rename = "businessHours", deserialize_with = "business_hours")]
+    pub business_hours: Option<BusinessHours>,
+    #[serde(rename = "allowedCidrs", deserialize_with = "cidr_list")]
+    pub allowed_cidrs: Vec<IpNet>,
+    #[serde(rename = "allowedPrincipals", deserialize_with = "principal_list")]
+    pub allowed_principals: Vec<String>,
+}
+
+impl ActivityParams {
+    pub fn span(&self) -> Span {
+        Span::new(self.window_hours, self.baseline_days)
+    }
+
+    /// `businessHours`, or the default.
+    ///
+    /// # Panics
+    ///
+    /// Never: the default is a valid constant, parsed by every test that leaves `businessHours` unset.
+    pub fn business_hours(&self) -> BusinessHours {
+        self.business_hours.clone().unwrap_or_else(|| DEFAULT_BUSINESS_HOURS.parse().expect("valid default"))
+    }
+}
 
 pub fn window_hours<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     bounded(deserializer, 1..=MAX_WINDOW_HOURS, "hours")
