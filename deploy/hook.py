@@ -5,8 +5,17 @@ Cloud Control API) to the function before it is provisioned."""
 
 from deploy import iam
 from deploy.catalog import HOOK_FUNCTION, Catalog, Rule
-from deploy.cfn import equals, get_att, ref, sub
-from deploy.rule_pack import LOG_RETENTION_DAYS, function, lambda_trust, log_group, log_statement, policy_document
+from deploy.cfn import get_att, ref, sub
+from deploy.rule_pack import (
+    LOG_RETENTION_DAYS,
+    REGIONAL_CODE_BUCKET,
+    code_parameters,
+    function,
+    lambda_trust,
+    log_group,
+    log_statement,
+    policy_document,
+)
 
 HEADER = """\
 pipesec pre-deployment gate: a CloudFormation Lambda hook that runs the pipesec rules on every
@@ -62,23 +71,7 @@ def template(catalog: Catalog) -> dict:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "pipesec: pre-deployment gate (CloudFormation Lambda hook) for CodeBuild and CodePipeline",
         "Parameters": {
-            "CodeBucket": {
-                "Type": "String",
-                "MinLength": 3,
-                "Description": "S3 bucket holding the packages (scripts/package, then upload target/lambda)",
-            },
-            "RegionalCodeBucket": {
-                "Type": "String",
-                "Default": "false",
-                "AllowedValues": ["true", "false"],
-                "Description": "true: the package is in <CodeBucket>-<region> (one template for every region of a "
-                               "StackSet); false: in CodeBucket",
-            },
-            "CodeKeyPrefix": {
-                "Type": "String",
-                "Default": "pipesec/",
-                "Description": "Key prefix of the packages: <prefix>pipesec-hook/bootstrap.zip",
-            },
+            **code_parameters(regional=True),
             "FailureMode": {
                 "Type": "String",
                 "Default": "WARN",
@@ -116,7 +109,7 @@ def template(catalog: Catalog) -> dict:
                 "Description": "Application log level of the function (JSON logs)",
             },
         },
-        "Conditions": {"RegionalCodeBucket": equals(ref("RegionalCodeBucket"), "true")},
+        "Conditions": REGIONAL_CODE_BUCKET,
         "Resources": {
             f"{name}LogGroup": log_group(HOOK_FUNCTION),
             f"{name}FunctionRole": {

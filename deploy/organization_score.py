@@ -7,7 +7,15 @@ import json
 
 from deploy.catalog import SCORER_FUNCTION
 from deploy.cfn import Commented, get_att, ref, sub
-from deploy.rule_pack import LOG_RETENTION_DAYS, function, lambda_trust, log_group, log_statement, policy_document
+from deploy.rule_pack import (
+    LOG_RETENTION_DAYS,
+    code_parameters,
+    function,
+    lambda_trust,
+    log_group,
+    log_statement,
+    policy_document,
+)
 
 HEADER = """\
 pipesec organization score: an AWS Config aggregator over the whole organization (every account,
@@ -84,16 +92,7 @@ def template(catalog) -> dict:  # noqa: ARG001 - every generator takes the catal
         "Description": "pipesec: organization-wide Config aggregator, scheduled SEC11-BP07 scores as CloudWatch "
                        "metrics, and their dashboard",
         "Parameters": {
-            "CodeBucket": {
-                "Type": "String",
-                "MinLength": 3,
-                "Description": "S3 bucket holding the packages (scripts/package, then upload target/lambda)",
-            },
-            "CodeKeyPrefix": {
-                "Type": "String",
-                "Default": "pipesec/",
-                "Description": "Key prefix of the packages: <prefix>pipesec-scorer/bootstrap.zip",
-            },
+            **code_parameters(regional=False),
             "AggregatorName": {
                 "Type": "String",
                 "Default": "pipesec-organization",

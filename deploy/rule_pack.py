@@ -64,6 +64,39 @@ def log_group(function_name: str) -> dict:
     }
 
 
+def code_parameters(regional: bool) -> dict:
+    """Where a template's functions read their packages: `CodeBucket`, `CodeKeyPrefix` and, for a
+    template a StackSet deploys in many regions, `RegionalCodeBucket` (with `REGIONAL_CODE_BUCKET`
+    as its condition)."""
+    parameters = {
+        "CodeBucket": {
+            "Type": "String",
+            "MinLength": 3,
+            "Description": "S3 bucket holding the packages (scripts/package, then upload target/lambda)",
+        },
+        "RegionalCodeBucket": {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["true", "false"],
+            "Description": "true: the packages are in <CodeBucket>-<region> (Lambda reads code from its own region; "
+                           "one template for every region of a StackSet); false: in CodeBucket",
+        },
+        "CodeKeyPrefix": {
+            "Type": "String",
+            "Default": "pipesec/",
+            "Description": "Key prefix of the packages: <prefix><function>/bootstrap.zip; change it per release "
+                           "so that CloudFormation updates the code",
+        },
+    }
+    if not regional:
+        del parameters["RegionalCodeBucket"]
+    return parameters
+
+
+# The condition `function(..., regional_code_bucket=True)` uses.
+REGIONAL_CODE_BUCKET = {"RegionalCodeBucket": equals(ref("RegionalCodeBucket"), "true")}
+
+
 def function(function_name: str, description: str, role: str, log_group_id: str, code_key: str,
              regional_code_bucket: bool = True) -> dict:
     """A function whose code is in `CodeBucket`, or in `<CodeBucket>-<region>` when the template's
@@ -238,24 +271,7 @@ def security_hub_resources() -> dict:
 
 def template(catalog: Catalog) -> dict:
     parameters = {
-        "CodeBucket": {
-            "Type": "String",
-            "MinLength": 3,
-            "Description": "S3 bucket holding the packages (scripts/package, then upload target/lambda)",
-        },
-        "RegionalCodeBucket": {
-            "Type": "String",
-            "Default": "false",
-            "AllowedValues": ["true", "false"],
-            "Description": "true: the packages are in <CodeBucket>-<region> (Lambda reads code from its own region; "
-                           "one template for every region of a StackSet); false: in CodeBucket",
-        },
-        "CodeKeyPrefix": {
-            "Type": "String",
-            "Default": "pipesec/",
-            "Description": "Key prefix of the packages: <prefix><function>/bootstrap.zip; change it per release "
-                           "so that CloudFormation updates the code",
-        },
+        **code_parameters(regional=True),
         "CreateConfigRules": {
             "Type": "String",
             "Default": "true",
@@ -299,7 +315,7 @@ def template(catalog: Catalog) -> dict:
         "Parameters": parameters,
         "Conditions": {
             "CreateConfigRules": equals(ref("CreateConfigRules"), "true"),
-            "RegionalCodeBucket": equals(ref("RegionalCodeBucket"), "true"),
+            **REGIONAL_CODE_BUCKET,
             "EnableSecurityHubFindings": equals(ref("EnableSecurityHubFindings"), "true"),
         },
         "Resources": resources,
