@@ -3,9 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_iam::Client as Iam;
+use aws_sdk_iam::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_iam::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_iam::error::BoxError;
 use aws_sdk_iam::operation::get_policy::GetPolicyOutput;
 use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionOutput;
 use aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput;
@@ -181,4 +184,27 @@ pub fn instant_sleep() -> aws_sdk_cloudtrail::config::SharedAsyncSleep {
         }
     }
     aws_sdk_cloudtrail::config::SharedAsyncSleep::new(Instant)
+}
+
+/// The region of each request, as the client's configuration has it when the request is built.
+/// An interceptor of any SDK client (they share the runtime's trait); registered before a mock,
+/// so that the mock's answer can depend on it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestRegions(pub Arc<Mutex<Vec<String>>>);
+
+impl Intercept for RequestRegions {
+    fn name(&self) -> &'static str {
+        "record-regions"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let region = cfg.load::<Region>().map(ToString::to_string).unwrap_or_default();
+        self.0.lock().unwrap().push(region);
+        Ok(())
+    }
 }

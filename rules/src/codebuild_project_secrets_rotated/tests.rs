@@ -1,9 +1,5 @@
-use std::sync::{Arc, Mutex};
-
 use aws_sdk_secretsmanager::Client as SecretsManager;
-use aws_sdk_secretsmanager::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_secretsmanager::error::BoxError;
+use aws_sdk_secretsmanager::config::Region;
 use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
 use aws_sdk_secretsmanager::primitives::DateTime;
 use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
@@ -17,7 +13,7 @@ use pipesec_engine::Compliance;
 use rstest::rstest;
 
 use super::*;
-use crate::testing::subject;
+use crate::testing::{RequestRegions, subject};
 
 const DAY: i64 = 86_400;
 
@@ -25,31 +21,11 @@ fn days_ago(days: i64) -> DateTime {
     DateTime::from_secs(Timestamp::now().as_second() - days * DAY)
 }
 
-/// The regions DescribeSecret calls were built for, recorded before the mock answers.
-#[derive(Debug, Clone, Default)]
-struct Regions(Arc<Mutex<Vec<String>>>);
-
-impl Intercept for Regions {
-    fn name(&self) -> &'static str {
-        "record-regions"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.lock().unwrap().push(cfg.load::<Region>().map(ToString::to_string).unwrap_or_default());
-        Ok(())
-    }
-}
-
 /// The account: secrets and parameters as Secrets Manager and Parameter Store describe them.
 struct FakeAccount {
     describe_secret: MockRule,
     describe_parameters: MockRule,
-    regions: Regions,
+    regions: RequestRegions,
 }
 
 impl FakeAccount {
@@ -95,7 +71,7 @@ impl FakeAccount {
                 .collect();
             DescribeParametersOutput::builder().set_parameters(Some(parameters)).build()
         });
-        FakeAccount { describe_secret, describe_parameters, regions: Regions::default() }
+        FakeAccount { describe_secret, describe_parameters, regions: RequestRegions::default() }
     }
 
     fn aws(&self) -> Aws {

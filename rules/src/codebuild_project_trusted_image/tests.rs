@@ -1,11 +1,9 @@
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_sdk_ecr::Client as Ecr;
+use aws_sdk_ecr::config::Region;
 use aws_sdk_ecr::config::http::HttpResponse;
-use aws_sdk_ecr::config::interceptors::BeforeSerializationInterceptorContextRef;
-use aws_sdk_ecr::config::{ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_ecr::error::BoxError;
 use aws_sdk_ecr::operation::describe_repositories::{DescribeRepositoriesError, DescribeRepositoriesOutput};
 use aws_sdk_ecr::operation::get_registry_scanning_configuration::GetRegistryScanningConfigurationOutput;
 // The SDK body type; aws-sdk-ecr does not re-export it.
@@ -23,7 +21,7 @@ use rstest::rstest;
 use serde::Deserialize;
 
 use super::*;
-use crate::testing::{fixture_path, list, subject};
+use crate::testing::{RequestRegions, fixture_path, list, subject};
 
 /// The account's registries as `fixtures/<id>/ecr.json` describes them, by region, served by a
 /// mocked ECR that answers as ECR does: a batch naming a missing repository fails whole with
@@ -54,41 +52,19 @@ struct FakeRepository {
     scan_on_push: bool,
 }
 
-/// The region of each request, as the client's configuration has it when the request is built:
-/// registered before the mock, so the mock's answer can depend on it.
-#[derive(Debug, Clone, Default)]
-struct Regions(Arc<Mutex<Vec<String>>>);
-
-impl Intercept for Regions {
-    fn name(&self) -> &'static str {
-        "record-regions"
-    }
-
-    fn read_before_serialization(
-        &self,
-        _: &BeforeSerializationInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let region = cfg.load::<Region>().map(ToString::to_string).unwrap_or_default();
-        self.0.lock().unwrap().push(region);
-        Ok(())
-    }
-}
-
 struct FakeEcr {
     describe: MockRule,
     scanning: MockRule,
-    regions: Regions,
+    regions: RequestRegions,
 }
 
 impl FakeEcr {
     fn from_fixture() -> Self {
         let path = fixture_path(ID, "ecr");
         let state: Arc<EcrFixture> = Arc::new(serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap());
-        let regions = Regions::default();
+        let regions = RequestRegions::default();
 
-        // The mock sees the input only: the region is the one `Regions` recorded for this request.
+        // The mock sees the input only: the region is the one `RequestRegions` recorded for this request.
         let (ecr, seen) = (Arc::clone(&state), regions.clone());
         let describe = mock!(Ecr::describe_repositories).then_compute_response(move |request| {
             let region = seen.0.lock().unwrap().last().cloned().unwrap_or_default();
