@@ -6,6 +6,7 @@ accepts `"Resource": "*"` for it. A rule whose `reads` name an action missing fr
 generation (and so the template tests) until someone decides which it is.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from deploy.cfn import Commented, sub
@@ -138,6 +139,17 @@ def policy_documents(template: dict) -> list[tuple[str, dict]]:
     return found
 
 
+def _allow_statements(documents) -> Iterator[tuple[str, dict]]:
+    """The Allow statements of `(where, document)` pairs, each with where it is; a statement under
+    `Fn::If` is checked as its first branch."""
+    for where, document in documents:
+        for statement in _as_list(document.get("Statement", [])):
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+                yield where, statement
+
+
 def problems(template: dict) -> list[str]:
     """Why the template's identity policies are not least privilege; empty when they are.
 
@@ -145,25 +157,20 @@ def problems(template: dict) -> list[str]:
     are not reviewed here), and `*` as a resource only for actions in WITHOUT_RESOURCE_LEVEL.
     """
     found = []
-    for where, document in policy_documents(template):
-        for statement in _as_list(document.get("Statement", [])):
-            if isinstance(statement, dict) and "Fn::If" in statement:
-                statement = statement["Fn::If"][1]
-            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                continue
-            sid = statement.get("Sid", "?")
-            for key in ("NotAction", "NotResource"):
-                if key in statement:
-                    found.append(f"{where} {sid}: {key} grants everything else")
-            actions = _as_list(statement.get("Action", []))
+    for where, statement in _allow_statements(policy_documents(template)):
+        sid = statement.get("Sid", "?")
+        for key in ("NotAction", "NotResource"):
+            if key in statement:
+                found.append(f"{where} {sid}: {key} grants everything else")
+        actions = _as_list(statement.get("Action", []))
+        for action in actions:
+            if not isinstance(action, str) or action == "*" or action.endswith(":*"):
+                found.append(f"{where} {sid}: wildcard action {action!r}")
+        if "*" in _as_list(statement.get("Resource", [])):
             for action in actions:
-                if not isinstance(action, str) or action == "*" or action.endswith(":*"):
-                    found.append(f"{where} {sid}: wildcard action {action!r}")
-            if "*" in _as_list(statement.get("Resource", [])):
-                for action in actions:
-                    if action not in WITHOUT_RESOURCE_LEVEL:
-                        found.append(f"{where} {sid}: {action} on resource '*' though it has resource-level "
-                                     "permissions")
+                if action not in WITHOUT_RESOURCE_LEVEL:
+                    found.append(f"{where} {sid}: {action} on resource '*' though it has resource-level "
+                                 "permissions")
     return found
 
 
@@ -257,17 +264,12 @@ def trust_problems(template: dict) -> list[str]:
     """Why the template's trust and resource policies trust more than named principals: `*`, an
     account wildcard, or a path wildcard (in the principal or in a principal condition)."""
     found = []
-    for where, document in trust_documents(template):
-        for statement in _as_list(document.get("Statement", [])):
-            if isinstance(statement, dict) and "Fn::If" in statement:
-                statement = statement["Fn::If"][1]
-            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                continue
-            label = f"{where} {statement.get('Sid', '?')}"
-            if "NotPrincipal" in statement:
-                found.append(f"{label}: NotPrincipal trusts everyone else")
-            found.extend(_principal_problems(label, statement.get("Principal")))
-            found.extend(_condition_problems(label, statement.get("Condition")))
+    for where, statement in _allow_statements(trust_documents(template)):
+        label = f"{where} {statement.get('Sid', '?')}"
+        if "NotPrincipal" in statement:
+            found.append(f"{label}: NotPrincipal trusts everyone else")
+        found.extend(_principal_problems(label, statement.get("Principal")))
+        found.extend(_condition_problems(label, statement.get("Condition")))
     return found
 
 
@@ -290,20 +292,15 @@ def permission_problems(template: dict) -> list[str]:
 def assume_role_problems(template: dict) -> list[str]:
     """sts:AssumeRole* granted on roles of any account (`iam::*:role`) or on '*'."""
     found = []
-    for where, document in policy_documents(template):
-        for statement in _as_list(document.get("Statement", [])):
-            if isinstance(statement, dict) and "Fn::If" in statement:
-                statement = statement["Fn::If"][1]
-            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                continue
-            actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
-            if not any(a.lower().startswith("sts:assumerole") or a.lower() == "sts:*" for a in actions):
-                continue
-            for resource in _as_list(statement.get("Resource", [])):
-                text = _text(resource)
-                if text == "*" or (text is not None and ":iam::*:" in text):
-                    found.append(f"{where} {statement.get('Sid', '?')}: sts:AssumeRole on {text!r}, roles of any "
-                                 "account")
+    for where, statement in _allow_statements(policy_documents(template)):
+        actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
+        if not any(a.lower().startswith("sts:assumerole") or a.lower() == "sts:*" for a in actions):
+            continue
+        for resource in _as_list(statement.get("Resource", [])):
+            text = _text(resource)
+            if text == "*" or (text is not None and ":iam::*:" in text):
+                found.append(f"{where} {statement.get('Sid', '?')}: sts:AssumeRole on {text!r}, roles of any "
+                             "account")
     return found
 
 
