@@ -1,10 +1,11 @@
-//! The detector measured on a labelled corpus of realistic build variables
-//! (`fixtures/secrets-corpus.json`): precision and recall must stay at or above 0.95.
+//! The detector measured on labelled sets of realistic build variables: precision and recall on
+//! the corpus (`fixtures/secrets-corpus.json`) must stay at or above 0.95; the held-out batch
+//! (`fixtures/secrets-heldout.json`) is reported separately.
 //!
 //! Each entry is `{"name", "value", "secret", "note"}`. Notes tag the interesting entries:
 //! `[tricky]` (not a secret, but with a secret-like name or a random-looking value),
 //! `[innocent-name]` (a secret under a name that says nothing) and `[ambiguous]` (a judgement
-//! call, explained in the note). The report prints names, labels and kinds, never values.
+//! call, explained in the note). The reports print names, labels and kinds, never values.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -25,10 +26,14 @@ struct Entry {
     note: String,
 }
 
-fn corpus() -> Vec<Entry> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("secrets-corpus.json");
+fn load(file: &str) -> Vec<Entry> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+fn corpus() -> Vec<Entry> {
+    load("secrets-corpus.json")
 }
 
 /// A ratio that is 1 when nothing was asked of it (no positives predicted or expected).
@@ -37,35 +42,20 @@ fn ratio(hits: usize, total: usize) -> f64 {
     if total == 0 { 1.0 } else { hits as f64 / total as f64 }
 }
 
-#[test]
-fn the_anchor_prefilter_hides_no_format_in_the_corpus() {
-    let corpus = corpus();
-    // Each value as it is and inside a longer text, where formats must be found mid-string.
-    for entry in &corpus {
-        for value in [entry.value.clone(), format!("x={} y", entry.value), entry.value.to_lowercase()] {
-            assert!(super::anchors_hide_no_format(&value), "{}: the prefilter hid a format", entry.name);
-        }
-    }
+/// The detector's answers on a labelled set, and its report (names, labels and kinds only).
+struct Measurement {
+    precision: f64,
+    recall: f64,
+    report: String,
 }
 
-#[test]
-fn the_name_gate_hides_no_secret_name_in_the_corpus() {
-    for entry in &corpus() {
-        for name in [entry.name.clone(), entry.name.to_lowercase(), format!("APP_{}_PROD", entry.name)] {
-            assert!(super::name::gate_hides_no_secret_class(&name), "{name}: the gate hid a secret class");
-        }
-    }
-}
-
-#[test]
-fn precision_and_recall_on_the_labelled_corpus() {
-    let entries = corpus();
+fn measure(title: &str, entries: &[Entry]) -> Measurement {
     let tagged =
         |secret: bool, tag: &str| entries.iter().filter(|e| e.secret == secret && e.note.contains(tag)).count();
     let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
     let mut kinds: Vec<(SecretKind, usize)> = Vec::new();
     let mut misses = String::new();
-    for entry in &entries {
+    for entry in entries {
         let found = detect(&entry.name, Some(&entry.value));
         match (entry.secret, found) {
             (true, Some(kind)) => {
@@ -93,7 +83,7 @@ fn precision_and_recall_on_the_labelled_corpus() {
     kinds.sort_by_key(|&(_, count)| std::cmp::Reverse(count));
 
     let mut report = String::new();
-    writeln!(report, "secrets corpus: {} variables", entries.len()).unwrap();
+    writeln!(report, "{title}: {} variables", entries.len()).unwrap();
     writeln!(
         report,
         "  secret:     {secrets:>4} ({} with innocent names, {} ambiguous)",
@@ -110,8 +100,7 @@ fn precision_and_recall_on_the_labelled_corpus() {
     )
     .unwrap();
     writeln!(report, "  TP {tp}  FP {fp}  FN {fn_}  TN {tn}").unwrap();
-    writeln!(report, "  precision {precision:.3} (target {MIN_PRECISION})  recall {recall:.3} (target {MIN_RECALL})")
-        .unwrap();
+    writeln!(report, "  precision {precision:.3}  recall {recall:.3}").unwrap();
     writeln!(report, "  true positives by kind:").unwrap();
     for (kind, count) in &kinds {
         writeln!(report, "    {count:>4}  {kind}").unwrap();
@@ -121,10 +110,57 @@ fn precision_and_recall_on_the_labelled_corpus() {
     } else {
         writeln!(report, "  misclassified (names only):\n{misses}").unwrap();
     }
-    println!("{report}");
-
     for entry in entries.iter().filter(|e| e.secret && e.value.len() >= 8) {
         assert!(!report.contains(&entry.value), "the report repeats the value of {}", entry.name);
     }
-    assert!(precision >= MIN_PRECISION && recall >= MIN_RECALL, "below target\n{report}");
+    Measurement { precision, recall, report }
+}
+
+#[test]
+fn the_anchor_prefilter_hides_no_format_in_the_corpus() {
+    let corpus = corpus();
+    // Each value as it is and inside a longer text, where formats must be found mid-string.
+    for entry in &corpus {
+        for value in [entry.value.clone(), format!("x={} y", entry.value), entry.value.to_lowercase()] {
+            assert!(super::anchors_hide_no_format(&value), "{}: the prefilter hid a format", entry.name);
+        }
+    }
+}
+
+#[test]
+fn the_name_gate_hides_no_secret_name_in_the_corpus() {
+    for entry in &corpus() {
+        for name in [entry.name.clone(), entry.name.to_lowercase(), format!("APP_{}_PROD", entry.name)] {
+            assert!(super::name::gate_hides_no_secret_class(&name), "{name}: the gate hid a secret class");
+        }
+    }
+}
+
+#[test]
+fn precision_and_recall_on_the_labelled_corpus() {
+    let measured = measure("secrets corpus", &corpus());
+    println!("{}  targets: precision {MIN_PRECISION}, recall {MIN_RECALL}\n", measured.report);
+    assert!(measured.precision >= MIN_PRECISION && measured.recall >= MIN_RECALL, "below target\n{}", measured.report);
+}
+
+/// What the detector scored on the held-out batch when the batch was written, before the
+/// detector took any format from a ruleset: 20 of 44 secrets found, 6 false positives among
+/// the 44 look-alikes.
+const HELD_OUT_BEFORE: (f64, f64) = (20.0 / 26.0, 20.0 / 44.0);
+
+/// The held-out batch: vendor tokens with documented prefixes under neutral names, and values
+/// that look like them but are not secrets (public keys, identifiers, placeholders). It was
+/// written before the detector took formats from a ruleset and is never tuned against, so its
+/// numbers are reported, not targets: the test fails only if the detector does worse on it than
+/// it did before ([`HELD_OUT_BEFORE`]).
+#[test]
+fn precision_and_recall_on_the_held_out_batch() {
+    let measured = measure("secrets held-out batch", &load("secrets-heldout.json"));
+    let (precision_before, recall_before) = HELD_OUT_BEFORE;
+    println!("{}  before the ruleset: precision {precision_before:.3}, recall {recall_before:.3}\n", measured.report);
+    assert!(
+        measured.precision >= precision_before && measured.recall >= recall_before,
+        "worse than before the ruleset\n{}",
+        measured.report
+    );
 }
