@@ -155,13 +155,16 @@ def _findings(ocsf: Path) -> list[dict]:
             for finding in json.loads(ocsf.read_text())]
 
 
-def service_checks(prowler: Path, tool_environment: dict[str, str]) -> list[str]:
-    """Every check of PROWLER_SERVICES in the installed Prowler, as it lists them."""
+def service_checks(prowler: Path, tool_environment: dict[str, str]) -> tuple[list[str], float]:
+    """Every check of PROWLER_SERVICES in the installed Prowler, as it lists them, and the wall
+    time of listing them: Prowler's start-up, without an AWS call."""
+    started = time.monotonic()
     answer = subprocess.run([str(prowler), "aws", "--list-checks-json", "--services", *PROWLER_SERVICES],
                             env=environment(tool_environment), capture_output=True, text=True, check=True,
                             timeout=600)
+    seconds = time.monotonic() - started
     listed = json.loads(answer.stdout[answer.stdout.index("{"):])
-    return sorted(check for checks in listed.values() for check in checks)
+    return sorted(check for checks in listed.values() for check in checks), seconds
 
 
 def run(prowler: Path, emulator, tool_environment: dict[str, str], checks: list[str] | None = None) -> dict:
@@ -196,13 +199,13 @@ def compare_tools(prowler: Path, emulator, tool_environment: dict[str, str], acc
     """The like-for-like and whole-tool runs (see the module's doc) against `evaluate`, pipesec
     evaluate with every rule run just before; `run_pipesec(rule_ids)` runs it with those rules.
     Every Prowler check named in CHECK_PAIRS must exist in the installed Prowler."""
-    whole_checks = service_checks(prowler, tool_environment)
+    whole_checks, listing_seconds = service_checks(prowler, tool_environment)
     missing = [pair.prowler_check for pair in CHECK_PAIRS if pair.prowler_check and pair.prowler_check not in whole_checks]
     if missing:
         raise RuntimeError(f"not checks of the installed Prowler's {'/'.join(PROWLER_SERVICES)}: {missing}")
     rules = sorted(pair.pipesec_rule for pair in LIKE_FOR_LIKE)
     pipesec = run_pipesec(rules)
-    comparison = {"likeForLike": {
+    comparison = {"prowlerListingSeconds": listing_seconds, "likeForLike": {
         "pairs": [[pair.pipesec_rule, pair.prowler_check] for pair in LIKE_FOR_LIKE],
         "pipesec": {"rules": rules, "seconds": pipesec["seconds"], "calls": pipesec["calls"]},
         "prowler": {"checks": [pair.prowler_check for pair in LIKE_FOR_LIKE],
@@ -249,6 +252,10 @@ def figures(comparison: dict) -> list[dict]:
                   "baseline": f"{prowler['seconds']:.2f} (Prowler)", "ratio": f"{speedup:.1f}x faster{target}"},
                  {"figure": f"N={n}: {label}, API calls", "value": pipesec_calls,
                   "baseline": f"{prowler_calls} (Prowler)", "ratio": f"{prowler_calls / pipesec_calls:.1f}x fewer"}]
+    if comparison.get("prowlerListingSeconds") is not None:
+        rows.append({"figure": f"Prowler's start-up in both runs: `prowler aws --list-checks-json --services "
+                               f"{' '.join(PROWLER_SERVICES)}`, no AWS call, wall s",
+                     "value": f"{comparison['prowlerListingSeconds']:.2f}", "baseline": "-", "ratio": "-"})
     return rows
 
 
