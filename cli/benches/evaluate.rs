@@ -194,10 +194,7 @@ fn scan_template(template: &Path, report: &Path) {
 
 fn print_and_save(rows: &[Row], project_floor: f64, pipeline_floor: f64, output: &Path) {
     println!("{:<90} {:>8} {:>14} {:>10}", "one core (pipesec unless named)", "bytes", "rate", "vs floor");
-    println!(
-        "{:<90} {:>8} {:>14.0} {:>9.2}x",
-        "floor (serde_json::Value parse), project item", "", project_floor, 1.0
-    );
+    println!("{:<90} {:>8} {:>14.0} {:>9.2}x", "floor (serde_json::Value parse), project item", "", project_floor, 1.0);
     println!(
         "{:<90} {:>8} {:>14.0} {:>9.2}x",
         "floor (serde_json::Value parse), pipeline item", "", pipeline_floor, 1.0
