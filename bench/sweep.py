@@ -413,26 +413,7 @@ def comparison_figures(comparison: dict) -> list[dict]:
                 "value": f"{evaluate['seconds']:.2f}", "baseline": "-", "ratio": "-"},
                {"figure": f"N={n}: pipesec evaluate API calls", "value": sum(evaluate["calls"].values()),
                 "baseline": "-", "ratio": "-"}]
-    prowler = comparison.get("prowler")
-    if prowler and prowler.get("seconds") is not None:
-        speedup = prowler["seconds"] / evaluate["seconds"]
-        figures += [
-            {"figure": f"N={n}: pipesec evaluate wall s vs Prowler (CodeBuild + CodePipeline checks)",
-             "value": f"{evaluate['seconds']:.2f}", "baseline": f"{prowler['seconds']:.2f} (Prowler)",
-             "ratio": f"{speedup:.1f}x faster ({'meets' if speedup >= 10 else 'MISSES'} the 10x target)"},
-            {"figure": f"N={n}: pipesec evaluate API calls vs Prowler", "value": sum(evaluate["calls"].values()),
-             "baseline": f"{sum(prowler['calls'].values())} (Prowler)",
-             "ratio": f"{sum(prowler['calls'].values()) / sum(evaluate['calls'].values()):.1f}x fewer"},
-        ]
-        overlap = comparison.get("pipesecOverlap")
-        if overlap:
-            figures.append({"figure": f"N={n}: pipesec evaluate, the {overlap['rules']} rules Prowler also has, wall s",
-                            "value": f"{overlap['seconds']:.2f}", "baseline": f"{prowler['seconds']:.2f} (Prowler)",
-                            "ratio": f"{prowler['seconds'] / overlap['seconds']:.1f}x faster"})
-    elif prowler:
-        figures.append({"figure": f"N={n}: Prowler", "value": "did not run", "baseline": "-",
-                        "ratio": prowler.get("error", "")[:120]})
-    return figures
+    return figures + sweep_prowler.figures(comparison)
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -446,20 +427,9 @@ def compare_tools(emulator: Emulator, account: sweep_account.Plan, evaluate: dic
     if args.prowler is None:
         comparison["prowler"] = {"seconds": None, "error": "skipped: no --prowler given"}
         return comparison
-    overlap_ids = sorted({pair.pipesec_rule for pair in sweep_prowler.CHECK_PAIRS if pair.pipesec_rule})
-    overlap = run_pipesec_evaluate(emulator, args.pipesec, overlap_ids)
-    comparison["pipesecOverlap"] = {"rules": len(overlap_ids), "seconds": overlap["seconds"],
-                                    "calls": overlap["calls"]}
-    print(f"   pipesec evaluate, {len(overlap_ids)} overlapping rules: {overlap['seconds']:.2f} s", flush=True)
-    prowler = sweep_prowler.run(args.prowler, emulator, tool_environment(emulator))
-    comparison["prowler"] = prowler
-    if prowler.get("seconds") is not None:
-        print(f"   Prowler: {prowler['seconds']:.2f} s, {sum(prowler['calls'].values())} calls, "
-              f"{prowler['loggedErrors']} error(s) logged" + (f", the first: {prowler['firstLoggedError']}"
-                                                              if prowler["firstLoggedError"] else ""), flush=True)
-        comparison["checks"] = sweep_prowler.compare(account, evaluate["results"], prowler["findings"])
-    else:
-        print(f"   Prowler did not run: {prowler['error']}", flush=True)
+    comparison.update(sweep_prowler.compare_tools(
+        args.prowler, emulator, tool_environment(emulator), account, evaluate,
+        lambda rule_ids: run_pipesec_evaluate(emulator, args.pipesec, rule_ids)))
     return comparison
 
 
@@ -506,6 +476,9 @@ def _without_results(comparison: dict | None) -> dict | None:
     slim = {key: value for key, value in comparison.items() if key not in ("pipesec", "prowler")}
     slim["pipesec"] = {k: v for k, v in comparison["pipesec"].items() if k != "results"}
     slim["prowler"] = {k: v for k, v in comparison["prowler"].items() if k != "findings"}
+    if "likeForLike" in comparison:
+        like = comparison["likeForLike"]
+        slim["likeForLike"] = {**like, "prowler": {k: v for k, v in like["prowler"].items() if k != "findings"}}
     return slim
 
 

@@ -1,6 +1,13 @@
 """Prowler's CodeBuild and CodePipeline checks over the benchmark account, and their findings
 against `pipesec evaluate`'s on the checks both tools have.
 
+Two timings, each with its check lists printed:
+- like for like: `pipesec evaluate` with only the rules that have a Prowler counterpart
+  (LIKE_FOR_LIKE) against Prowler with `--checks` those counterparts; a rule or check that only
+  one tool has (the privileged-mode rule, Prowler's project-age check, ...) is in neither run;
+- whole tool: `pipesec evaluate` with every rule against Prowler with every check of its
+  CodeBuild and CodePipeline services (`--services`), as listed by the installed Prowler.
+
 Prowler (PyPI, pinned in bench/requirements.txt) runs as a subprocess against the same emulator,
 through AWS_ENDPOINT_URL like pipesec. Nothing may leave the machine: HTTP(S)_PROXY point at a
 closed port on 127.0.0.1 with NO_PROXY for the emulator, so any other request (Prowler's version
@@ -128,6 +135,8 @@ CHECK_PAIRS = (
     CheckPair("codepipeline_project_repo_private", None, CODEPIPELINE_PIPELINE, _pipeline_source_trait),
 )
 PROWLER_SERVICES = ("codebuild", "codepipeline")
+# The check pairs both tools have: the like-for-like timing runs these and nothing else.
+LIKE_FOR_LIKE = tuple(pair for pair in CHECK_PAIRS if pair.prowler_check and pair.pipesec_rule)
 
 
 # --- running Prowler -------------------------------------------------------------------------
@@ -146,11 +155,24 @@ def _findings(ocsf: Path) -> list[dict]:
             for finding in json.loads(ocsf.read_text())]
 
 
-def run(prowler: Path, emulator, tool_environment: dict[str, str]) -> dict:
-    """Prowler's CodeBuild and CodePipeline checks over the emulator's account: wall time, calls,
-    findings; or the error that stopped it."""
+def service_checks(prowler: Path, tool_environment: dict[str, str]) -> tuple[list[str], float]:
+    """Every check of PROWLER_SERVICES in the installed Prowler, as it lists them, and the wall
+    time of listing them: Prowler's start-up, without an AWS call."""
+    started = time.monotonic()
+    answer = subprocess.run([str(prowler), "aws", "--list-checks-json", "--services", *PROWLER_SERVICES],
+                            env=environment(tool_environment), capture_output=True, text=True, check=True,
+                            timeout=600)
+    seconds = time.monotonic() - started
+    listed = json.loads(answer.stdout[answer.stdout.index("{"):])
+    return sorted(check for checks in listed.values() for check in checks), seconds
+
+
+def run(prowler: Path, emulator, tool_environment: dict[str, str], checks: list[str] | None = None) -> dict:
+    """Prowler over the emulator's account, with `checks` or else every check of PROWLER_SERVICES:
+    wall time, calls, findings; or the error that stopped it."""
+    selection = ["--checks", *checks] if checks else ["--services", *PROWLER_SERVICES]
     with tempfile.TemporaryDirectory(prefix="pipesec-sweep-prowler-") as scratch:
-        command = [str(prowler), "aws", "--services", *PROWLER_SERVICES, "-f", REGION, "--no-banner", "--no-color",
+        command = [str(prowler), "aws", *selection, "-f", REGION, "--no-banner", "--no-color",
                    "--output-formats", "json-ocsf", "--output-directory", scratch, "--output-filename", "sweep",
                    "--ignore-exit-code-3", "--log-level", "ERROR"]
         emulator.reset_calls()
@@ -166,8 +188,75 @@ def run(prowler: Path, emulator, tool_environment: dict[str, str]) -> dict:
         if answer.returncode != 0 or not ocsf.exists():
             return {"seconds": None, "error": f"exit {answer.returncode}: {answer.stderr[-1500:]}"}
         errors = [line for line in answer.stderr.splitlines() if " ERROR: " in line]
-        return {"seconds": seconds, "calls": calls, "findings": _findings(ocsf), "command": command[1:],
+        findings = _findings(ocsf)
+        return {"seconds": seconds, "calls": calls, "findings": findings, "command": command[1:],
+                "checksWithFindings": sorted({finding["check"] for finding in findings}),
                 "loggedErrors": len(errors), "firstLoggedError": errors[0][:300] if errors else None}
+
+
+def compare_tools(prowler: Path, emulator, tool_environment: dict[str, str], account: Plan,
+                  evaluate: dict, run_pipesec: Callable[[list[str]], dict]) -> dict:
+    """The like-for-like and whole-tool runs (see the module's doc) against `evaluate`, pipesec
+    evaluate with every rule run just before; `run_pipesec(rule_ids)` runs it with those rules.
+    Every Prowler check named in CHECK_PAIRS must exist in the installed Prowler."""
+    whole_checks, listing_seconds = service_checks(prowler, tool_environment)
+    missing = [pair.prowler_check for pair in CHECK_PAIRS if pair.prowler_check and pair.prowler_check not in whole_checks]
+    if missing:
+        raise RuntimeError(f"not checks of the installed Prowler's {'/'.join(PROWLER_SERVICES)}: {missing}")
+    rules = sorted(pair.pipesec_rule for pair in LIKE_FOR_LIKE)
+    pipesec = run_pipesec(rules)
+    comparison = {"prowlerListingSeconds": listing_seconds, "likeForLike": {
+        "pairs": [[pair.pipesec_rule, pair.prowler_check] for pair in LIKE_FOR_LIKE],
+        "pipesec": {"rules": rules, "seconds": pipesec["seconds"], "calls": pipesec["calls"]},
+        "prowler": {"checks": [pair.prowler_check for pair in LIKE_FOR_LIKE],
+                    **run(prowler, emulator, tool_environment, [pair.prowler_check for pair in LIKE_FOR_LIKE])},
+    }}
+    print(f"   like for like, {len(rules)} rules: pipesec {pipesec['seconds']:.2f} s; "
+          + _run_summary(comparison["likeForLike"]["prowler"]), flush=True)
+    whole = run(prowler, emulator, tool_environment)
+    comparison["prowler"] = {"checks": whole_checks, **whole}
+    print(f"   whole tool: pipesec, {evaluate['rules']} rules, {evaluate['seconds']:.2f} s; "
+          f"{len(whole_checks)} checks: " + _run_summary(whole), flush=True)
+    if whole.get("seconds") is not None:
+        comparison["checks"] = compare(account, evaluate["results"], whole["findings"])
+    return comparison
+
+
+def _run_summary(prowler_run: dict) -> str:
+    if prowler_run.get("seconds") is None:
+        return f"Prowler did not run: {prowler_run['error']}"
+    return (f"Prowler {prowler_run['seconds']:.2f} s, {sum(prowler_run['calls'].values())} calls, "
+            f"{prowler_run['loggedErrors']} error(s) logged"
+            + (f", the first: {prowler_run['firstLoggedError']}" if prowler_run["firstLoggedError"] else ""))
+
+
+def figures(comparison: dict) -> list[dict]:
+    """Wall time and API calls of both timings, pipesec against Prowler."""
+    n, evaluate = comparison["n"], comparison["pipesec"]
+    runs = [(f"like for like: pipesec evaluate, the {len(LIKE_FOR_LIKE)} rules with a Prowler counterpart, "
+             f"vs Prowler --checks those {len(LIKE_FOR_LIKE)}", (comparison.get("likeForLike") or {}).get("pipesec"),
+             (comparison.get("likeForLike") or {}).get("prowler")),
+            (f"whole tool: pipesec evaluate, all {evaluate['rules']} rules, vs Prowler, all "
+             f"{len((comparison.get('prowler') or {}).get('checks') or [])} CodeBuild + CodePipeline checks",
+             evaluate, comparison.get("prowler"))]
+    rows = []
+    for label, pipesec, prowler in runs:
+        if not prowler or prowler.get("seconds") is None:
+            rows.append({"figure": f"N={n}: {label}", "value": "Prowler did not run", "baseline": "-",
+                         "ratio": (prowler or {}).get("error", "skipped")[:120]})
+            continue
+        speedup = prowler["seconds"] / pipesec["seconds"]
+        target = f" ({'meets' if speedup >= 10 else 'MISSES'} the 10x target)" if label.startswith("whole") else ""
+        pipesec_calls, prowler_calls = sum(pipesec["calls"].values()), sum(prowler["calls"].values())
+        rows += [{"figure": f"N={n}: {label}, wall s", "value": f"{pipesec['seconds']:.2f}",
+                  "baseline": f"{prowler['seconds']:.2f} (Prowler)", "ratio": f"{speedup:.1f}x faster{target}"},
+                 {"figure": f"N={n}: {label}, API calls", "value": pipesec_calls,
+                  "baseline": f"{prowler_calls} (Prowler)", "ratio": f"{prowler_calls / pipesec_calls:.1f}x fewer"}]
+    if comparison.get("prowlerListingSeconds") is not None:
+        rows.append({"figure": f"Prowler's start-up in both runs: `prowler aws --list-checks-json --services "
+                               f"{' '.join(PROWLER_SERVICES)}`, no AWS call, wall s",
+                     "value": f"{comparison['prowlerListingSeconds']:.2f}", "baseline": "-", "ratio": "-"})
+    return rows
 
 
 # --- comparing findings ----------------------------------------------------------------------
@@ -241,8 +330,27 @@ def compare(account: Plan, pipesec_results: list[dict], prowler_findings: list[d
     return compared
 
 
+def print_check_lists(comparison: dict, print_table) -> None:
+    """What each timing ran: the like-for-like pairs, then every check of the whole-tool run."""
+    like = comparison.get("likeForLike")
+    if like:
+        print_table(f"Like for like: the {len(like['pairs'])} pipesec rules and Prowler checks timed against each "
+                    "other (a rule or check only one tool has is in neither run)",
+                    ["pipesec rule", "Prowler check"], like["pairs"])
+    whole = comparison.get("prowler") or {}
+    if whole.get("checks"):
+        paired = {pair.prowler_check: pair.pipesec_rule for pair in CHECK_PAIRS if pair.prowler_check}
+        print_table(f"Whole tool: every pipesec rule ({comparison['pipesec']['rules']}) against every check of "
+                    f"Prowler's {' and '.join(PROWLER_SERVICES)} services ({len(whole['checks'])})",
+                    ["Prowler check", "pipesec counterpart", "findings in the run"],
+                    [[check, paired.get(check) or "(none)",
+                      "yes" if check in whole.get("checksWithFindings", []) else "none"] for check in whole["checks"]])
+
+
 def print_comparison(comparison: dict, print_table) -> None:
-    """The findings tables: counts per check pair, then each difference group."""
+    """The check lists of both timings; the findings tables: counts per check pair, then each
+    difference group."""
+    print_check_lists(comparison, print_table)
     checks = comparison.get("checks")
     if not checks:
         return

@@ -1,13 +1,14 @@
-//! Evaluation throughput on one core, each figure against a baseline measured in the same run:
+//! Evaluation throughput on one core, each figure beside a floor measured in the same run:
 //!
 //! - configuration item JSON in, verdict out, for a CodeBuild project and a CodePipeline pipeline
-//!   item (the rules' fixtures, 3 and 5 KB), against parsing the same JSON into a generic
-//!   `serde_json::Value`, the least any rule must do with an item;
+//!   item (the rules' fixtures, 3 and 5 KB), beside parsing the same JSON into a generic
+//!   `serde_json::Value`: a floor (the least any rule must do with an item), not a competitor;
 //! - `pipesec scan-template` end to end (read, map, every rule, JSON report) on a generated
-//!   template of 400 projects and 100 pipelines, against parsing the same YAML into a value.
+//!   template of 400 projects and 100 pipelines, beside parsing the same YAML into a value.
 //!
 //! Run with `cargo bench -p pipesec-cli --bench evaluate [-- OUTPUT.json]`: prints a table and
-//! writes the figures as JSON (default `target/bench/evaluate.json`).
+//! writes the figures as JSON (default `target/bench/evaluate.json`), each item row with the
+//! fixture it read, so that `bench/throughput.py` times the Python competitors on the same item.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -32,9 +33,14 @@ const ROUNDS: usize = 15;
 const TEMPLATE_PROJECTS: usize = 400;
 const TEMPLATE_PIPELINES: usize = 100;
 
+/// A rule fixture's path from the repository root.
+fn fixture_path(rule_id: &str, scenario: &str) -> String {
+    format!("rules/fixtures/{rule_id}/{scenario}.json")
+}
+
 /// A rule fixture's item as compact JSON, the way Config's invoking event carries it.
 fn fixture(rule_id: &str, scenario: &str) -> String {
-    let path = format!("{}/../rules/fixtures/{rule_id}/{scenario}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../{}", env!("CARGO_MANIFEST_DIR"), fixture_path(rule_id, scenario));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
     serde_json::from_str::<serde_json::Value>(&text).expect("fixture is JSON").to_string()
 }
@@ -88,11 +94,13 @@ fn large_template() -> String {
 
 struct Row {
     figure: String,
+    /// The rule fixture the row reads, from the repository root; `None` for the template.
+    fixture: Option<String>,
     unit: &'static str,
     bytes: usize,
     rate: f64,
-    baseline: f64,
-    baseline_name: &'static str,
+    floor: f64,
+    floor_name: &'static str,
 }
 
 fn main() {
@@ -101,39 +109,44 @@ fn main() {
         .find(|arg| !arg.starts_with('-'))
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/evaluate.json"), PathBuf::from);
 
-    let privileged_item = fixture(privileged::ID, "non-compliant-privileged");
-    let project_secrets_item = fixture(project_secrets::ID, "non-compliant-secret-name");
-    let approval_item = fixture(approval::ID, "non-compliant-no-approval");
-    let pipeline_secrets_item = fixture(pipeline_secrets::ID, "non-compliant-parameter-overrides");
+    let privileged_fixture = (privileged::ID, "non-compliant-privileged");
+    let project_secrets_fixture = (project_secrets::ID, "non-compliant-secret-name");
+    let approval_fixture = (approval::ID, "non-compliant-no-approval");
+    let pipeline_secrets_fixture = (pipeline_secrets::ID, "non-compliant-parameter-overrides");
+    let privileged_item = fixture(privileged_fixture.0, privileged_fixture.1);
+    let project_secrets_item = fixture(project_secrets_fixture.0, project_secrets_fixture.1);
+    let approval_item = fixture(approval_fixture.0, approval_fixture.1);
+    let pipeline_secrets_item = fixture(pipeline_secrets_fixture.0, pipeline_secrets_fixture.1);
     let exempted = pipesec_rules::common::exemptions::ExemptedProjects::default();
     let project_secrets_params = pipesec_rules::common::params::AllowedVariableNames::default();
     let pipeline_secrets_params = pipesec_rules::common::params::AllowedVariableNames::default();
     let approval_params = approval::Params::default();
 
-    let project_baseline = parse_only(&privileged_item);
-    let pipeline_baseline = parse_only(&pipeline_secrets_item);
-    let item_row = |rule: &str, item: &str, baseline: f64, work: &dyn Fn()| Row {
+    let project_floor = parse_only(&privileged_item);
+    let pipeline_floor = parse_only(&pipeline_secrets_item);
+    let item_row = |(rule, scenario): (&str, &str), item: &str, floor: f64, work: &dyn Fn()| Row {
         figure: format!("{rule}: item JSON -> verdict"),
+        fixture: Some(fixture_path(rule, scenario)),
         unit: "items/s",
         bytes: item.len(),
         rate: rate(20_000, work),
-        baseline,
-        baseline_name: "serde_json::Value parse of the item",
+        floor,
+        floor_name: "serde_json::Value parse of the item",
     };
     let mut rows = vec![
-        item_row(privileged::ID, &privileged_item, project_baseline, &|| {
+        item_row(privileged_fixture, &privileged_item, project_floor, &|| {
             let subject = subject(black_box(&privileged_item));
             black_box(PrivilegedModeDisabled::evaluate(&subject, &(), &exempted));
         }),
-        item_row(project_secrets::ID, &project_secrets_item, project_baseline, &|| {
+        item_row(project_secrets_fixture, &project_secrets_item, project_floor, &|| {
             let subject = subject(black_box(&project_secrets_item));
             black_box(NoPlaintextSecrets::evaluate(&subject, &LiveVariables::NotNeeded, &project_secrets_params));
         }),
-        item_row(approval::ID, &approval_item, pipeline_baseline, &|| {
+        item_row(approval_fixture, &approval_item, pipeline_floor, &|| {
             let subject = subject(black_box(&approval_item));
             black_box(ApprovalBeforeDeploy::evaluate(&subject, &(), &approval_params));
         }),
-        item_row(pipeline_secrets::ID, &pipeline_secrets_item, pipeline_baseline, &|| {
+        item_row(pipeline_secrets_fixture, &pipeline_secrets_item, pipeline_floor, &|| {
             let subject = subject(black_box(&pipeline_secrets_item));
             black_box(PipelineSecrets::evaluate(&subject, &(), &pipeline_secrets_params));
         }),
@@ -152,15 +165,16 @@ fn main() {
             * resources;
     rows.push(Row {
         figure: format!("scan-template, {TEMPLATE_PROJECTS} projects + {TEMPLATE_PIPELINES} pipelines, every rule"),
+        fixture: None,
         unit: "resources/s",
         bytes: template.len(),
         rate: scan,
-        baseline: yaml_parse,
-        baseline_name: "YAML parse of the template",
+        floor: yaml_parse,
+        floor_name: "YAML parse of the template",
     });
     std::fs::remove_dir_all(&directory).ok();
 
-    print_and_save(&rows, project_baseline, pipeline_baseline, &output);
+    print_and_save(&rows, project_floor, pipeline_floor, &output);
 }
 
 /// `pipesec scan-template FILE --format json --output REPORT`, in process.
@@ -178,15 +192,12 @@ fn scan_template(template: &Path, report: &Path) {
     black_box(pipesec_cli::run(cli).expect("scan-template runs"));
 }
 
-fn print_and_save(rows: &[Row], project_baseline: f64, pipeline_baseline: f64, output: &Path) {
-    println!("{:<90} {:>8} {:>14} {:>10}", "one core", "bytes", "rate", "vs base");
+fn print_and_save(rows: &[Row], project_floor: f64, pipeline_floor: f64, output: &Path) {
+    println!("{:<90} {:>8} {:>14} {:>10}", "one core (pipesec unless named)", "bytes", "rate", "vs floor");
+    println!("{:<90} {:>8} {:>14.0} {:>9.2}x", "floor (serde_json::Value parse), project item", "", project_floor, 1.0);
     println!(
         "{:<90} {:>8} {:>14.0} {:>9.2}x",
-        "baseline: serde_json::Value parse, project item", "", project_baseline, 1.0
-    );
-    println!(
-        "{:<90} {:>8} {:>14.0} {:>9.2}x",
-        "baseline: serde_json::Value parse, pipeline item", "", pipeline_baseline, 1.0
+        "floor (serde_json::Value parse), pipeline item", "", pipeline_floor, 1.0
     );
     let mut figures = Vec::new();
     for row in rows {
@@ -195,11 +206,12 @@ fn print_and_save(rows: &[Row], project_baseline: f64, pipeline_baseline: f64, o
             row.figure,
             row.bytes,
             format!("{:.0} {}", row.rate, row.unit),
-            row.rate / row.baseline
+            row.rate / row.floor
         );
         figures.push(serde_json::json!({
-            "figure": row.figure, "unit": row.unit, "bytes": row.bytes, "rate": row.rate.round(),
-            "baseline": row.baseline_name, "baseline_rate": row.baseline.round(), "ratio": row.rate / row.baseline,
+            "figure": row.figure, "fixture": row.fixture, "unit": row.unit, "bytes": row.bytes,
+            "rate": row.rate.round(), "floor": row.floor_name, "floor_rate": row.floor.round(),
+            "ratio_to_floor": row.rate / row.floor,
         }));
     }
     if let Some(parent) = output.parent() {

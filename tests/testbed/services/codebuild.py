@@ -52,8 +52,11 @@ _GITHUB_REPOSITORY = re.compile(r"^https://github\.com/(?P<repository>[^/]+/[^/]
 
 
 def _find_project(backend: Any, name_or_arn: str) -> Any:
+    """By name, or by ARN through the name it ends with: no walk over the projects, which another
+    request's thread may be adding to (the walk failed with "dictionary changed size")."""
     if name_or_arn.startswith("arn:"):
-        return next((p for p in backend.codebuild_projects.values() if p.arn == name_or_arn), None)
+        project = backend.codebuild_projects.get(name_or_arn.rsplit(":project/", 1)[-1])
+        return project if project is not None and project.arn == name_or_arn else None
     return backend.codebuild_projects.get(name_or_arn)
 
 
