@@ -63,7 +63,8 @@ RESOURCES = {
     "s3:GetBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",
     "s3:GetEncryptionConfiguration": "arn:${{AWS::Partition}}:s3:::*",
-    # The remediation of the same buckets (only adds protection: deny statement, block, versioning).
+    # The remediation of the same buckets (only adds protection: deny statement, block, versioning);
+    # deploy/remediation.py narrows its statement to the account's buckets its name pattern matches.
     "s3:PutBucketPublicAccessBlock": "arn:${{AWS::Partition}}:s3:::*",
     "s3:PutBucketVersioning": "arn:${{AWS::Partition}}:s3:::*",
     "s3:PutBucketPolicy": "arn:${{AWS::Partition}}:s3:::*",

@@ -37,12 +37,20 @@ WRITE_ACTIONS = ["codebuild:UpdateProject"]
 REMEDIATION_TAG_KEY = "pipesec-remediation"
 REMEDIATION_TAG_VALUE = "enabled"
 # The pipeline fix: read the pipeline, then read and complete each artifact bucket's settings.
-PIPELINE_AUTOMATION_ACTIONS = [
-    "codepipeline:GetPipeline",
+PIPELINE_READ_ACTIONS = ["codepipeline:GetPipeline"]
+BUCKET_ACTIONS = [
     "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
     "s3:GetBucketVersioning", "s3:PutBucketVersioning",
     "s3:GetBucketPolicy", "s3:PutBucketPolicy",
 ]
+# The buckets the pipeline fix may change. The tag that opts projects in cannot opt buckets in: a
+# general purpose bucket answers aws:ResourceTag conditions only once its owner turns ABAC on for it
+# (off by default, and turning it on changes which calls manage the bucket's tags). The buckets are
+# named instead, by a name pattern (a stack parameter; the default is the names the CodePipeline
+# console gives, codepipeline-<region>-<number>), and must belong to the account (s3:ResourceAccount:
+# bucket ARNs carry no account, so the pattern alone could match another account's bucket).
+BUCKET_PATTERN_PARAMETER = "ArtifactBucketPattern"
+DEFAULT_BUCKET_PATTERN = "codepipeline-*"
 
 # The shared part of every document's script: find the project, apply `fix`, write, verify.
 COMMON_SCRIPT = '''\
@@ -307,12 +315,19 @@ def fixes(catalog: Catalog) -> list[Fix]:
 
 
 def role_statements(catalog: Catalog) -> list:
-    """Reads on any project; UpdateProject only on projects tagged for remediation; the artifact
-    bucket fix's reads and writes when its rule is in the catalog."""
+    """Reads on any project; UpdateProject only on projects tagged for remediation; when the
+    artifact bucket fix's rule is in the catalog, reads of pipelines, and its reads and writes of
+    the account's buckets the pattern parameter names."""
     writes = iam.statements(WRITE_ACTIONS, sid="UpdateOptedInProjects")
     for statement in writes:
         statement["Condition"] = {"StringEquals": {f"aws:ResourceTag/{REMEDIATION_TAG_KEY}": REMEDIATION_TAG_VALUE}}
-    buckets = iam.statements(PIPELINE_AUTOMATION_ACTIONS, sid="SecureArtifactBuckets") if _fixes_pipelines(catalog) else []
+    buckets = [*iam.statements(PIPELINE_READ_ACTIONS, sid="ReadPipelines"), {
+        "Sid": "SecureArtifactBuckets",
+        "Effect": "Allow",
+        "Action": BUCKET_ACTIONS,
+        "Resource": sub(f"arn:${{AWS::Partition}}:s3:::${{{BUCKET_PATTERN_PARAMETER}}}"),
+        "Condition": {"StringEquals": {"s3:ResourceAccount": ref("AWS::AccountId")}},
+    }] if _fixes_pipelines(catalog) else []
     return [*iam.statements(READ_ACTIONS, sid="Read"), *writes, *buckets]
 
 
@@ -384,6 +399,13 @@ def template(catalog: Catalog) -> dict:
                 "AllowedValues": ["true", "false"],
                 "Description": "true: Config runs the fix on every NON_COMPLIANT result; false: on request",
             },
+            **({BUCKET_PATTERN_PARAMETER: {
+                "Type": "String",
+                "Default": DEFAULT_BUCKET_PATTERN,
+                "AllowedPattern": "[a-z0-9.*?-]{1,63}",
+                "Description": "Name pattern (* and ? allowed) of the account's artifact buckets the pipeline fix may "
+                               "change; the default matches the buckets the CodePipeline console creates",
+            }} if _fixes_pipelines(catalog) else {}),
         },
         "Conditions": {
             "CreateRemediationConfigurations": equals(ref("CreateRemediationConfigurations"), "true"),

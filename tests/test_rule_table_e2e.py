@@ -190,6 +190,22 @@ def project_reading(kind):
     return create
 
 
+def pipeline_reading(kind):
+    """A pipeline whose build action reads a SecureString parameter (`PARAMETER_STORE`), or a
+    Secrets Manager secret that does not rotate (`SECRETS_MANAGER`), created fresh for it."""
+
+    def create(clients, name):
+        if kind == "PARAMETER_STORE":
+            clients["ssm"].put_parameter(Name=f"/{name}/deploy-key", Value="e2e-parameter-value", Type="SecureString")
+            reference = f"/{name}/deploy-key"
+        else:
+            clients["secretsmanager"].create_secret(Name=f"{name}/token", SecretString="e2e-secret-value")
+            reference = f"{name}/token:value"
+        pipeline(with_build_variables(("TOKEN", reference, kind)))(clients, name)
+
+    return create
+
+
 def stage(name, *actions):
     return {"name": name, "actions": list(actions)}
 
@@ -359,6 +375,9 @@ CASES = [
          "is not scanned on push (basic scanning)"),
     Case("codebuild-project-secrets-rotated", project_reading("PARAMETER_STORE"), project_reading("SECRETS_MANAGER"),
          "secret `bad-one/db` (variable `SECRET`) has rotation off"),
+    Case("codepipeline-secrets-rotated", pipeline_reading("PARAMETER_STORE"), pipeline_reading("SECRETS_MANAGER"),
+         "secret `bad-one/token` (stage `Build` action `Build` variable `TOKEN`) has rotation off",
+         resource_type=CODEPIPELINE_PIPELINE),
     Case("codebuild-project-build-log-indicators", project_logging("build-log-clean"),
          project_logging("build-log-compromised"),
          "9 indicator(s) in build logs of the last 24 h: secret-in-clear ×2", params={"scanLogs": "true"}),

@@ -347,6 +347,26 @@ def test_remediation_role_updates_only_opted_in_projects(templates):
     assert set(trust["Condition"]) == {"StringEquals", "ArnLike"}
 
 
+def test_remediation_role_changes_only_the_accounts_buckets_its_pattern_names(templates):
+    from deploy.remediation import BUCKET_ACTIONS, BUCKET_PATTERN_PARAMETER, DEFAULT_BUCKET_PATTERN
+
+    template = templates["cloudformation/remediation.yaml"]
+    statements = template["Resources"]["AutomationRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    on_buckets = [s for s in statements if any(action.startswith("s3:") for action in s["Action"])]
+    assert on_buckets == [{
+        "Sid": "SecureArtifactBuckets", "Effect": "Allow", "Action": BUCKET_ACTIONS,
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucketPattern}"},
+        "Condition": {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}},
+    }], "every S3 action, reads too, on the named buckets of the account only"
+    parameter = template["Parameters"][BUCKET_PATTERN_PARAMETER]
+    assert parameter["Default"] == DEFAULT_BUCKET_PATTERN == "codepipeline-*"
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("codepipeline-*", "payments-artifacts", "team-?-artifacts.v2"):
+        assert pattern.fullmatch(good), good
+    for bad in ("", "arn:aws:s3:::x", "Bucket", "a/b"):
+        assert not pattern.fullmatch(bad), bad
+
+
 # --- the organization path ------------------------------------------------------------------------
 
 

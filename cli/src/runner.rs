@@ -712,6 +712,13 @@ mod tests {
         );
         expect("codepipeline-region-fanout-check", "GitHubV1Pipeline", NonCompliant, "at least 3 regions");
         expect("codepipeline-no-plaintext-secrets", "GitHubV1Pipeline", Compliant, "no action setting");
+        // A setting computed at deployment may resolve to a secret reference: named, not passed over.
+        expect(
+            "codepipeline-secrets-rotated",
+            "GitHubV1Pipeline",
+            NotApplicable,
+            "stage `Source` action `GitHub` setting `OAuthToken` is known only at deployment",
+        );
         expect(
             "codebuild-project-buildspec-protected",
             "RepositoryBuildspecProject",

@@ -29,7 +29,6 @@ use pipesec_engine::resources::PipelineConfiguration;
 use pipesec_engine::resources::codebuild::is_masked;
 use pipesec_engine::rule::Subject;
 use pipesec_engine::{Area, Rule, Severity, Verdict};
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::common::pipeline::{self, StagedAction};
@@ -42,16 +41,6 @@ pub struct NoPlaintextSecrets;
 
 /// The same parameter as the CodeBuild rule: names never reported.
 use crate::common::params::AllowedVariableNames;
-
-/// A CodeBuild action's `EnvironmentVariables` entry.
-#[derive(Debug, Deserialize)]
-struct ActionVariable {
-    name: String,
-    #[serde(default)]
-    value: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-}
 
 /// The finding for a setting's text, if it is a secret.
 fn check_text(path: &str, name: &str, text: &str, allowed: &[String], findings: &mut Vec<String>) {
@@ -91,10 +80,7 @@ fn check_json(path: &mut String, name: &str, value: &Value, allowed: &[String], 
 fn action_findings(staged: &StagedAction<'_>, allowed: &[String]) -> Vec<String> {
     let mut findings = Vec::new();
     for (key, raw) in staged.action.configuration.iter() {
-        let variables = (key == "EnvironmentVariables" && pipeline::is_codebuild(staged.action))
-            .then(|| serde_json::from_str::<Vec<ActionVariable>>(raw).ok())
-            .flatten();
-        if let Some(variables) = variables {
+        if let Some(variables) = pipeline::build_variables(staged.action, key, raw) {
             for variable in variables {
                 let plaintext = variable.kind.as_deref().is_none_or(|kind| kind.eq_ignore_ascii_case("PLAINTEXT"));
                 let value = variable.value.as_deref().filter(|value| !is_masked(value));

@@ -31,6 +31,7 @@ pub mod codepipeline_execution_anomalies;
 pub mod codepipeline_failure_alerting;
 pub mod codepipeline_no_plaintext_secrets;
 pub mod codepipeline_region_fanout_check;
+pub mod codepipeline_secrets_rotated;
 pub mod codepipeline_security_scan_stage;
 pub mod codepipeline_service_role_least_privilege;
 pub mod codepipeline_source_authenticated;
@@ -89,6 +90,7 @@ rules![
     codepipeline_artifact_store_secured::ArtifactStoreSecured,
     codebuild_project_trusted_image::TrustedImage,
     codebuild_project_secrets_rotated::SecretsRotated,
+    codepipeline_secrets_rotated::SecretsRotated,
     codebuild_project_build_anomalies::BuildAnomalies,
     codebuild_project_build_log_indicators::BuildLogIndicators,
 ];

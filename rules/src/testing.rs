@@ -208,3 +208,90 @@ impl Intercept for RequestRegions {
         Ok(())
     }
 }
+
+/// An account's secrets and parameters as Secrets Manager and Parameter Store describe them, for
+/// the secret rotation rules. Secrets: `prod/db` (rotated 10 days ago), `legacy/token` (rotation
+/// off, created 30 days ago), `old/token` (rotated 200 days ago), and
+/// `arn:aws:secretsmanager:eu-west-1:123456789012:secret:deploy/token-AbCdEf` (never rotated,
+/// created 5 days ago). SecureString parameters `/prod/api/key` (changed 20 days ago) and
+/// `/legacy/api-key` (400 days ago); the `String` parameter `/prod/region` (900 days ago).
+/// Anything else does not exist.
+pub struct FakeSecrets {
+    pub describe_secret: MockRule,
+    pub describe_parameters: MockRule,
+    pub regions: RequestRegions,
+}
+
+impl FakeSecrets {
+    pub fn new() -> Self {
+        use aws_sdk_secretsmanager::operation::describe_secret::{DescribeSecretError, DescribeSecretOutput};
+        use aws_sdk_secretsmanager::primitives::DateTime;
+        use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
+        use aws_sdk_ssm::operation::describe_parameters::DescribeParametersOutput;
+        use aws_sdk_ssm::types::{ParameterMetadata, ParameterType};
+
+        const DAY: i64 = 86_400;
+        fn days_ago(days: i64) -> DateTime {
+            DateTime::from_secs(jiff::Timestamp::now().as_second() - days * DAY)
+        }
+        let describe_secret = mock!(aws_sdk_secretsmanager::Client::describe_secret).then_compute_response(|request| {
+            let id = request.secret_id().unwrap_or_default();
+            let secret = |rotation: bool, rotated: Option<i64>, created: i64| {
+                MockResponse::Output(
+                    DescribeSecretOutput::builder()
+                        .name(id)
+                        .rotation_enabled(rotation)
+                        .set_last_rotated_date(rotated.map(days_ago))
+                        .created_date(days_ago(created))
+                        .build(),
+                )
+            };
+            match id {
+                "prod/db" => secret(true, Some(10), 400),
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:deploy/token-AbCdEf" => secret(true, None, 5),
+                "legacy/token" => secret(false, None, 30),
+                "old/token" => secret(true, Some(200), 900),
+                _ => MockResponse::Error(DescribeSecretError::ResourceNotFoundException(
+                    ResourceNotFoundException::builder()
+                        .message("Secrets Manager can't find the specified secret.")
+                        .build(),
+                )),
+            }
+        });
+        let describe_parameters = mock!(aws_sdk_ssm::Client::describe_parameters).then_compute_output(|request| {
+            let names: Vec<String> =
+                request.parameter_filters().iter().flat_map(|filter| filter.values().to_vec()).collect();
+            let known = [
+                ("/prod/api/key", ParameterType::SecureString, 20),
+                ("/prod/region", ParameterType::String, 900),
+                ("/legacy/api-key", ParameterType::SecureString, 400),
+            ];
+            let parameters = known
+                .into_iter()
+                .filter(|(name, ..)| names.iter().any(|asked| asked == name))
+                .map(|(name, kind, age)| {
+                    ParameterMetadata::builder().name(name).r#type(kind).last_modified_date(days_ago(age)).build()
+                })
+                .collect();
+            DescribeParametersOutput::builder().set_parameters(Some(parameters)).build()
+        });
+        FakeSecrets { describe_secret, describe_parameters, regions: RequestRegions::default() }
+    }
+
+    /// Clients whose Secrets Manager (recording each request's region) and Parameter Store are
+    /// this account's.
+    pub fn aws(&self) -> Aws {
+        let mock = aws_smithy_mocks::MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .with_rule(&self.describe_secret);
+        let secrets = aws_sdk_secretsmanager::Config::builder()
+            .with_test_defaults_v2()
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(self.regions.clone())
+            .interceptor(mock)
+            .build();
+        let ssm = mock_client!(aws_sdk_ssm, RuleMode::MatchAny, [&self.describe_parameters]);
+        Aws::for_tests().with_secretsmanager(aws_sdk_secretsmanager::Client::from_conf(secrets)).with_ssm(ssm)
+    }
+}

@@ -2,6 +2,7 @@
 //! and within a stage, actions by ascending `runOrder` (equal run orders run in parallel).
 
 use pipesec_engine::resources::codepipeline::{Action, Pipeline};
+use serde::Deserialize;
 
 /// Where an action runs in a pipeline's execution order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -62,6 +63,23 @@ pub fn is_manual_approval(action: &Action) -> bool {
 pub fn is_codebuild(action: &Action) -> bool {
     let kind = &action.action_type_id;
     kind.owner() == "AWS" && kind.provider() == "CodeBuild"
+}
+
+/// A CodeBuild action's `EnvironmentVariables` entry (the setting is a JSON list of them).
+#[derive(Debug, Deserialize)]
+pub struct ActionVariable {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// `PLAINTEXT` (when absent), `PARAMETER_STORE` or `SECRETS_MANAGER`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// The variables of the setting `key` of `action` when it is a CodeBuild action's
+/// `EnvironmentVariables`; `None` for another setting, or one that is not a list of variables.
+pub fn build_variables(action: &Action, key: &str, raw: &str) -> Option<Vec<ActionVariable>> {
+    (key == "EnvironmentVariables" && is_codebuild(action)).then(|| serde_json::from_str(raw).ok()).flatten()
 }
 
 /// The region an action runs in: its own `region`, else the pipeline's.

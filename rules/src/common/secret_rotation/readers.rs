@@ -11,7 +11,7 @@ use pipesec_engine::{Aws, Result};
 use super::{Parameter, Readable, Secret};
 
 /// DescribeParameters' limit of values in one `Name` filter.
-pub const PARAMETERS_PER_CALL: usize = 50;
+const PARAMETERS_PER_CALL: usize = 50;
 
 const DESCRIBE_SECRET: &str = "secretsmanager:DescribeSecret";
 const DESCRIBE_PARAMETERS: &str = "ssm:DescribeParameters";
