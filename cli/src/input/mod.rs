@@ -96,9 +96,9 @@ fn decompress(compressed: impl Read, limit: u64) -> std::result::Result<Vec<u8>,
 fn describe_size(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
     const GIB: u64 = 1 << 30;
-    if bytes > 0 && bytes % GIB == 0 {
+    if bytes > 0 && bytes.is_multiple_of(GIB) {
         format!("{bytes} bytes ({} GiB)", bytes / GIB)
-    } else if bytes > 0 && bytes % MIB == 0 {
+    } else if bytes > 0 && bytes.is_multiple_of(MIB) {
         format!("{bytes} bytes ({} MiB)", bytes / MIB)
     } else {
         format!("{bytes} bytes")
