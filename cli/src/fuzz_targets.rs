@@ -15,6 +15,7 @@
 //! | [`iam`] | a policy document (URL-encoded or JSON) and the least-privilege analysis; an optional first line is a policy ARN judged by name |
 //! | [`secrets`] | `NAME=VALUE` through the secret detector, then every rule on a project and a pipeline holding it; no verdict may repeat the value |
 //! | [`cfn()`] | CloudFormation template text (YAML or JSON) → mapped resources → items, lines and every rule |
+//! | [`terraform()`] | `terraform show -json` output (plan or state) → mapped resources → items and every rule |
 //!
 //! Rules run with `Facts::default()`: `gather` calls AWS and is not fuzzed. Invariants checked
 //! on every verdict: its annotation is within AWS Config's 256 characters and never empty, and
@@ -44,16 +45,23 @@ use pipesec_engine::{ConfigurationItem, Error, Resource, Rule, RuleInfo, RuleVis
 use pipesec_rules::common::secrets::{anchors_hide_no_format, detect};
 use serde_json::{Value, json};
 
-use crate::input::snapshot;
 use crate::input::template::{self, Context, MappedResource};
+use crate::input::{Origin, snapshot};
 use crate::runner::{Selection, configured_name, template_item};
 
 /// A target body: the fuzzer's bytes in, a panic on a broken invariant.
 pub type Target = fn(&[u8]);
 
 /// The targets, by the name of their `fuzz/fuzz_targets/<name>.rs`.
-pub const TARGETS: &[(&str, Target)] =
-    &[("event", event), ("item", item), ("params", params), ("iam", iam), ("secrets", secrets), ("cfn", cfn)];
+pub const TARGETS: &[(&str, Target)] = &[
+    ("event", event),
+    ("item", item),
+    ("params", params),
+    ("iam", iam),
+    ("secrets", secrets),
+    ("cfn", cfn),
+    ("terraform", terraform),
+];
 
 /// A Lambda payload as AWS Config sends a rule.
 pub fn event(data: &[u8]) {
@@ -297,6 +305,25 @@ pub fn cfn(data: &[u8]) {
             check_item_views(&item);
             evaluate_all(&item, None, false, Some((resource, text)));
         }
+    }
+}
+
+/// A Terraform plan or state (`terraform show -json`), read as `pipesec scan-terraform` reads it.
+pub fn terraform(data: &[u8]) {
+    let Ok(document) = serde_json::from_slice::<Value>(data) else { return };
+    let entries = match crate::input::terraform::entries(&document, "plan.json") {
+        Ok(entries) => entries,
+        Err(reason) => {
+            assert!(!reason.trim().is_empty(), "an empty error");
+            return;
+        }
+    };
+    for entry in &entries {
+        let Origin::Terraform { mapped, .. } = &entry.origin else { panic!("a Terraform entry of another origin") };
+        let _ = mapped.name();
+        check_item_views(&entry.item);
+        // No text: Terraform's output has no lines to locate a property at.
+        evaluate_all(&entry.item, None, false, Some((mapped, "")));
     }
 }
 

@@ -155,6 +155,7 @@ pub fn seeds(target: &str) -> Vec<Vec<u8>> {
             }
             seeds
         }
+        "terraform" => files("cli/fixtures/terraform", "json").iter().map(read).collect(),
         other => panic!("no target {other}"),
     }
 }

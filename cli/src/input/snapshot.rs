@@ -14,7 +14,7 @@ use crate::error::{CliError, Result};
 /// The items of one file, as entries to evaluate.
 pub fn load(path: &Path) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
-    let bytes = super::read(path, super::MAX_SNAPSHOT_BYTES)?;
+    let bytes = super::read(path, super::MAX_SNAPSHOT_BYTES, "a snapshot file")?;
     let items = documents(&bytes).map_err(|reason| CliError::input(&file, reason))?;
     Ok(items.into_iter().map(|item| Entry { item, origin: Origin::Snapshot { file: file.clone() } }).collect())
 }

@@ -20,6 +20,12 @@ use super::template::terraform::{self, config_type};
 use super::{Entry, Origin};
 use crate::error::{CliError, Result};
 
+/// The largest plan or state read. Terraform documents no size for `terraform show -json`, and
+/// plans past 100 MB are reported for large configurations; the whole document is parsed into
+/// memory, which takes a few times its size. 512 MiB leaves room for the largest plans and bounds
+/// what a run may need; past it the file is refused before it is parsed.
+pub const MAX_TERRAFORM_BYTES: u64 = 512 << 20;
+
 /// One resource of a plan or state, before mapping.
 struct Resource {
     address: String,
@@ -34,7 +40,7 @@ struct Resource {
 /// The resources of one `terraform show -json` file, as entries to evaluate.
 pub fn load(path: &Path) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
-    let text = super::read(path, super::MAX_SNAPSHOT_BYTES)?;
+    let text = super::read(path, MAX_TERRAFORM_BYTES, "a Terraform plan or state")?;
     let document: Value = serde_json::from_slice(&text).map_err(|err| {
         CliError::input(&file, format!("not JSON (expected `terraform show -json` output): line {}", err.line()))
     })?;
@@ -199,6 +205,23 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_plan_past_the_size_limit_is_refused_before_it_is_read() {
+        let dir = crate::input::tests::scratch("terraform-size");
+        let path = dir.join("plan.json");
+        // Sparse: the size without the bytes.
+        std::fs::File::create(&path).unwrap().set_len(MAX_TERRAFORM_BYTES + 1).unwrap();
+        let err = load(&path).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            err,
+            format!(
+                "{}: 536870913 bytes, over the limit of 536870912 bytes (512 MiB) for a Terraform plan or state",
+                path.display()
+            )
+        );
+    }
 
     fn load_fixture(name: &str) -> Vec<Entry> {
         load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/terraform").join(name)).unwrap()

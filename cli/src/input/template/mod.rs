@@ -38,15 +38,16 @@ pub use yaml::parse;
 use super::{Entry, Origin};
 use crate::error::{CliError, Result};
 
-/// The largest template read: CloudFormation itself takes a template body of at most 1 MB (from
-/// S3); past twice that, the file is not a template CloudFormation could deploy, and reading it
-/// would only cost the parser time and memory.
-pub const MAX_TEMPLATE_BYTES: u64 = 2 << 20;
+/// The largest template read: CloudFormation itself takes a template of at most 1 MB (from S3;
+/// 51,200 bytes inline), so a larger file is not one it could deploy. 1 MiB, the larger reading
+/// of "1 MB", refuses no template CloudFormation accepts; past it the file is refused before
+/// it is parsed (the YAML parser's time and memory grow with the text).
+pub const MAX_TEMPLATE_BYTES: u64 = 1 << 20;
 
 /// The resources of one template file, as entries to evaluate.
 pub fn load(path: &Path, context: &Context) -> Result<Vec<Entry>> {
     let file = path.display().to_string();
-    let text = String::from_utf8(super::read(path, MAX_TEMPLATE_BYTES)?)
+    let text = String::from_utf8(super::read(path, MAX_TEMPLATE_BYTES, "a CloudFormation template")?)
         .map_err(|err| CliError::input(&file, format!("not UTF-8 text: {}", err.utf8_error())))?;
     let document = parse(&text).map_err(|reason| CliError::input(&file, reason))?;
     let mapped = map_template(&document, context).map_err(|err| CliError::input(&file, err))?;

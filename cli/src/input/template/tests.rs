@@ -328,14 +328,54 @@ fn a_gzip_compressed_template_reads_as_its_text_does() {
     assert_eq!(from_gzip, from_text, "same resources, same lines");
 }
 
+/// `bad-pipeline.yaml` padded with a comment to exactly `size` bytes.
+fn padded_template(size: u64) -> String {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/templates/bad-pipeline.yaml"),
+    )
+    .unwrap();
+    let padding = usize::try_from(size).unwrap() - text.len() - "#\n".len();
+    format!("{text}#{}\n", "x".repeat(padding))
+}
+
 #[test]
-fn a_template_past_the_size_limit_is_refused_with_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("pipesec-template-size-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("huge.yaml");
-    let padding = usize::try_from(MAX_TEMPLATE_BYTES).unwrap();
-    std::fs::write(&path, format!("Resources: {{}}\n#{}\n", "x".repeat(padding))).unwrap();
-    let err = load(&path, &Context::default()).unwrap_err().to_string();
+fn a_template_at_the_size_limit_is_read() {
+    let dir = crate::input::tests::scratch("template-at-limit");
+    let path = dir.join("at-limit.yaml");
+    std::fs::write(&path, padded_template(MAX_TEMPLATE_BYTES)).unwrap();
+    let compressed = dir.join("at-limit.yaml.gz");
+    std::fs::write(&compressed, crate::input::tests::gzip(padded_template(MAX_TEMPLATE_BYTES).as_bytes())).unwrap();
+    let (plain, gzip) = (load(&path, &Context::default()), load(&compressed, &Context::default()));
     std::fs::remove_dir_all(&dir).unwrap();
-    assert!(err.contains("larger than 2097152 bytes"), "{err}");
+    let (plain, gzip) = (plain.unwrap(), gzip.unwrap());
+    assert!(!plain.is_empty(), "the template's resources are read");
+    assert_eq!(plain.len(), gzip.len());
+}
+
+#[test]
+fn a_template_past_the_size_limit_is_refused_with_its_size_and_the_limit() {
+    let dir = crate::input::tests::scratch("template-over-limit");
+    let path = dir.join("over-limit.yaml");
+    std::fs::write(&path, padded_template(MAX_TEMPLATE_BYTES + 1)).unwrap();
+    let compressed = dir.join("over-limit.yaml.gz");
+    let gzip = crate::input::tests::gzip(padded_template(MAX_TEMPLATE_BYTES + 1).as_bytes());
+    std::fs::write(&compressed, &gzip).unwrap();
+    let plain_err = load(&path, &Context::default()).unwrap_err().to_string();
+    let gzip_err = load(&compressed, &Context::default()).unwrap_err().to_string();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(
+        plain_err,
+        format!(
+            "{}: 1048577 bytes, over the limit of 1048576 bytes (1 MiB) for a CloudFormation template",
+            path.display()
+        )
+    );
+    assert_eq!(
+        gzip_err,
+        format!(
+            "{}: more than 1048576 bytes decompressed ({} bytes compressed), over the limit of 1048576 bytes (1 MiB) for a CloudFormation template",
+            compressed.display(),
+            gzip.len()
+        )
+    );
 }
