@@ -376,7 +376,9 @@ def seed(account: Plan, clients) -> None:
         ["Policy"]["Arn"]
         for name in CUSTOMER_POLICIES
     }
-    _in_threads(lambda role: _create_role(iam, role, customer_arns), account.roles.values())
+    # One thread: moto's IAM answered a 500 to concurrent attachments of one policy to 2,000 roles.
+    for role in account.roles.values():
+        _create_role(iam, role, customer_arns)
     codebuild = clients("codebuild")
     _in_threads(lambda project: _create_project(codebuild, project), account.projects)
     for name, export_config in account.report_groups.items():

@@ -73,6 +73,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sizes", default="200,2000,10000", help="projects, comma-separated (default: %(default)s)")
     parser.add_argument("--bin-dir", type=Path, default=target / "release", help="the rule binaries")
     parser.add_argument("--rules", default=None, help="rule ids, comma-separated (default: every periodic rule)")
+    parser.add_argument("--function-timeout", type=int, default=FUNCTION_TIMEOUT_SECONDS,
+                        help="the deadline each invocation is given, s (default: the templates' %(default)s)")
     args = parser.parse_args(argv)
     args.sizes = [int(size) for size in args.sizes.split(",")]
     return args
@@ -89,7 +91,8 @@ def new_results(config, rule_id: str, current: list[str]) -> int:
     return sum(1 for rid in current if rid in results and results[rid][1] != sweep.PRIOR_ANNOTATION)
 
 
-def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: sweep_account.Plan) -> dict:
+def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: sweep_account.Plan,
+               function_timeout: int) -> dict:
     """Scheduled invocations of one rule under the rate limits until every resource has a new result."""
     rule_id, resource_type = rule["id"], rule["resourceType"]
     current = sweep.resource_ids(account, resource_type)
@@ -104,7 +107,7 @@ def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: 
             emulator.reset_calls()
             emulator.set_rate_limits(rate_limits())
             result = function.invoke(events.scheduled_event(rule_id), timeout=HARNESS_TIMEOUT_SECONDS,
-                                     deadline=FUNCTION_TIMEOUT_SECONDS)
+                                     deadline=function_timeout)
             throttled = emulator.throttled()
             emulator.set_rate_limits({})
             calls = emulator.calls()
@@ -127,7 +130,7 @@ def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: 
     return run
 
 
-def run_size(emulator: Emulator, n: int, rules: list[dict], bin_dir: Path) -> dict:
+def run_size(emulator: Emulator, n: int, rules: list[dict], bin_dir: Path, function_timeout: int) -> dict:
     emulator.reset()
     clients = sweep.client_factory(emulator)
     account = account_plan(n)
@@ -139,12 +142,12 @@ def run_size(emulator: Emulator, n: int, rules: list[dict], bin_dir: Path) -> di
     runs = {}
     for rule in rules:
         print(f"   {rule['id']}", flush=True)
-        runs[rule["id"]] = sweep_rule(emulator, clients, bin_dir, rule, account)
+        runs[rule["id"]] = sweep_rule(emulator, clients, bin_dir, rule, account, function_timeout)
     return {"projects": len(account.projects), "serviceRoles": service_roles, "pipelines": len(account.pipelines),
             "rules": runs}
 
 
-def verdict(run: dict) -> str:
+def verdict(run: dict, function_timeout: int) -> str:
     """Whether the rule's sweep fits its function: in one invocation within the timeout, across
     invocations each within it, or not."""
     invocations = run["invocations"]
@@ -152,13 +155,13 @@ def verdict(run: dict) -> str:
         return "FAILED"
     longest = max(invocation["seconds"] for invocation in invocations)
     if len(invocations) == 1:
-        return "one invocation" if longest <= FUNCTION_TIMEOUT_SECONDS else "OVER the timeout"
-    if longest > FUNCTION_TIMEOUT_SECONDS:
+        return "one invocation" if longest <= function_timeout else "OVER the timeout"
+    if longest > function_timeout:
         return f"{len(invocations)} invocations, one OVER the timeout"
     return f"{len(invocations)} invocations, each within the timeout"
 
 
-def scale_table(sizes: dict) -> None:
+def scale_table(sizes: dict, function_timeout: int) -> None:
     rows = []
     for n, size in sizes.items():
         for rule_id, run in size["rules"].items():
@@ -167,8 +170,8 @@ def scale_table(sizes: dict) -> None:
                          f"{sum(i['seconds'] for i in invocations):.1f}",
                          f"{max(i['seconds'] for i in invocations):.1f}",
                          sum(i["calls"] for i in invocations), sum(i["throttled"] for i in invocations),
-                         f"{(run['peakRssKiB'] or 0) / 1024:.1f}", verdict(run)])
-    sweep.print_table(f"Periodic sweeps under emulated rate limits (timeout {FUNCTION_TIMEOUT_SECONDS} s)",
+                         f"{(run['peakRssKiB'] or 0) / 1024:.1f}", verdict(run, function_timeout)])
+    sweep.print_table(f"Periodic sweeps under emulated rate limits (timeout {function_timeout} s)",
                       ["N", "rule", "resources", "invocations", "wall s (all)", "longest s", "calls",
                        "throttled", "peak RSS MiB", "fits"], rows)
 
@@ -187,10 +190,10 @@ def main(argv: list[str]) -> int:
     sizes = {}
     with Emulator.start(env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as emulator:
         for n in args.sizes:
-            sizes[str(n)] = run_size(emulator, n, rules, args.bin_dir)
-            scale_table({str(n): sizes[str(n)]})
-    scale_table(sizes)
-    document = {"rateLimits": rate_limits(), "functionTimeoutSeconds": FUNCTION_TIMEOUT_SECONDS, "sizes": sizes,
+            sizes[str(n)] = run_size(emulator, n, rules, args.bin_dir, args.function_timeout)
+            scale_table({str(n): sizes[str(n)]}, args.function_timeout)
+    scale_table(sizes, args.function_timeout)
+    document = {"rateLimits": rate_limits(), "functionTimeoutSeconds": args.function_timeout, "sizes": sizes,
                 "binDir": str(args.bin_dir)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
