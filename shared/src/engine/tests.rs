@@ -197,9 +197,9 @@ fn a_group_goes_by_its_oldest_member_and_stays_in_one_chunk() {
     let mut subjects: Vec<Subject<CodeBuildProject>> =
         select_rows(0..6).iter().map(|row| Subject::read_in_one_pass(row).unwrap()).collect();
     // Even projects are privileged: two groups, "p" (000, 002, 004) and "u" (001, 003, 005).
-    let group = |subject: &Subject<CodeBuildProject>| {
+    fn group(subject: &Subject<CodeBuildProject>) -> Option<&str> {
         Some(if subject.resource.environment.privileged_mode { "p" } else { "u" })
-    };
+    }
     let previous: sweep::PreviousResults =
         [("project-001", 100), ("project-002", 50), ("project-004", 300), ("project-000", 200)]
             .into_iter()
