@@ -181,7 +181,7 @@ def _deploy_role(k: int) -> Role:
     return Role(f"pipeline-deploy-{k}", "codepipeline", (), ("ci-broad-writer",) if k == 1 else (), inline)
 
 
-def _project(i: int) -> Project:
+def _project(i: int, service_roles: int = SERVICE_ROLES) -> Project:
     """Project i: mostly sound, with each kind of problem at its own rate."""
     name = f"build-{i:05d}"
     password = ("demo-Pa55-word-1", "PLAINTEXT") if i % 11 == 0 else (f"/prod/{name}/db", "PARAMETER_STORE")
@@ -223,7 +223,7 @@ def _project(i: int) -> Project:
         webhook = [[{"type": "EVENT", "pattern": "PUSH"}, {"type": "HEAD_REF", "pattern": "refs/heads/main"}]]
     elif i % 47 == 0:
         webhook = [[{"type": "EVENT", "pattern": "PUSH"}, {"type": "HEAD_REF", "pattern": "^refs/heads/main$"}]]
-    return Project(name, f"codebuild-service-{i % SERVICE_ROLES:02d}", privileged=i % 7 == 0,
+    return Project(name, f"codebuild-service-{i % service_roles:02d}", privileged=i % 7 == 0,
                    variables=tuple(variables), overrides=overrides, public=i % 41 == 0, webhook=webhook)
 
 
@@ -278,14 +278,15 @@ def failure_pattern(pipeline: str | None = None) -> str:
                        "detail": detail})
 
 
-def plan(n: int) -> Plan:
-    """The account with `n` projects (at least 100), n/4 pipelines, 50 service roles."""
+def plan(n: int, service_roles: int = SERVICE_ROLES, pipelines: int | None = None) -> Plan:
+    """The account with `n` projects (at least 100) over `service_roles` service roles (50 unless
+    said), `pipelines` pipelines (n/4 unless said)."""
     account = Plan(n)
-    for role in ([_service_role(k) for k in range(SERVICE_ROLES)] + [_pipeline_role(k) for k in range(PIPELINE_ROLES)]
+    for role in ([_service_role(k) for k in range(service_roles)] + [_pipeline_role(k) for k in range(PIPELINE_ROLES)]
                  + [_deploy_role(k) for k in range(DEPLOY_ROLES)]):
         account.roles[role.name] = role
-    account.projects = [_project(i) for i in range(n)]
-    account.pipelines = [_pipeline(j, n) for j in range(n // 4)]
+    account.projects = [_project(i, service_roles) for i in range(n)]
+    account.pipelines = [_pipeline(j, n) for j in range(n // 4 if pipelines is None else pipelines)]
     account.report_groups = {
         "unit-tests": {"exportConfigType": "S3", "s3Destination": {"bucket": "build-reports", "encryptionDisabled": False,
                                                                    "encryptionKey": KEY_ARN}},
@@ -375,7 +376,9 @@ def seed(account: Plan, clients) -> None:
         ["Policy"]["Arn"]
         for name in CUSTOMER_POLICIES
     }
-    _in_threads(lambda role: _create_role(iam, role, customer_arns), account.roles.values())
+    # One thread: moto's IAM answered a 500 to concurrent attachments of one policy to 2,000 roles.
+    for role in account.roles.values():
+        _create_role(iam, role, customer_arns)
     codebuild = clients("codebuild")
     _in_threads(lambda project: _create_project(codebuild, project), account.projects)
     for name, export_config in account.report_groups.items():

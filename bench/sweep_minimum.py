@@ -20,7 +20,8 @@ by design, never from the calls the rules make:
   EventBridge rule whose pattern can match a pipeline failure; execution anomalies lists each
   pipeline's executions (no batch API) and asks CloudTrail once per sensitive operation (7); build
   anomalies lists each project's builds (no batch listing; BatchGetBuilds only for builds found,
-  none in the benchmark account) and asks CloudTrail once per operation it watches (6).
+  none in the benchmark account) and asks CloudTrail once per operation it watches (6). Both sweep
+  in chunks (the catalog's `sweepChunk`), and ask CloudTrail again for each chunk.
 """
 
 import math
@@ -89,8 +90,8 @@ def _failure_alerting(account: Plan) -> dict[str, int]:
     }
 
 
-def _rule_reads(rule_id: str, account: Plan) -> dict[str, int]:
-    """What the rule itself must read beyond Config."""
+def _rule_reads(rule_id: str, account: Plan, chunks: int) -> dict[str, int]:
+    """What the rule itself must read beyond Config, when its sweep takes `chunks` chunks."""
     if rule_id in ("codebuild-project-not-public", "codebuild-project-webhook-filters-anchored"):
         return {"codebuild.BatchGetProjects": batches(len(account.projects))}
     if rule_id == "codebuild-project-no-plaintext-secrets":
@@ -110,14 +111,14 @@ def _rule_reads(rule_id: str, account: Plan) -> dict[str, int]:
             return {}
         return {
             "codepipeline.ListPipelineExecutions": len(account.pipelines),
-            "cloudtrail.LookupEvents": SENSITIVE_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE),
+            "cloudtrail.LookupEvents": SENSITIVE_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE) * chunks,
         }
     if rule_id == "codebuild-project-build-anomalies":
         if not account.projects:
             return {}
         return {
             "codebuild.ListBuildsForProject": len(account.projects),
-            "cloudtrail.LookupEvents": BUILD_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE),
+            "cloudtrail.LookupEvents": BUILD_OPERATIONS * pages(0, LOOKUP_EVENTS_PAGE) * chunks,
         }
     # codebuild-project-build-log-indicators is off without `scanLogs`: it reads nothing.
     return {}
@@ -133,5 +134,6 @@ def minimum_calls(rule: dict, account: Plan, prior_results: int, stale: int) -> 
         "config.GetComplianceDetailsByConfigRule": pages(prior_results),
         "config.PutEvaluations": batches(count + stale),
     }
-    minimum.update(_rule_reads(rule["id"], account))
+    chunks = pages(count, rule["sweepChunk"]) if rule.get("sweepChunk") else 1
+    minimum.update(_rule_reads(rule["id"], account, chunks))
     return minimum

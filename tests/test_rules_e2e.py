@@ -94,7 +94,8 @@ def test_sweep_over_250_projects_reports_in_3_calls(rule, aws, emulator, role):
     emulator.reset_calls()
     result = rule(PRIVILEGED).invoke(events.scheduled_event(PRIVILEGED))
     assert result.ok, result.error_message
-    assert result.payload == {"rule": PRIVILEGED, "evaluations": 250, "compliant": 200, "nonCompliant": 50, "notApplicable": 0}
+    assert result.payload == {"rule": PRIVILEGED, "evaluations": 250, "compliant": 200, "nonCompliant": 50, "notApplicable": 0,
+                              "notReached": 0}
     calls = emulator.calls()
     assert calls["config.PutEvaluations"] == 3
     assert calls["config.SelectResourceConfig"] == 3

@@ -212,7 +212,8 @@ def test_sweep_over_30_projects_reads_each_of_3_roles_once(rule, aws, emulator):
     emulator.reset_calls()
     result = rule().invoke(events.scheduled_event(RULE))
     assert result.ok, result.error_message
-    assert result.payload == {"rule": RULE, "evaluations": 30, "compliant": 10, "nonCompliant": 20, "notApplicable": 0}
+    assert result.payload == {"rule": RULE, "evaluations": 30, "compliant": 10, "nonCompliant": 20, "notApplicable": 0,
+                              "notReached": 0}
     calls = emulator.calls()
     iam_calls = {name: count for name, count in calls.items() if name.startswith("iam.")}
     assert iam_calls == {

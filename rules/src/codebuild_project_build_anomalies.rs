@@ -71,6 +71,7 @@
 //! | the project no longer exists in CodeBuild | NOT_APPLICABLE |
 
 use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use aws_sdk_codebuild::operation::list_builds_for_project::ListBuildsForProjectError;
@@ -158,6 +159,9 @@ impl Rule for BuildAnomalies {
     const READS: &'static [&'static str] =
         &["codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds", "cloudtrail:LookupEvents"];
     const PERIODIC: bool = true;
+    /// Reads per resource (one ListBuildsForProject per project): at scale a sweep continues across
+    /// invocations, 500 at a time (bench/README.md, "Sweeps at scale under emulated rate limits").
+    const SWEEP_CHUNK: Option<NonZeroUsize> = NonZeroUsize::new(500);
     const INPUTS: &'static [&'static str] = &["name", "source.type", "secondarySources.type"];
     type Resource = CodeBuildProject;
     type Params = Params;

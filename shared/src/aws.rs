@@ -2,7 +2,7 @@
 //! `SdkConfig`, or from an assumed role ([`Aws::assume_role`]; the Lambda functions never assume
 //! one: each evaluates its own account).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -21,6 +21,7 @@ use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnectorSettings, Sh
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::error::{Error, Result};
+use crate::iam::IamReads;
 
 /// Attempts per AWS call, throttling included; the SDK backs off exponentially with jitter.
 const MAX_ATTEMPTS: u32 = 6;
@@ -166,6 +167,9 @@ pub struct Aws {
     secretsmanager: OnceLock<aws_sdk_secretsmanager::Client>,
     /// Parameter Store parameters' descriptions (never their values).
     ssm: OnceLock<aws_sdk_ssm::Client>,
+    /// What IAM said in this invocation, so that a sweep in chunks reads each role and policy once
+    /// ([`crate::iam::Roles::read`]); the engine forgets it when an invocation starts.
+    pub(crate) iam_reads: Arc<Mutex<IamReads>>,
 }
 
 /// The client in `$aws.$field`, built from `$aws.sdk_config` on first use; offline clients fail
@@ -207,7 +211,13 @@ impl Aws {
             ecr: OnceLock::new(),
             secretsmanager: OnceLock::new(),
             ssm: OnceLock::new(),
+            iam_reads: Arc::default(),
         }
+    }
+
+    /// Forgets what IAM said in earlier invocations: a role may have changed since.
+    pub fn start_invocation(&self) {
+        *self.iam_reads.lock().unwrap_or_else(PoisonError::into_inner) = IamReads::default();
     }
 
     pub fn config(&self) -> &aws_sdk_config::Client {

@@ -4,6 +4,8 @@
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -25,6 +27,19 @@ pub trait Handler: Sized + Sync {
     fn handle(&self, payload: Value) -> impl Future<Output = Result<Self::Output, Self::Error>> + Send;
 }
 
+/// When Lambda stops the invocation being handled, in milliseconds since the Unix epoch (0: no
+/// invocation). One value per process: Lambda runs one invocation at a time in a process.
+static INVOCATION_DEADLINE_MS: AtomicU64 = AtomicU64::new(0);
+
+/// When Lambda will stop the invocation being handled (its function's timeout); `None` outside
+/// an invocation of a Lambda function (the command line, tests).
+pub fn invocation_deadline() -> Option<SystemTime> {
+    match INVOCATION_DEADLINE_MS.load(Ordering::Relaxed) {
+        0 => None,
+        millis => Some(SystemTime::UNIX_EPOCH + Duration::from_millis(millis)),
+    }
+}
+
 /// Runs handler `H` until the Lambda runtime stops it.
 pub fn run<H: Handler>() -> ExitCode {
     logging::init();
@@ -41,6 +56,7 @@ pub fn run<H: Handler>() -> ExitCode {
         // Boxed: the handler's future nests every SDK call a rule makes, and laid out inline in
         // the runtime's future it goes past rustc's layout depth limit.
         lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+            INVOCATION_DEADLINE_MS.store(event.context.deadline, Ordering::Relaxed);
             Box::pin(async move {
                 handler.handle(event.payload).await.map_err(|err| {
                     let diagnostic: Diagnostic = err.into();

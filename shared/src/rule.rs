@@ -3,6 +3,7 @@
 
 use std::fmt::Debug;
 use std::future::Future;
+use std::num::NonZeroUsize;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -138,6 +139,12 @@ pub trait Rule: Send + Sync + 'static {
     /// Whether the rule must also run on a schedule: it reads something whose change does not
     /// trigger a configuration change notification of the evaluated resource.
     const PERIODIC: bool = false;
+    /// How many resources a periodic sweep gives `gather` at a time; `None`: all at once. A rule
+    /// whose reads are per resource, and too many for AWS's request rates to fit in one
+    /// invocation at scale, sets it: its sweep then stops before the function's timeout, reports
+    /// what it evaluated and leaves the rest for the next sweep, which starts with the resources
+    /// evaluated longest ago ([`crate::sweep`]; measurements in bench/README.md).
+    const SWEEP_CHUNK: Option<NonZeroUsize> = None;
     type Resource: Resource;
     /// The rule's own parameters (see [`crate::params`]).
     type Params: DeserializeOwned + Debug + Send + Sync;
@@ -154,6 +161,14 @@ pub trait Rule: Send + Sync + 'static {
         let _ = (aws, params);
         let facts = subjects.iter().map(|_| Self::Facts::default()).collect();
         async { Ok(facts) }
+    }
+
+    /// Which resources share the reads of `gather` (e.g. the projects of one service role): a
+    /// sweep in chunks ([`Self::SWEEP_CHUNK`]) keeps each group in one chunk, so that their
+    /// shared reads are made once. `None`: the resource shares nothing.
+    fn sweep_group(subject: &Subject<Self::Resource>) -> Option<&str> {
+        let _ = subject;
+        None
     }
 
     /// The decision: pure, no I/O.
@@ -175,6 +190,9 @@ pub struct RuleInfo {
     /// The AWS actions the rule calls beyond the engine's own ([`crate::engine::ENGINE_ACTIONS`]).
     pub reads: &'static [&'static str],
     pub periodic: bool,
+    /// How many resources a periodic sweep evaluates at a time; `None`: all at once
+    /// ([`Rule::SWEEP_CHUNK`]).
+    pub sweep_chunk: Option<usize>,
     /// The notifications the deployed rule is triggered by ([`RuleInfo::triggers_of`]).
     pub triggers: &'static str,
     /// The configuration paths `evaluate` reads ([`Rule::INPUTS`]).
@@ -203,6 +221,7 @@ impl RuleInfo {
             remediation: R::REMEDIATION,
             reads: R::READS,
             periodic: R::PERIODIC,
+            sweep_chunk: R::SWEEP_CHUNK.map(NonZeroUsize::get),
             triggers: RuleInfo::triggers_of(R::PERIODIC),
             inputs: R::INPUTS,
             parameter_inputs: R::PARAMETER_INPUTS,

@@ -1,7 +1,15 @@
 //! Periodic sweeps: every resource of the rule's type from AWS Config's own inventory, and the
 //! clean-up of results for resources that are gone.
+//!
+//! A sweep that cannot evaluate every resource before its function's timeout (a rule with
+//! [`crate::Rule::SWEEP_CHUNK`], reads per resource, a large account and AWS's request rates)
+//! continues across invocations: resources go oldest-evaluated first ([`oldest_first`]), in
+//! chunks, each chunk's results reported as it ends, and no chunk starts that the [`Budget`] says
+//! could overrun the deadline. A resource not reached keeps its earlier result, and the next
+//! sweep starts with it: nothing is lost or contradicted, only later.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_config::primitives::DateTime;
 use aws_sdk_config::types::ComplianceType;
@@ -116,18 +124,13 @@ pub async fn inventory<T: Row>(aws: &Aws, resource_type: &str) -> Result<Invento
     Ok(inventory)
 }
 
-/// NOT_APPLICABLE for every resource this rule last found COMPLIANT or NON_COMPLIANT that is not
-/// among `current` (type, id) pairs any more: without this, a deleted resource would stay
-/// NON_COMPLIANT on the dashboard forever.
-#[allow(clippy::implicit_hasher)] // one caller, with the default hasher
-pub async fn stale_results(
-    aws: &Aws,
-    rule_name: &str,
-    current: &HashSet<ResourceKey>,
-    ordering_timestamp: DateTime,
-) -> Result<Vec<Evaluation>> {
-    let gone = Verdict::not_applicable("the resource no longer exists");
-    let mut stale = Vec::new();
+/// When Config recorded the result this rule last reported as COMPLIANT or NON_COMPLIANT, per
+/// resource: what the stale-result clean-up looks through, and the order of the next sweep.
+pub type PreviousResults = HashMap<ResourceKey, DateTime>;
+
+/// The rule's COMPLIANT and NON_COMPLIANT results, 100 per call.
+pub async fn previous_results(aws: &Aws, rule_name: &str) -> Result<PreviousResults> {
+    let mut previous = HashMap::new();
     let mut pages = aws
         .config()
         .get_compliance_details_by_config_rule()
@@ -147,10 +150,93 @@ pub async fn stale_results(
             let (Some(resource_type), Some(resource_id)) = (qualifier.resource_type(), qualifier.resource_id()) else {
                 continue;
             };
-            if !current.contains(&(resource_type.to_owned(), resource_id.to_owned())) {
-                stale.push(Evaluation::new(resource_type, resource_id, &gone, ordering_timestamp));
-            }
+            // Config always records the time; without it the result counts as the oldest.
+            let recorded = result.result_recorded_time().copied().unwrap_or(DateTime::from_secs(0));
+            previous.insert((resource_type.to_owned(), resource_id.to_owned()), recorded);
         }
     }
-    Ok(stale)
+    Ok(previous)
+}
+
+/// NOT_APPLICABLE for every resource among `previous` that is not among `current` (type, id) pairs
+/// any more: without this, a deleted resource would stay NON_COMPLIANT on the dashboard forever.
+#[allow(clippy::implicit_hasher)] // one caller, with the default hasher
+pub fn stale_results(
+    previous: &PreviousResults,
+    current: &HashSet<ResourceKey>,
+    ordering_timestamp: DateTime,
+) -> Vec<Evaluation> {
+    let gone = Verdict::not_applicable("the resource no longer exists");
+    let mut stale: Vec<&ResourceKey> = previous.keys().filter(|key| !current.contains(*key)).collect();
+    stale.sort();
+    stale.into_iter().map(|(kind, id)| Evaluation::new(kind, id, &gone, ordering_timestamp)).collect()
+}
+
+/// Orders `subjects` for a sweep: the resources this rule has no result for first, then the one
+/// whose result is oldest. Resources of one group (`group`, e.g. the projects of one service role)
+/// go together, ordered by their oldest member, so that a chunk can hold the whole group
+/// ([`chunk_ends`]). Inventory order among equals.
+pub fn oldest_first<R>(
+    subjects: &mut [Subject<R>],
+    previous: &PreviousResults,
+    group: impl Fn(&Subject<R>) -> Option<&str>,
+) {
+    let group_of = |subject: &Subject<R>| group(subject).unwrap_or(&subject.item.resource_id).to_owned();
+    // The age of a result as a sortable key; `None` (never evaluated) sorts first.
+    let age = |subject: &Subject<R>| {
+        previous.get(&key(&subject.item)).map(|recorded| (recorded.secs(), recorded.subsec_nanos()))
+    };
+    let mut group_age: HashMap<String, Option<(i64, u32)>> = HashMap::new();
+    for subject in subjects.iter() {
+        let age = age(subject);
+        group_age.entry(group_of(subject)).and_modify(|oldest| *oldest = (*oldest).min(age)).or_insert(age);
+    }
+    subjects.sort_by_cached_key(|subject| {
+        let group = group_of(subject);
+        (group_age[&group], group)
+    });
+}
+
+/// Where the chunks of `subjects` (as [`oldest_first`] orders them) end: after `size` resources,
+/// or after the rest of the group the chunk has reached; the last chunk may be smaller.
+pub fn chunk_ends<R>(subjects: &[Subject<R>], size: usize, group: impl Fn(&Subject<R>) -> Option<&str>) -> Vec<usize> {
+    let group_of = |subject: &Subject<R>| group(subject).unwrap_or(&subject.item.resource_id).to_owned();
+    let mut ends = Vec::new();
+    let mut start = 0;
+    for index in 1..=subjects.len() {
+        let full = index - start >= size;
+        if index == subjects.len() || (full && group_of(&subjects[index]) != group_of(&subjects[index - 1])) {
+            ends.push(index);
+            start = index;
+        }
+    }
+    ends
+}
+
+/// What a sweep keeps after its last chunk, for the last PutEvaluations and the answer.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(15);
+
+/// A sweep's time: whether another chunk fits before the invocation's deadline.
+#[derive(Debug)]
+pub struct Budget {
+    deadline: Option<SystemTime>,
+    longest_chunk: Duration,
+}
+
+impl Budget {
+    /// No deadline: every chunk fits (the command line, tests).
+    pub fn new(deadline: Option<SystemTime>) -> Self {
+        Budget { deadline, longest_chunk: Duration::ZERO }
+    }
+
+    /// A chunk took `elapsed`.
+    pub fn chunk_took(&mut self, elapsed: Duration) {
+        self.longest_chunk = self.longest_chunk.max(elapsed);
+    }
+
+    /// Whether a chunk as long as the longest so far would still end [`DEADLINE_RESERVE`] before
+    /// the deadline.
+    pub fn fits_another_chunk(&self) -> bool {
+        self.deadline.is_none_or(|deadline| SystemTime::now() + self.longest_chunk + DEADLINE_RESERVE <= deadline)
+    }
 }

@@ -137,6 +137,7 @@ class Emulator:
         return self._request("GET", "/moto-api/pipesec/calls")
 
     def reset_calls(self) -> None:
+        """Zeroes the call counter and the throttled-request counts."""
         self._request("POST", "/moto-api/pipesec/calls/reset")
 
     def backdate(self, seconds: float) -> dict:
@@ -149,6 +150,17 @@ class Emulator:
         {"codebuild.BatchGetProjects": {"error": "throttle", "times": 2}} or
         {"iam.ListRolePolicies": {"delay": 3, "times": 1}}; {} clears all faults."""
         self._request("POST", "/moto-api/pipesec/faults", faults)
+
+    def set_rate_limits(self, limits: dict) -> None:
+        """Token buckets per service or operation, e.g. {"iam": {"rate": 10, "burst": 10},
+        "cloudtrail.LookupEvents": {"rate": 2, "burst": 2}}: a request finding its bucket empty is
+        answered with the service's throttling error. {} (or a reset) removes every limit."""
+        self._request("POST", "/moto-api/pipesec/rates", limits)
+
+    def throttled(self) -> dict[str, int]:
+        """Requests a rate limit answered with a throttling error since the last reset of the
+        limits or of the call counter, per `<service>.<Action>` (they are among `calls()` too)."""
+        return self._request("GET", "/moto-api/pipesec/rates")["throttled"]
 
     def faults_fired(self) -> dict[str, int]:
         """Answers the faults set last replaced or delayed, per `<service>.<Action>`."""

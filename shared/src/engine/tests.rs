@@ -1,8 +1,10 @@
 //! The engine against mocked AWS clients: what it sends for each trigger, and how it handles
 //! what comes back.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_config::Client as Config;
 use aws_sdk_config::operation::get_compliance_details_by_config_rule::GetComplianceDetailsByConfigRuleOutput;
@@ -51,7 +53,30 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
+/// [`Privileged`], swept two resources at a time.
+struct Chunked;
+
+impl Rule for Chunked {
+    const ID: &'static str = "test-chunked";
+    const SEVERITY: Severity = Severity::High;
+    const AREA: Area = Area::Infrastructure;
+    const WEIGHT: u32 = 1;
+    const REMEDIATION: &'static str = "Turn privileged mode off.";
+    const SWEEP_CHUNK: Option<NonZeroUsize> = NonZeroUsize::new(2);
+    type Resource = CodeBuildProject;
+    type Params = NoParameters;
+    type Facts = ();
+
+    fn evaluate(subject: &Subject<CodeBuildProject>, facts: &(), params: &NoParameters) -> Verdict {
+        Privileged::evaluate(subject, facts, params)
+    }
+}
+
 fn engine(rules: &[&MockRule]) -> Engine<Privileged> {
+    engine_of(rules)
+}
+
+fn engine_of<R: Rule>(rules: &[&MockRule]) -> Engine<R> {
     let config = mock_client!(aws_sdk_config, RuleMode::MatchAny, rules, |c| c.retry_config(retry_config()));
     let aws = Aws::for_tests().with_config(config);
     Engine::with_clients(aws)
@@ -111,13 +136,115 @@ fn compliance_result(resource_id: &str, compliance: ComplianceType) -> Evaluatio
         .build()
 }
 
+/// A COMPLIANT result Config recorded at `recorded` (seconds since the epoch).
+fn result_recorded_at(resource_id: &str, recorded: i64) -> EvaluationResult {
+    let mut result = compliance_result(resource_id, ComplianceType::Compliant);
+    result.result_recorded_time = Some(DateTime::from_secs(recorded));
+    result
+}
+
+/// Five projects: 001 and 003 evaluated before (003 most recently), the others never, and the
+/// result of a deleted project to clear.
+fn chunked_sweep_mocks() -> (MockRule, MockRule) {
+    let select = mock!(Config::select_resource_config)
+        .then_output(|| SelectResourceConfigOutput::builder().set_results(Some(select_rows(0..5))).build());
+    let previous = mock!(Config::get_compliance_details_by_config_rule).then_output(|| {
+        GetComplianceDetailsByConfigRuleOutput::builder()
+            .evaluation_results(result_recorded_at("project-003", 200))
+            .evaluation_results(result_recorded_at("project-001", 100))
+            .evaluation_results(result_recorded_at("deleted-project", 50))
+            .build()
+    });
+    (select, previous)
+}
+
+fn sent_ids(sent: &Mutex<Vec<SdkEvaluation>>) -> Vec<String> {
+    sent.lock().unwrap().iter().map(|e| e.compliance_resource_id().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn sweep_out_of_time_reports_one_chunk_of_the_oldest_evaluated_and_counts_the_rest() {
+    let (select, previous) = chunked_sweep_mocks();
+    let (put, sent) = recording_put();
+    // A deadline already past: the first chunk still runs, so that every sweep makes progress.
+    let deadline = Some(SystemTime::now());
+    let outcome = engine_of::<Chunked>(&[&select, &previous, &put])
+        .handle_until(fixture("scheduled-event.json"), deadline)
+        .await
+        .unwrap();
+    assert_eq!(sent_ids(&sent), ["deleted-project", "project-000", "project-002"], "never evaluated first");
+    assert_eq!((outcome.evaluations, outcome.not_applicable, outcome.not_reached), (3, 1, 3));
+}
+
+#[tokio::test]
+async fn sweep_with_time_evaluates_every_chunk_never_evaluated_then_oldest_first() {
+    for deadline in [None, Some(SystemTime::now() + Duration::from_secs(3600))] {
+        let (select, previous) = chunked_sweep_mocks();
+        let (put, sent) = recording_put();
+        let outcome = engine_of::<Chunked>(&[&select, &previous, &put])
+            .handle_until(fixture("scheduled-event.json"), deadline)
+            .await
+            .unwrap();
+        let expected = ["deleted-project", "project-000", "project-002", "project-004", "project-001", "project-003"];
+        assert_eq!(sent_ids(&sent), expected);
+        assert_eq!((outcome.evaluations, outcome.not_reached), (6, 0));
+        assert_eq!(put.num_calls(), 1, "evaluations from every chunk share PutEvaluations calls");
+    }
+}
+
+#[test]
+fn a_group_goes_by_its_oldest_member_and_stays_in_one_chunk() {
+    let mut subjects: Vec<Subject<CodeBuildProject>> =
+        select_rows(0..6).iter().map(|row| Subject::read_in_one_pass(row).unwrap()).collect();
+    // Even projects are privileged: two groups, "p" (000, 002, 004) and "u" (001, 003, 005).
+    fn group(subject: &Subject<CodeBuildProject>) -> Option<&str> {
+        Some(if subject.resource.environment.privileged_mode { "p" } else { "u" })
+    }
+    let previous: sweep::PreviousResults =
+        [("project-001", 100), ("project-002", 50), ("project-004", 300), ("project-000", 200)]
+            .into_iter()
+            .map(|(id, recorded)| {
+                (("AWS::CodeBuild::Project".to_owned(), id.to_owned()), DateTime::from_secs(recorded))
+            })
+            .collect();
+    sweep::oldest_first(&mut subjects, &previous, group);
+    let ids: Vec<&str> = subjects.iter().map(|subject| subject.item.resource_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["project-001", "project-003", "project-005", "project-000", "project-002", "project-004"],
+        "\"u\" has resources never evaluated: it goes first, whole"
+    );
+    assert_eq!(sweep::chunk_ends(&subjects, 2, group), [3, 6], "a chunk of 2 grows to the end of its group");
+    assert_eq!(sweep::chunk_ends(&subjects, 2, |_| None), [2, 4, 6]);
+    assert_eq!(sweep::chunk_ends(&subjects[..0], 2, group), Vec::<usize>::new());
+}
+
+#[test]
+fn a_budget_fits_a_chunk_as_long_as_the_longest_so_far_with_the_reserve_kept() {
+    let now = SystemTime::now();
+    let mut budget = sweep::Budget::new(Some(now + Duration::from_secs(60)));
+    assert!(budget.fits_another_chunk());
+    budget.chunk_took(Duration::from_secs(30));
+    assert!(budget.fits_another_chunk(), "30 s + the 15 s reserve end before the deadline");
+    budget.chunk_took(Duration::from_secs(50));
+    assert!(!budget.fits_another_chunk(), "50 s + 15 s do not");
+    assert!(sweep::Budget::new(None).fits_another_chunk());
+}
+
 #[tokio::test]
 async fn change_event_reports_one_evaluation_at_the_capture_time() {
     let (put, sent) = recording_put();
     let outcome = engine(&[&put]).handle(fixture("change-event.json")).await.unwrap();
     assert_eq!(
         outcome,
-        Outcome { rule: "test-privileged", evaluations: 1, compliant: 0, non_compliant: 1, not_applicable: 0 }
+        Outcome {
+            rule: "test-privileged",
+            evaluations: 1,
+            compliant: 0,
+            non_compliant: 1,
+            not_applicable: 0,
+            not_reached: 0
+        }
     );
     let sent = sent.lock().unwrap();
     let evaluation = &sent[0];
@@ -225,7 +352,14 @@ async fn sweep_pages_the_inventory_batches_reports_and_clears_stale_results() {
     assert_eq!(put.num_calls(), 2, "151 evaluations: 100 + 51");
     assert_eq!(
         outcome,
-        Outcome { rule: "test-privileged", evaluations: 151, compliant: 75, non_compliant: 75, not_applicable: 1 }
+        Outcome {
+            rule: "test-privileged",
+            evaluations: 151,
+            compliant: 75,
+            non_compliant: 75,
+            not_applicable: 1,
+            not_reached: 0
+        }
     );
     let sent = sent.lock().unwrap();
     let stale = sent.iter().find(|e| e.compliance_resource_id() == "deleted-project").unwrap();
@@ -249,8 +383,9 @@ async fn unreadable_sweep_item_is_reported_after_the_others_and_skips_clean_up()
         err.to_string().contains("`broken`") && err.to_string().contains("configuration.environment.privilegedMode"),
         "{err}"
     );
-    assert_eq!(sent.lock().unwrap().len(), 3, "the readable items are still reported");
-    assert_eq!(previous.num_calls(), 0);
+    let sent = sent.lock().unwrap();
+    assert_eq!(sent.len(), 3, "the readable items are still reported, no stale result cleared: {sent:?}");
+    assert!(sent.iter().all(|e| e.compliance_type() != &ComplianceType::NotApplicable));
 }
 
 /// Items the one-pass read leaves to the two-step one: a deleted resource without configuration

@@ -36,4 +36,4 @@ pub use analysis::{
     matches_every_action,
 };
 pub use document::{DocumentError, Effect, PolicyDocument, Statement};
-pub use read::{READ_ACTIONS, Role, RoleFacts, Roles, role_name};
+pub use read::{IamReads, READ_ACTIONS, Role, RoleFacts, Roles, role_name};

@@ -2,7 +2,7 @@
 //! policy once, per invocation.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use aws_sdk_iam::operation::get_policy::GetPolicyError;
 use aws_sdk_iam::operation::get_policy_version::GetPolicyVersionError;
@@ -57,18 +57,18 @@ impl Roles {
     /// pages) and `GetRolePolicy` per inline policy; then `GetPolicy` and `GetPolicyVersion`
     /// (the default version) once per distinct customer managed policy. AWS managed policies
     /// are judged by name and not read. Reads are sequential: IAM's request quota is low.
+    ///
+    /// A role or policy read earlier in the same invocation (an earlier chunk of a sweep) is not
+    /// read again ([`Aws::start_invocation`] forgets them).
     pub async fn read<'a>(aws: &Aws, roles: impl IntoIterator<Item = &'a str>) -> Result<Self> {
         let names: BTreeSet<&str> = roles.into_iter().map(role_name).filter(|name| !name.is_empty()).collect();
-        let mut documents = HashMap::new();
-        let mut read = HashMap::with_capacity(names.len());
-        for name in names {
-            // Boxed: the IAM futures nest deep enough to exceed rustc's layout depth limit in a
-            // rule binary's handler otherwise.
-            let facts = Box::pin(read_role(aws, name, &mut documents)).await?;
-            tracing::debug!(role = name, found = matches!(facts, RoleFacts::Found(_)), "role policies read");
-            read.insert(name.to_owned(), Arc::new(facts));
-        }
-        Ok(Roles(read))
+        // Taken out while reading and put back after: the lock is not held across calls.
+        let mut cache = std::mem::take(&mut *aws.iam_reads.lock().unwrap_or_else(PoisonError::into_inner));
+        let result = read_missing(aws, &names, &mut cache).await;
+        let read = names.iter().filter_map(|name| Some(((*name).to_owned(), Arc::clone(cache.roles.get(*name)?))));
+        let roles = Roles(read.collect());
+        *aws.iam_reads.lock().unwrap_or_else(PoisonError::into_inner) = cache;
+        result.map(|()| roles)
     }
 
     /// The facts of a role that was read, by ARN or name.
@@ -84,6 +84,28 @@ impl Roles {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Roles and customer managed policies read in the current invocation.
+#[derive(Debug, Default)]
+pub struct IamReads {
+    roles: HashMap<String, Arc<RoleFacts>>,
+    documents: DocumentCache,
+}
+
+/// Reads the roles among `names` that `cache` does not hold, into it.
+async fn read_missing(aws: &Aws, names: &BTreeSet<&str>, cache: &mut IamReads) -> Result<()> {
+    for name in names {
+        if cache.roles.contains_key(*name) {
+            continue;
+        }
+        // Boxed: the IAM futures nest deep enough to exceed rustc's layout depth limit in a
+        // rule binary's handler otherwise.
+        let facts = Box::pin(read_role(aws, name, &mut cache.documents)).await?;
+        tracing::debug!(role = name, found = matches!(facts, RoleFacts::Found(_)), "role policies read");
+        cache.roles.insert((*name).to_owned(), Arc::new(facts));
+    }
+    Ok(())
 }
 
 /// The role name in a role ARN (`arn:aws:iam::123456789012:role/service-role/build` → `build`),

@@ -41,6 +41,11 @@ class ExtensionState:
         self.faults_fired: Counter[str] = Counter()
         # control: "<service>.<Action>" -> number of requests answered
         self.calls: Counter[str] = Counter()
+        # control: request-rate limits, off unless set: scope ("<service>" or "<service>.<Action>")
+        # -> token bucket (`control.TokenBucket`); a request uses its operation's bucket, else its service's.
+        self.rate_limits: dict[str, Any] = {}
+        # control: "<service>.<Action>" -> requests answered with a throttling error by a rate limit
+        self.throttled: Counter[str] = Counter()
         # codebuild: (account, region) -> report group ARN -> BatchGetReportGroups-shaped report group
         self.report_groups: dict[tuple[str, str], dict[str, dict]] = {}
         # cloudtrail: (account, region) -> [{"time", "pipeline", "record"}]: CloudTrail records, oldest first

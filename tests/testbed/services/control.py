@@ -1,11 +1,14 @@
-"""The test bed's own controls: an API call counter, fault injection and reset.
+"""The test bed's own controls: an API call counter, fault injection, request-rate limits and reset.
 
 Not an AWS service. Tests count the calls a rule makes (`<service>.<Action>`, boto3 service names)
 and inject the failures AWS can answer with: partial FailedEvaluations from PutEvaluations, and
 throttling, 5xx, AccessDenied or a slow answer on any operation, in the service's own protocol so
-the SDKs classify them as they would AWS's. moto has neither. Both are driven through control
-routes under /moto-api/pipesec/ (`install.with_control_routes`); `POST /moto-api/reset` also clears
-the extension's state, so nothing leaks between tests.
+the SDKs classify them as they would AWS's. Rate limits are token buckets per service or per
+operation, off until set: a request that finds its bucket empty is answered with the service's
+throttling error, as AWS answers one over its quota, so a client's retries and backoff are what
+is measured. moto has none of these. They are driven through control routes under
+/moto-api/pipesec/ (`install.with_control_routes`); `POST /moto-api/reset` also clears the
+extension's state (limits included), so nothing leaks between tests.
 """
 
 import json
@@ -29,6 +32,29 @@ FAULT_ERRORS = {
     "denied": (400, "AccessDeniedException", "AccessDenied"),
 }
 QUERY_PROTOCOL_SERVICES = {"iam", "sts"}
+# Services a rate limit may name: those whose requests reach moto's dispatch and whose errors
+# `_fault_answer` can write (JSON and query protocols; not S3's REST-XML, not CBOR CloudWatch).
+RATE_LIMITED_SERVICES = {"iam", "sts", "config", "cloudtrail", "codebuild", "codepipeline", "logs", "events",
+                         "codestar-notifications", "secretsmanager", "ssm", "ecr"}
+
+
+class TokenBucket:
+    """AWS's throttling model: `burst` tokens at most, refilled at `rate` a second; a request
+    takes one, or is throttled when none is left."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = burst, time.monotonic()
+
+    def take(self) -> bool:
+        """Takes a token if there is one (the caller holds STATE.lock)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
 
 
 def _counting_call_action(self: BaseResponse) -> Any:
@@ -41,12 +67,18 @@ def _counting_call_action(self: BaseResponse) -> Any:
     operation = f"{self.boto3_service_name}.{action}"
     with STATE.lock:
         STATE.calls[operation] += 1
+        bucket = STATE.rate_limits.get(operation) or STATE.rate_limits.get(self.boto3_service_name)
+        throttled = bucket is not None and not bucket.take()
+        if throttled:
+            STATE.throttled[operation] += 1
         fault = STATE.faults.get(operation)
-        if fault and fault["times"] > 0:
+        if fault and fault["times"] > 0 and not throttled:
             fault["times"] -= 1
             STATE.faults_fired[operation] += 1
         else:
             fault = None
+    if throttled:
+        return _fault_answer(self.boto3_service_name, action, "throttle", "Rate exceeded")
     if fault and "delay" in fault:
         time.sleep(fault["delay"])  # then answer normally: the work is done even if the caller gave up
     elif fault:
@@ -56,10 +88,10 @@ def _counting_call_action(self: BaseResponse) -> Any:
     return answer
 
 
-def _fault_answer(service: str, action: str, kind: str) -> tuple[int, dict, str]:
+def _fault_answer(service: str, action: str, kind: str, message: str | None = None) -> tuple[int, dict, str]:
     """An AWS error answer in the service's own protocol, as the SDKs parse and classify it."""
     status, json_code, query_code = FAULT_ERRORS[kind]
-    message = f"injected by the test bed: {kind} on {service}.{action}"
+    message = message or f"injected by the test bed: {kind} on {service}.{action}"
     if service in QUERY_PROTOCOL_SERVICES:
         body = (f'<ErrorResponse xmlns="https://{service}.amazonaws.com/doc/2010-05-08/"><Error>'
                 f"<Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{query_code}</Code>"
@@ -99,6 +131,22 @@ def _parse_faults(document: Any) -> dict[str, dict]:
     return faults
 
 
+def _parse_rate_limits(document: Any) -> dict[str, TokenBucket]:
+    usage = ('expected {"<service>" or "<service>.<Action>": {"rate": PER_SECOND, "burst": TOKENS}}, services '
+             f"among {sorted(RATE_LIMITED_SERVICES)}, 0 < rate, 1 <= burst")
+    if not isinstance(document, dict):
+        raise ValueError(usage)
+    number = lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
+    buckets = {}
+    for scope, limit in document.items():
+        if (not isinstance(limit, dict) or set(limit) != {"rate", "burst"} or scope.split(".")[0] not in
+                RATE_LIMITED_SERVICES or not number(limit["rate"]) or not number(limit["burst"])
+                or limit["rate"] <= 0 or limit["burst"] < 1):
+            raise ValueError(usage)
+        buckets[scope] = TokenBucket(limit["rate"], limit["burst"])
+    return buckets
+
+
 def control(method: str, path: str, body: bytes) -> tuple[int, Any]:
     """The test bed's control routes: (HTTP status, JSON answer)."""
     route = path[len(CONTROL_PREFIX):].strip("/")
@@ -108,6 +156,7 @@ def control(method: str, path: str, body: bytes) -> tuple[int, Any]:
     if route == "calls/reset" and method == "POST":
         with STATE.lock:
             STATE.calls.clear()
+            STATE.throttled.clear()
         return 200, {"status": "ok"}
     if route == "faults" and method == "POST":
         try:
@@ -126,6 +175,19 @@ def control(method: str, path: str, body: bytes) -> tuple[int, Any]:
         except (ValueError, KeyError, TypeError):
             return 400, {"error": 'expected {"seconds": S}, 0 < S <= 90 days (CloudTrail\'s event history)'}
         return 200, cloudtrail.backdate(seconds)
+    if route == "rates" and method == "POST":
+        try:
+            buckets = _parse_rate_limits(json.loads(body or b"{}"))
+        except ValueError as problem:
+            return 400, {"error": str(problem)}
+        with STATE.lock:
+            STATE.rate_limits = buckets
+            STATE.throttled.clear()
+        return 200, {"status": "ok"}
+    if route == "rates" and method == "GET":
+        with STATE.lock:
+            limits = {scope: {"rate": b.rate, "burst": b.burst} for scope, b in STATE.rate_limits.items()}
+            return 200, {"limits": limits, "throttled": dict(STATE.throttled)}
     if route == "faults" and method == "GET":
         with STATE.lock:
             return 200, {"fired": dict(STATE.faults_fired)}
