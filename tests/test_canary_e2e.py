@@ -1212,7 +1212,7 @@ def test_a_secret_in_a_wrong_typed_field_is_never_repeated(account, tmp_path):
         "      Environment: {Type: LINUX_CONTAINER, ComputeType: BUILD_GENERAL1_SMALL, Image: x,",
         f"                    PrivilegedMode: {{Token: {WRONG_TYPE.value}}}}}"))
     scan = pipesec("scan-template", template, "--rule", privileged, "--format", "json", "--fail-on", "none")
-    assert "PrivilegedMode" in scan.stdout + scan.stderr, redact(scan.stdout + scan.stderr)
+    assert "environment.privilegedMode`: expected a boolean, found a map" in scan.stderr, redact(scan.stderr)
     assert_no_canary({
         "Lambda error (configuration)": f"{in_item.error_type}: {in_item.error_message}",
         "Lambda error (rule parameter)": f"{in_parameter.error_type}: {in_parameter.error_message}",
