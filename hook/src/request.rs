@@ -59,26 +59,7 @@ pub struct TargetModel {
 impl HookRequest {
     /// Reads a request. The error names the field and what was wrong with it, never a value.
     pub fn from_value(payload: Value) -> Result<Self, String> {
-        let request: HookRequest = serde_path_to_error::deserialize(payload).map_err(|err| {
-            let reason = err.inner().to_string();
-            let reason = reason.split(" at line").next().unwrap_or_default();
-            // serde quotes the offending value in a type error or an unknown variant (the
-            // allowed ones it lists are safe to repeat); a missing field's name is safe too.
-            let reason = if reason.starts_with("missing field") {
-                reason.to_owned()
-            } else if let Some((_, expected)) =
-                reason.split_once(", expected ").filter(|_| reason.starts_with("unknown variant"))
-            {
-                format!("not one of the documented values: expected {expected}")
-            } else {
-                "not of the documented type".to_owned()
-            };
-            match err.path().to_string() {
-                root if root == "." => reason,
-                path => format!("{path}: {reason}"),
-            }
-        })?;
-        Ok(request)
+        serde_path_to_error::deserialize(payload).map_err(|err| pipesec_engine::error::field_error(&err))
     }
 
     /// The resource's properties: an empty object when the request has none (a resource

@@ -223,11 +223,8 @@ fn an_unreadable_request_is_an_internal_failure_that_quotes_no_value() {
         (json!(null), "not a CloudFormation hook resource request"),
         (json!(CANARY), "not a CloudFormation hook resource request"),
         (no_data, "missing field `requestData`"),
-        (wrong_type, "requestData.targetLogicalId: not of the documented type"),
-        (
-            unknown_point,
-            "actionInvocationPoint: not one of the documented values: expected one of `CREATE_PRE_PROVISION`",
-        ),
+        (wrong_type, "field `requestData.targetLogicalId`: expected a string, found a map"),
+        (unknown_point, "field `actionInvocationPoint`: unknown variant, expected one of `CREATE_PRE_PROVISION`"),
         (properties_not_object, "resourceProperties: not a JSON object"),
     ];
     for (request, expected) in cases {

@@ -56,7 +56,10 @@ pub struct EvaluationResult {
 impl ComplianceChange {
     pub fn from_value(value: Value) -> Result<Self> {
         let change: ComplianceChange = serde_json::from_value(value).map_err(|err| {
-            pipesec_engine::Error::InvalidEvent(format!("not a Config compliance-change event: {err}"))
+            pipesec_engine::Error::InvalidEvent(format!(
+                "not a Config compliance-change event: {}",
+                pipesec_engine::error::without_values(&err.to_string())
+            ))
         })?;
         if change.source != "aws.config" || change.detail_type != DETAIL_TYPE {
             return Err(pipesec_engine::Error::InvalidEvent(format!(

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, Result, without_values};
+use crate::error::{Error, Result, field_error, without_values};
 use crate::item::{ConfigurationItem, ItemStatus, timestamp};
 use crate::lenient::{flexible_string, null_as_default};
 
@@ -137,11 +137,7 @@ fn parse_trigger(invoking_event: &str) -> Result<Trigger> {
             let json = present(event.configuration_item_summary, "configurationItemSummary")?;
             let summary =
                 serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(json)).map_err(|err| {
-                    Error::InvalidEvent(format!(
-                        "`invokingEvent.configurationItemSummary.{}`: {}",
-                        err.path(),
-                        err.inner()
-                    ))
+                    Error::InvalidEvent(format!("`invokingEvent.configurationItemSummary`: {}", field_error(&err)))
                 })?;
             Ok(Trigger::OversizedChange(summary))
         }

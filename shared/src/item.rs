@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result, without_values};
+use crate::error::{Error, Result, kind_of_value, without_values};
 use crate::lenient::{flexible_string, null_as_default};
 
 /// `configurationItemStatus`.
@@ -225,8 +225,8 @@ pub(crate) fn timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Da
         Value::Number(number) => number
             .as_f64()
             .map(|seconds| DateTime::from_millis((seconds * 1000.0).round() as i64))
-            .ok_or_else(|| D::Error::custom(format!("`{number}` is not a time"))),
-        other => Err(D::Error::custom(format!("expected a time, found {other}"))),
+            .ok_or_else(|| D::Error::custom("a number that is not a time")),
+        other => Err(D::Error::custom(format!("expected a time, found {}", kind_of_value(&other)))),
     }
 }
 
@@ -379,18 +379,5 @@ mod tests {
             assert!(!err.contains(CANARY) && !err.contains("c4n4ry"), "{err}");
             assert!(err.contains(field), "{err}");
         }
-    }
-
-    #[test]
-    fn without_values_keeps_the_expected_type() {
-        use crate::error::without_values;
-        assert_eq!(
-            without_values(r#"invalid type: string "s3cr\"et", expected a boolean at line 1"#),
-            r#"invalid type: string "…", expected a boolean at line 1"#
-        );
-        assert_eq!(
-            without_values("invalid type: integer `5`, expected a string"),
-            "invalid type: integer `…`, expected a string"
-        );
     }
 }

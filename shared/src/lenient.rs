@@ -113,10 +113,11 @@ pub fn flexible_str<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
 pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
     struct Flexible;
     impl Flexible {
-        fn not_whole<E: de::Error>(found: &dyn fmt::Display) -> E {
+        /// `found` is the kind of value (`a string`), never the value: it may be a secret.
+        fn not_whole<E: de::Error>(found: &str) -> E {
             E::custom(format!("expected a whole number, found {found}"))
         }
-        fn whole<E: de::Error>(number: f64, found: &dyn fmt::Display) -> Result<Option<u32>, E> {
+        fn whole<E: de::Error>(number: f64, found: &str) -> Result<Option<u32>, E> {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range and fraction checked
             if number.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&number) {
                 Ok(Some(number as u32))
@@ -131,23 +132,22 @@ pub fn flexible_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option
             formatter.write_str("a whole number")
         }
         fn visit_u64<E: de::Error>(self, number: u64) -> Result<Self::Value, E> {
-            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole(&number))
+            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole("a number out of range"))
         }
         fn visit_i64<E: de::Error>(self, number: i64) -> Result<Self::Value, E> {
-            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole(&number))
+            u32::try_from(number).map(Some).map_err(|_| Flexible::not_whole("a number out of range"))
         }
         fn visit_f64<E: de::Error>(self, number: f64) -> Result<Self::Value, E> {
-            Flexible::whole(number, &number)
+            Flexible::whole(number, "a number with a fraction or out of range")
         }
         fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            let found = format_args!("\"{text}\"");
             match text.trim().parse::<f64>() {
-                Ok(number) => Flexible::whole(number, &found),
-                Err(_) => Err(Flexible::not_whole(&found)),
+                Ok(number) => Flexible::whole(number, "a string holding a number with a fraction or out of range"),
+                Err(_) => Err(Flexible::not_whole("a string")),
             }
         }
-        fn visit_bool<E: de::Error>(self, flag: bool) -> Result<Self::Value, E> {
-            Err(Flexible::not_whole(&flag))
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Err(Flexible::not_whole("a boolean"))
         }
         fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
             Ok(None)
@@ -205,7 +205,8 @@ mod tests {
         assert_eq!(parse(r#"{"count": " 4 "}"#).unwrap().count, Some(4));
         assert_eq!(parse(r#"{"count": "3.0"}"#).unwrap().count, Some(3));
         let err = parse(r#"{"count": "three"}"#).unwrap_err().to_string();
-        assert!(err.contains(r#"expected a whole number, found "three""#), "{err}");
+        assert!(err.contains("expected a whole number, found a string"), "{err}");
+        assert!(!err.contains("three"), "the value is not repeated: {err}");
         assert!(parse(r#"{"count": 4294967296}"#).is_err());
     }
 

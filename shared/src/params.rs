@@ -8,7 +8,7 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, kind_of_value, without_values};
 
 /// The parameter of the removed central cross-account mode (the role to assume in the evaluated
 /// account). An old deployment may still send it: empty (the old default) it is ignored like any
@@ -33,8 +33,12 @@ pub fn parse<P: DeserializeOwned>(raw: Option<&str>) -> Result<Parameters<P>> {
     let mut values: Map<String, Value> = if raw.is_empty() {
         Map::new()
     } else {
-        serde_json::from_str(raw)
-            .map_err(|err| Error::invalid_parameter("ruleParameters", format!("not a JSON object: {err}")))?
+        serde_json::from_str(raw).map_err(|err| {
+            Error::invalid_parameter(
+                "ruleParameters",
+                format!("not a JSON object: {}", without_values(&err.to_string())),
+            )
+        })?
     };
     // Conformance packs pass "" for an optional parameter that is not set.
     values.retain(|_, value| !(value.is_null() || value.as_str().is_some_and(|text| text.trim().is_empty())));
@@ -52,7 +56,7 @@ pub fn parse<P: DeserializeOwned>(raw: Option<&str>) -> Result<Parameters<P>> {
             path if path == "." => unknown_field_name(&reason).unwrap_or("ruleParameters").to_owned(),
             path => path,
         };
-        Error::invalid_parameter(name, reason)
+        Error::invalid_parameter(name, without_values(&reason))
     })?;
     Ok(Parameters { rule })
 }
@@ -109,10 +113,12 @@ pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
             .into_iter()
             .map(|value| match value {
                 Value::String(text) => Ok(text),
-                other => Err(D::Error::custom(format!("expected a list of strings, found {other}"))),
+                other => Err(D::Error::custom(format!("expected a list of strings, found {}", kind_of_value(&other)))),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        other => return Err(D::Error::custom(format!("expected a comma-separated list, found {other}"))),
+        other => {
+            return Err(D::Error::custom(format!("expected a comma-separated list, found {}", kind_of_value(&other))));
+        }
     };
     Ok(items.into_iter().map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
 }
@@ -130,6 +136,8 @@ pub fn policy_arn_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[derive(Debug, Default, PartialEq, Deserialize)]
@@ -186,7 +194,24 @@ mod tests {
         assert_eq!(params.rule.allowed_policy_arns.len(), 2);
         let (name, reason) = error_of(r#"{"allowedPolicyArns": "AdministratorAccess"}"#);
         assert_eq!(name, "allowedPolicyArns");
-        assert!(reason.contains("`AdministratorAccess` is not an IAM policy ARN"), "{reason}");
+        assert!(reason.contains("`…` is not an IAM policy ARN"), "{reason}");
+        assert!(!reason.contains("AdministratorAccess"), "a parameter's value is not repeated: {reason}");
+    }
+
+    #[test]
+    fn a_wrong_typed_parameter_is_named_with_its_expected_type_never_its_value() {
+        const CANARY: &str = "ghp_c4n4ryV4lu3InAWrongTyp3dP4r4m000000";
+        for (raw, name, expected) in [
+            (json!({"limit": CANARY}), "limit", "expected a whole number, found a string"),
+            (json!({"exemptedProjects": {"token": CANARY}}), "exemptedProjects", "found an object"),
+            (json!({"exemptedProjects": ["a", [CANARY]]}), "exemptedProjects", "found a list"),
+            (json!(CANARY), "ruleParameters", "expected a map, found a string"),
+        ] {
+            let (named, reason) = error_of(&raw.to_string());
+            assert_eq!(named, name);
+            assert!(reason.contains(expected), "{reason} should contain {expected}");
+            assert!(!reason.contains("c4n4ry"), "{reason}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use pipesec_engine::error::without_values;
 use pipesec_engine::resources::{CodeBuildProject, CodeBuildReportGroup, PipelineConfiguration};
 use pipesec_engine::{ConfigurationItem, Resource};
 use serde_json::{Map, Value};
@@ -76,8 +77,9 @@ pub fn items(document: &Value) -> std::result::Result<Vec<ConfigurationItem>, St
             .enumerate()
             .map(|(index, value)| {
                 let value = match value {
-                    Value::String(text) => serde_json::from_str(text)
-                        .map_err(|err| format!("{what}[{index}] is a string but not JSON: {err}"))?,
+                    Value::String(text) => serde_json::from_str(text).map_err(|err| {
+                        format!("{what}[{index}] is a string but not JSON: {}", without_values(&err.to_string()))
+                    })?,
                     other => other.clone(),
                 };
                 let value = match value {
@@ -119,8 +121,8 @@ pub fn items(document: &Value) -> std::result::Result<Vec<ConfigurationItem>, St
                 return list(std::slice::from_ref(item), "configurationItem");
             }
             if let Some(Value::String(invoking)) = object.get("invokingEvent") {
-                let invoking: Value =
-                    serde_json::from_str(invoking).map_err(|err| format!("`invokingEvent` is not JSON: {err}"))?;
+                let invoking: Value = serde_json::from_str(invoking)
+                    .map_err(|err| format!("`invokingEvent` is not JSON: {}", without_values(&err.to_string())))?;
                 return match invoking.get("configurationItem") {
                     Some(item) => list(std::slice::from_ref(item), "invokingEvent.configurationItem"),
                     None => Err("the event carries no configuration item (oversized or scheduled notification)".into()),
@@ -153,9 +155,8 @@ fn needs_completing(row: &Map<String, Value>) -> bool {
 /// - `configurationItemCaptureTime`, when missing, is the epoch (only the Lambda path reports it).
 pub fn completed(mut row: Map<String, Value>) -> std::result::Result<Value, String> {
     let configuration = match row.get("configuration") {
-        Some(Value::String(text)) => {
-            serde_json::from_str(text).map_err(|err| format!("`configuration` is a string but not JSON: {err}"))?
-        }
+        Some(Value::String(text)) => serde_json::from_str(text)
+            .map_err(|err| format!("`configuration` is a string but not JSON: {}", without_values(&err.to_string())))?,
         Some(value) => value.clone(),
         None => Value::Null,
     };

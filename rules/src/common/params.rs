@@ -29,9 +29,13 @@ pub struct AllowedPolicyArns {
 /// A regular expression parameter; an invalid one is a parameter error naming the problem.
 pub fn regex_param<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Regex>, D::Error> {
     let text = String::deserialize(deserializer)?;
-    Regex::new(&text)
-        .map(Some)
-        .map_err(|err| serde::de::Error::custom(format!("not a valid regular expression: {err}")))
+    Regex::new(&text).map(Some).map_err(|err| {
+        // The regex crate's message shows the pattern (a configuration value); its last line
+        // (`error: unclosed group`) says what is wrong without it.
+        let reason = err.to_string();
+        let problem = reason.lines().rev().find_map(|line| line.strip_prefix("error: ")).unwrap_or("syntax error");
+        serde::de::Error::custom(format!("not a valid regular expression: {problem}"))
+    })
 }
 
 /// `allowedCidrs`: comma-separated CIDR blocks or addresses, IPv4 or IPv6.
@@ -69,7 +73,7 @@ pub fn bounded<'de, D: Deserializer<'de>>(
 ) -> Result<Option<u32>, D::Error> {
     match pipesec_engine::params::whole_number(deserializer)? {
         Some(value) if !range.contains(&value) => {
-            Err(D::Error::custom(format!("expected {} to {} {unit}, not {value}", range.start(), range.end())))
+            Err(D::Error::custom(format!("expected {} to {} {unit}", range.start(), range.end())))
         }
         value => Ok(value),
     }

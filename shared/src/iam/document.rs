@@ -8,6 +8,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+use crate::error::{field_error, kind_of_value, without_values};
 use crate::lenient::{flexible_string, one_or_many};
 
 /// A policy document that cannot be read. The document itself is never part of the message.
@@ -69,9 +70,9 @@ impl PolicyDocument {
     }
 
     fn from_json(json: &str) -> Result<Self, DocumentError> {
-        let value: Value = serde_json::from_str(json).map_err(|err| DocumentError(format!("not JSON: {err}")))?;
-        serde_path_to_error::deserialize(value)
-            .map_err(|err| DocumentError(format!("at `{}`: {}", err.path(), err.inner())))
+        let value: Value = serde_json::from_str(json)
+            .map_err(|err| DocumentError(format!("not JSON: {}", without_values(&err.to_string()))))?;
+        serde_path_to_error::deserialize(value).map_err(|err| DocumentError(field_error(&err)))
     }
 }
 
@@ -88,11 +89,13 @@ fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<V
             .into_iter()
             .map(|value| match value {
                 Value::String(text) => Ok(text),
-                other => Err(D::Error::custom(format!("expected a string, found {other}"))),
+                other => Err(D::Error::custom(format!("expected a string, found {}", kind_of_value(&other)))),
             })
             .collect::<Result<_, _>>()
             .map(Some),
-        other => Err(D::Error::custom(format!("expected a string or a list of strings, found {other}"))),
+        other => {
+            Err(D::Error::custom(format!("expected a string or a list of strings, found {}", kind_of_value(&other))))
+        }
     }
 }
 
@@ -168,7 +171,7 @@ mod tests {
     #[rstest]
     #[case::not_json("%7Bnope", "not JSON")]
     #[case::unknown_effect(r#"{"Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}"#, "Statement")]
-    #[case::action_is_a_number(r#"{"Statement":[{"Effect":"Allow","Action":7,"Resource":"*"}]}"#, "found 7")]
+    #[case::action_is_a_number(r#"{"Statement":[{"Effect":"Allow","Action":7,"Resource":"*"}]}"#, "found a number")]
     #[case::invalid_utf8("%7B%FF%7D", "UTF-8")]
     fn unreadable_documents_say_why(#[case] text: &str, #[case] expected: &str) {
         let err = PolicyDocument::parse(text).unwrap_err();

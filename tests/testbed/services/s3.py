@@ -2,11 +2,10 @@
 
 moto answers S3 natively (GetPublicAccessBlock, GetBucketVersioning, GetBucketPolicy,
 GetBucketEncryption, and their "not found" errors), but its REST handler does not pass through the
-dispatch `control` wraps, so bucket requests are counted and faulted here. They are counted under
-their IAM action names, which for two of them differ from the operation's (`s3.GetBucketPublicAccessBlock`
-for GetPublicAccessBlock, `s3.GetEncryptionConfiguration` for GetBucketEncryption): the tests
-compare the calls with the actions a rule's role grants. Injected faults answer with S3's XML
-error document and status, as S3 does (`denied` is AccessDenied, 403: another account's bucket).
+dispatch `control` wraps, so bucket requests are counted and faulted here, under their operation
+names like every other service's (`testbed.actions` maps them to the IAM actions that authorize
+them). Injected faults answer with S3's XML error document and status, as S3 does (`denied` is
+AccessDenied, 403: another account's bucket).
 
 One answer is corrected: moto wraps GetBucketVersioning's status in `GetBucketVersioningResponse`,
 where S3 answers a `VersioningConfiguration` document (the S3 API reference; an SDK that checks the
@@ -21,12 +20,12 @@ from moto.s3.responses import S3Response
 
 from testbed.services.common import MOTO_ORIGINALS, STATE
 
-# GET on a bucket with this sub-resource in its query -> the IAM action it is authorized as.
+# GET on a bucket with this sub-resource in its query -> the S3 API operation.
 BUCKET_GETS = {
-    "publicAccessBlock": "GetBucketPublicAccessBlock",
+    "publicAccessBlock": "GetPublicAccessBlock",
     "versioning": "GetBucketVersioning",
     "policy": "GetBucketPolicy",
-    "encryption": "GetEncryptionConfiguration",
+    "encryption": "GetBucketEncryption",
 }
 
 # Injectable fault kind -> (HTTP status, S3 error code).
@@ -38,18 +37,18 @@ S3_FAULTS = {
 }
 
 
-def _iam_action(method: str, full_url: str) -> str:
+def _operation(method: str, full_url: str) -> str:
     query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
     if method == "GET":
-        for subresource, action in BUCKET_GETS.items():
+        for subresource, operation in BUCKET_GETS.items():
             if subresource in query:
-                return action
+                return operation
     # Not one the rules read: named by method and sub-resources, so a call no role grants shows.
     return f"{method} {'&'.join(sorted(query)) or '/'}"
 
 
 def _counting_bucket_response(self: S3Response, request: Any, full_url: str, headers: Any) -> Any:
-    operation = f"s3.{_iam_action(request.method, full_url)}"
+    operation = f"s3.{_operation(request.method, full_url)}"
     with STATE.lock:
         STATE.calls[operation] += 1
         fault = STATE.faults.get(operation)

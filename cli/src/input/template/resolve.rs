@@ -202,7 +202,9 @@ impl Resolver<'_> {
 
     fn known_text(&self, value: &Value, property: &str, depth: usize) -> Result<String, Unknown> {
         let value = self.known(value, property, depth)?;
-        scalar_text(&value).ok_or_else(|| Unknown::new(format!("expected a string, found {value}")))
+        scalar_text(&value).ok_or_else(|| {
+            Unknown::new(format!("expected a string, found {}", pipesec_engine::error::kind_of_value(&value)))
+        })
     }
 
     fn function(&self, function: &str, argument: &Value, property: &str, depth: usize) -> Resolved {

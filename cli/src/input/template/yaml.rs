@@ -1,5 +1,6 @@
 //! A template's text, YAML or JSON, as one JSON document with long-form intrinsic functions.
 
+use pipesec_engine::error::without_values;
 use serde_json::{Map, Number, Value};
 use serde_norway::Value as Yaml;
 
@@ -16,13 +17,14 @@ pub fn parse(text: &str) -> std::result::Result<Value, String> {
             Ok(document) => return Ok(document),
             Err(err) => err,
         };
-        return yaml(text).map_err(|yaml| format!("neither JSON ({json}) nor YAML ({yaml})"));
+        return yaml(text)
+            .map_err(|yaml| format!("neither JSON ({}) nor YAML ({yaml})", without_values(&json.to_string())));
     }
     yaml(text).map_err(|err| format!("invalid YAML: {err}"))
 }
 
 fn yaml(text: &str) -> std::result::Result<Value, String> {
-    let yaml: Yaml = serde_norway::from_str(text).map_err(|err| err.to_string())?;
+    let yaml: Yaml = serde_norway::from_str(text).map_err(|err| without_values(&err.to_string()))?;
     to_json(yaml)
 }
 
@@ -48,7 +50,8 @@ fn to_json(yaml: Yaml) -> std::result::Result<Value, String> {
                     Yaml::String(text) => text,
                     Yaml::Number(number) => number.to_string(),
                     Yaml::Bool(flag) => flag.to_string(),
-                    other => return Err(format!("unsupported mapping key {other:?}")),
+                    // Not the key itself: it is the document's text.
+                    _ => return Err("unsupported mapping key (null, a list, a mapping or a tagged value)".to_owned()),
                 };
                 object.insert(key, to_json(value)?);
             }
