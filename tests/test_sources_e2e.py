@@ -19,7 +19,7 @@ import pytest
 
 from conftest import REPO
 from deploy import cli_policy
-from testbed import demo_account, seed
+from testbed import actions, demo_account, seed
 from testbed.config_items import CODEBUILD_PROJECT, CODEBUILD_REPORT_GROUP, CODEPIPELINE_PIPELINE
 from test_cli_e2e import FORMATS, PRIVILEGED, SECRETS, demo_params, pipesec
 
@@ -193,9 +193,8 @@ def policy_actions(*sids) -> set[str]:
 
 
 def called(emulator) -> set[str]:
-    """The IAM actions of the operations the emulator answered: `<service>.<Action>` to
-    `<service>:<Action>` (the test bed's service names are the IAM prefixes of these services)."""
-    return {operation.replace(".", ":", 1) for operation in emulator.calls()}
+    """The IAM actions of the operations the emulator answered (`testbed.actions`)."""
+    return actions.iam_actions(emulator.calls())
 
 
 def test_every_operation_each_source_calls_is_in_the_policy_document(emulator, aws):

@@ -20,6 +20,8 @@ pub fn init() {
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false)
+        // The builder's own maximum is INFO; the filter below decides.
+        .with_max_level(LevelFilter::TRACE)
         .finish();
     let _ = subscriber.with(filter(level.as_deref())).try_init();
 }
