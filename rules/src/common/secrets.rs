@@ -11,9 +11,9 @@
 //! The heuristics, in the order [`detect`] applies them:
 //!
 //! 1. **Known formats** (`secrets/value.rs`): a value holding a private key (PEM, or base64 of
-//!    one), an AWS key id or session token, a vendor token with a documented prefix (GitHub,
-//!    GitLab, Slack, npm, PyPI, Stripe, SendGrid, Sentry, Docker Hub, Terraform Cloud / Vault,
-//!    SonarQube, Google), a JWT, a URL with `user:password@`, a chat webhook URL, `Basic` /
+//!    one), an AWS key id or session token, a vendor token in its documented format (the
+//!    vendors' formats are data: `rules/data/token-formats.yaml`, turned into the format table
+//!    by `rules/build.rs`), a JWT, a URL with `user:password@`, a chat webhook URL, `Basic` /
 //!    `Bearer` credentials, an Azure SAS signature, or a credential assigned inside it
 //!    (`password=…` in a connection string, `"auth": "…"`, `--token …`) is a secret whatever
 //!    the variable is called. A JWT under a name that says it is public
@@ -58,19 +58,9 @@ pub enum SecretKind {
     AwsAccessKeyId,
     AwsSessionToken,
     PrivateKey,
-    GitHubToken,
-    GitLabToken,
-    SlackToken,
-    NpmToken,
-    PyPiToken,
-    StripeKey,
-    SendGridKey,
-    SentryToken,
-    DockerHubToken,
-    /// Terraform Cloud / Enterprise or Vault token.
-    HashiCorpToken,
-    SonarToken,
-    GoogleApiKey,
+    /// A vendor's token in its documented format (`rules/data/token-formats.yaml`), by its label:
+    /// "GitHub token", "Stripe key"…
+    Vendor(&'static str),
     JsonWebToken,
     UrlWithCredentials,
     /// A chat webhook URL (Discord, Teams, Google Chat) whose path is the credential.
@@ -91,18 +81,7 @@ impl fmt::Display for SecretKind {
             SecretKind::AwsAccessKeyId => "AWS access key id",
             SecretKind::AwsSessionToken => "AWS session token",
             SecretKind::PrivateKey => "private key",
-            SecretKind::GitHubToken => "GitHub token",
-            SecretKind::GitLabToken => "GitLab token",
-            SecretKind::SlackToken => "Slack token",
-            SecretKind::NpmToken => "npm token",
-            SecretKind::PyPiToken => "PyPI token",
-            SecretKind::StripeKey => "Stripe key",
-            SecretKind::SendGridKey => "SendGrid key",
-            SecretKind::SentryToken => "Sentry token",
-            SecretKind::DockerHubToken => "Docker Hub token",
-            SecretKind::HashiCorpToken => "Terraform Cloud or Vault token",
-            SecretKind::SonarToken => "SonarQube token",
-            SecretKind::GoogleApiKey => "Google API key",
+            SecretKind::Vendor(label) => label,
             SecretKind::JsonWebToken => "JSON web token",
             SecretKind::UrlWithCredentials => "URL with embedded credentials",
             SecretKind::WebhookUrl => "webhook URL",
@@ -180,10 +159,18 @@ mod tests {
     #[case::aws_key_id_name_always("AWS_ACCESS_KEY_ID", Some("x"), Some(SecretKind::SecretName))]
     #[case::aws_key_id_value("SOME_SETTING", Some("AKIAIOSFODNN7EXAMPLE"), Some(SecretKind::AwsAccessKeyId))]
     #[case::private_key("DEPLOY", Some("-----BEGIN OPENSSH PRIVATE KEY-----\nabc"), Some(SecretKind::PrivateKey))]
-    #[case::github_token("X", Some("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"), Some(SecretKind::GitHubToken))]
-    #[case::gitlab_token("X", Some("glpat-aB3dE5gH7jK9mN1pQ3sT"), Some(SecretKind::GitLabToken))]
-    #[case::slack_token("NOTIFY", Some("xoxb-1234567890-abcdefghij"), Some(SecretKind::SlackToken))]
-    #[case::npm_token("REGISTRY", Some("npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"), Some(SecretKind::NpmToken))]
+    #[case::github_token(
+        "X",
+        Some("ghp_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),
+        Some(SecretKind::Vendor("GitHub token"))
+    )]
+    #[case::gitlab_token("X", Some("glpat-aB3dE5gH7jK9mN1pQ3sT"), Some(SecretKind::Vendor("GitLab token")))]
+    #[case::slack_token("NOTIFY", Some("xoxb-1234567890-abcdefghij"), Some(SecretKind::Vendor("Slack token")))]
+    #[case::npm_token(
+        "REGISTRY",
+        Some("npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"),
+        Some(SecretKind::Vendor("npm token"))
+    )]
     #[case::url_credentials(
         "DATABASE_URL",
         Some("postgres://app:Sup3rS3cret@db.internal:5432/app"),

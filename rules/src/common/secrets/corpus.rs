@@ -144,23 +144,49 @@ fn precision_and_recall_on_the_labelled_corpus() {
 }
 
 /// What the detector scored on the held-out batch when the batch was written, before the
-/// detector took any format from a ruleset: 20 of 44 secrets found, 6 false positives among
-/// the 44 look-alikes.
+/// vendor-format table: 20 of 44 secrets found, 6 false positives among the 44 look-alikes.
 const HELD_OUT_BEFORE: (f64, f64) = (20.0 / 26.0, 20.0 / 44.0);
 
-/// The held-out batch: vendor tokens with documented prefixes under neutral names, and values
-/// that look like them but are not secrets (public keys, identifiers, placeholders). It was
-/// written before the detector took formats from a ruleset and is never tuned against, so its
+/// The first held-out batch: vendor tokens with documented prefixes under neutral names, and
+/// values that look like them but are not secrets (public keys, identifiers, placeholders). It
+/// was written before the vendor-format table, but its misses were known when the table was
+/// written, so since then it is no longer held out for the table: the second batch is. Its
 /// numbers are reported, not targets: the test fails only if the detector does worse on it than
 /// it did before ([`HELD_OUT_BEFORE`]).
 #[test]
 fn precision_and_recall_on_the_held_out_batch() {
     let measured = measure("secrets held-out batch", &load("secrets-heldout.json"));
     let (precision_before, recall_before) = HELD_OUT_BEFORE;
-    println!("{}  before the ruleset: precision {precision_before:.3}, recall {recall_before:.3}\n", measured.report);
+    println!(
+        "{}  before the vendor-format table: precision {precision_before:.3}, recall {recall_before:.3}\n",
+        measured.report
+    );
     assert!(
         measured.precision >= precision_before && measured.recall >= recall_before,
-        "worse than before the ruleset\n{}",
+        "worse than before the vendor-format table\n{}",
+        measured.report
+    );
+}
+
+/// What the detector scored on the second held-out batch (`secrets-heldout-2.json`) with the
+/// formats it had before the vendor-format table: the floor for the test below.
+const SECOND_HELD_OUT_BEFORE: (f64, f64) = (51.0 / 64.0, 51.0 / 60.0);
+
+/// The second held-out batch: written by a separate session from the vendors' own documentation,
+/// without seeing the detector or its format table, before the table was tuned (commit
+/// `899b875`). Reported, not a target; fails only if the detector does worse than it did before
+/// the table ([`SECOND_HELD_OUT_BEFORE`]).
+#[test]
+fn precision_and_recall_on_the_second_held_out_batch() {
+    let measured = measure("secrets held-out batch 2", &load("secrets-heldout-2.json"));
+    let (precision_before, recall_before) = SECOND_HELD_OUT_BEFORE;
+    println!(
+        "{}  before the vendor-format table: precision {precision_before:.3}, recall {recall_before:.3}\n",
+        measured.report
+    );
+    assert!(
+        measured.precision >= precision_before && measured.recall >= recall_before,
+        "worse than before the vendor-format table\n{}",
         measured.report
     );
 }

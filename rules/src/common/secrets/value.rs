@@ -9,7 +9,7 @@
 //! DFA's cache and it falls back to a much slower engine.)
 
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::bytes::{Regex, RegexBuilder};
@@ -45,8 +45,9 @@ struct Format {
 /// A credential assigned inside a value; capture 1 is its value.
 const ASSIGNMENT: &str = r#"(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|account[_-]?key|private[_-]?key|auth)(?:["']?\s*=\s*|["']\s*:\s*|:\s+)["']?([^\s"'`;,&)}\]]+)"#;
 
-/// Value formats that are secrets whatever the variable is called, in order of precedence.
-const FORMATS: &[Format] = &[
+/// Value formats that are secrets whatever the variable is called, in order of precedence:
+/// these first, then the vendor formats, then [`STRUCTURAL_FORMATS`].
+const KEY_FORMATS: &[Format] = &[
     Format {
         kind: SecretKind::PrivateKey,
         confirm: Confirm::Always,
@@ -76,95 +77,14 @@ const FORMATS: &[Format] = &[
         anchors: &["IQoJb3JpZ2luX2Vj", "FwoGZXIvYXdzE"],
         pattern: r"(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[A-Za-z0-9+/=]{100,}",
     },
-    Format {
-        kind: SecretKind::GitHubToken,
-        confirm: Confirm::Always,
-        min_len: 33,
-        anchors: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})\b",
-    },
-    Format {
-        kind: SecretKind::GitLabToken,
-        confirm: Confirm::Always,
-        min_len: 25,
-        anchors: &["glpat-", "gldt-", "glrt-", "glcbt-", "glptt-", "glft-", "glsoat-"],
-        pattern: r"\bgl(?:pat|dt|rt|cbt|ptt|ft|soat)-[A-Za-z0-9_-]{20,}",
-    },
-    Format {
-        kind: SecretKind::SlackToken,
-        confirm: Confirm::Always,
-        min_len: 15,
-        anchors: &["xox", "xapp-", "hooks.slack.com/"],
-        pattern: r"\b(?:xox[abposre]-[A-Za-z0-9-]{10,}|xapp-\d-[A-Za-z0-9-]{10,})|hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Za-z0-9_/]+",
-    },
-    Format {
-        kind: SecretKind::NpmToken,
-        confirm: Confirm::Always,
-        min_len: 40,
-        anchors: &["npm_"],
-        pattern: r"\bnpm_[A-Za-z0-9]{36}\b",
-    },
-    // Macaroons whose first caveat names pypi.org or test.pypi.org.
-    Format {
-        kind: SecretKind::PyPiToken,
-        confirm: Confirm::Always,
-        min_len: 70,
-        anchors: &["pypi-Ag"],
-        pattern: r"\bpypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,}",
-    },
-    // Secret and restricted keys, live or test (both reach the account's API), and webhook
-    // signing secrets. Publishable keys (`pk_`) are public by design.
-    Format {
-        kind: SecretKind::StripeKey,
-        confirm: Confirm::Always,
-        min_len: 28,
-        anchors: &["k_live_", "k_test_", "whsec_"],
-        pattern: r"\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{20,}|whsec_[A-Za-z0-9+/=]{24,})",
-    },
-    Format {
-        kind: SecretKind::SendGridKey,
-        confirm: Confirm::Always,
-        min_len: 69,
-        anchors: &["SG."],
-        pattern: r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
-    },
-    Format {
-        kind: SecretKind::SentryToken,
-        confirm: Confirm::Always,
-        min_len: 47,
-        anchors: &["sntrys_", "sntryu_"],
-        pattern: r"\bsntry[su]_[A-Za-z0-9+/=_]{40,}",
-    },
-    Format {
-        kind: SecretKind::DockerHubToken,
-        confirm: Confirm::Always,
-        min_len: 29,
-        anchors: &["dckr_pat_"],
-        pattern: r"\bdckr_pat_[A-Za-z0-9_-]{20,}",
-    },
-    // Terraform Cloud/Enterprise API tokens and Vault tokens.
-    Format {
-        kind: SecretKind::HashiCorpToken,
-        confirm: Confirm::Always,
-        min_len: 28,
-        anchors: &[".atlasv1.", "hvs.", "hvb.", "hvr."],
-        pattern: r"\b(?:[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_-]{60,}|hv[sbr]\.[A-Za-z0-9_-]{24,})",
-    },
-    Format {
-        kind: SecretKind::SonarToken,
-        confirm: Confirm::Always,
-        min_len: 44,
-        anchors: &["sqp_", "sqa_", "squ_"],
-        pattern: r"\bsq[pau]_[0-9a-f]{40}\b",
-    },
-    // No boundary after the key: it may end in `-` or `_`.
-    Format {
-        kind: SecretKind::GoogleApiKey,
-        confirm: Confirm::Always,
-        min_len: 39,
-        anchors: &["AIza"],
-        pattern: r"\bAIza[0-9A-Za-z_-]{35}",
-    },
+];
+
+/// Vendor token formats (`GitHub`, `Stripe`…), generated from `rules/data/token-formats.yaml` by
+/// `rules/build.rs`.
+const VENDOR_FORMATS: &[Format] = include!(concat!(env!("OUT_DIR"), "/token_formats.rs"));
+
+/// Formats recognised by their structure rather than a vendor's prefix.
+const STRUCTURAL_FORMATS: &[Format] = &[
     Format {
         kind: SecretKind::JsonWebToken,
         confirm: Confirm::Always,
@@ -236,8 +156,12 @@ const FORMATS: &[Format] = &[
     },
 ];
 
-static PATTERNS: LazyLock<Vec<Regex>> =
-    LazyLock::new(|| FORMATS.iter().map(|format| compile(format.pattern)).collect());
+/// Every format, in order of precedence.
+static FORMATS: LazyLock<Vec<&'static Format>> =
+    LazyLock::new(|| KEY_FORMATS.iter().chain(VENDOR_FORMATS).chain(STRUCTURAL_FORMATS).collect());
+/// Each format's regex, compiled the first time a value holds one of its anchors: start-up does
+/// not pay for the many formats most pipelines never show.
+static PATTERNS: LazyLock<Vec<OnceLock<Regex>>> = LazyLock::new(|| FORMATS.iter().map(|_| OnceLock::new()).collect());
 /// The anchors of every format in one automaton, and the format each anchor belongs to: one
 /// pass over a value names the few formats worth a regex (most values: none).
 static ANCHORS: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
@@ -266,7 +190,7 @@ fn text(bytes: &[u8]) -> Cow<'_, str> {
 }
 
 /// The formats whose anchors `value` holds, one bit per index in `FORMATS`.
-fn candidates(value: &str) -> u32 {
+fn candidates(value: &str) -> u128 {
     let (automaton, owners) = &*ANCHORS;
     // Most values hold no anchor, and a plain scan says so faster than the overlapping one.
     if !automaton.is_match(value) {
@@ -277,15 +201,20 @@ fn candidates(value: &str) -> u32 {
 
 /// The length of the shortest value any format accepts.
 const SHORTEST_FORMAT: usize = {
-    let mut shortest = usize::MAX;
-    let mut index = 0;
-    while index < FORMATS.len() {
-        if FORMATS[index].min_len < shortest {
-            shortest = FORMATS[index].min_len;
+    const fn shortest(formats: &[Format]) -> usize {
+        let mut shortest = usize::MAX;
+        let mut index = 0;
+        while index < formats.len() {
+            if formats[index].min_len < shortest {
+                shortest = formats[index].min_len;
+            }
+            index += 1;
         }
-        index += 1;
+        shortest
     }
-    shortest
+    let (keys, vendors, structural) = (shortest(KEY_FORMATS), shortest(VENDOR_FORMATS), shortest(STRUCTURAL_FORMATS));
+    let shortest = if keys < vendors { keys } else { vendors };
+    if shortest < structural { shortest } else { structural }
 };
 
 /// The secret format a value holds, if any.
@@ -306,6 +235,7 @@ pub(super) fn formats_matching(value: &str, candidate: impl Fn(usize) -> bool) -
         if value.len() < format.min_len || !candidate(index) {
             return None;
         }
+        let pattern = pattern.get_or_init(|| compile(format.pattern));
         let confirmed = match format.confirm {
             Confirm::Always => pattern.is_match(value),
             Confirm::Base64PrivateKey => pattern.find_iter(value).any(|m| decodes_to_private_key(m.as_bytes())),
@@ -555,7 +485,28 @@ mod tests {
     #[test]
     fn every_format_compiles() {
         assert_eq!(PATTERNS.len(), FORMATS.len());
-        assert!(FORMATS.len() <= 32, "secret_format keeps its candidates in a u32");
-        assert!(FORMATS.iter().all(|format| !format.anchors.is_empty()));
+        assert!(FORMATS.len() <= 128, "secret_format keeps its candidates in a u128");
+        for format in FORMATS.iter() {
+            assert!(!format.anchors.is_empty(), "{}", format.pattern);
+            compile(format.pattern);
+        }
+    }
+
+    /// Each vendor format's example (data/token-formats.yaml) is found under a name that says
+    /// nothing, with its own label, and the anchor prefilter admits it.
+    #[test]
+    fn every_vendor_example_is_found_with_its_label() {
+        const EXAMPLES: &[(&str, &str, &str)] = include!(concat!(env!("OUT_DIR"), "/token_format_examples.rs"));
+        assert_eq!(EXAMPLES.len(), VENDOR_FORMATS.len());
+        for (id, label, example) in EXAMPLES {
+            assert_eq!(
+                super::super::detect("SETTING", Some(example)),
+                Some(SecretKind::Vendor(label)),
+                "format `{id}`"
+            );
+            assert!(super::super::anchors_hide_no_format(example), "format `{id}`: its anchors miss a match");
+            let quoted = format!("--header 'X-Api-Key: {example}'");
+            assert!(secret_format(&quoted).is_some(), "format `{id}` inside a longer value");
+        }
     }
 }
