@@ -244,6 +244,20 @@ mod tests {
     #[case::qualified_name_plain_value("PASSWORD_RESET_TEMPLATE", Some("password-reset-v2"), None)]
     #[case::masked_qualified_name("TOKEN_AUDIENCE", None, None)]
     #[case::stage_qualified_name("DB_PASSWORD_PROD", Some("hunter2"), Some(SecretKind::SecretName))]
+    #[case::masked_value("NPM_TOKEN", Some("********"), None)]
+    #[case::partly_masked_value("STRIPE_SECRET_KEY", Some("sk_live_****************4eQb"), None)]
+    #[case::vendor_prefix_with_padding("GITHUB_TOKEN", Some("ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), None)]
+    #[case::aws_key_id_padding("KEY_TEMPLATE", Some("AKIAXXXXXXXXXXXXXXXX"), None)]
+    #[case::one_character_repeated("API_KEY", Some("xxxxxxxxxxxxxxxx"), None)]
+    #[case::redaction_marker("TWINE_PASSWORD", Some("[REDACTED]"), None)]
+    #[case::default_password_is_still_one("DB_PASSWORD", Some("changeme"), Some(SecretKind::SecretName))]
+    #[case::base64_of_json_is_not_user_password(
+        "CONTEXT_B64",
+        Some("eyJlbnYiOiJwcm9kIiwidGVhbSI6InBheW1lbnRzIiwicmVnaW9uIjoiZXUtd2VzdC0xIn0="),
+        None
+    )]
+    #[case::key_fingerprint("SIGNING_KEY_FPR", Some("3AA5C34371567BD2D1F8C1C3E2C8A7F9B0D4E6A1"), None)]
+    #[case::datadog_client_token("DD_CLIENT_TOKEN", Some("pub0123456789abcdef0123456789abcdef"), None)]
     fn detects(#[case] name: &str, #[case] value: Option<&str>, #[case] expected: Option<SecretKind>) {
         assert_eq!(detect(name, value), expected);
     }

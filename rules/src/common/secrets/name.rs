@@ -167,6 +167,8 @@ const IDENTIFIER_SUFFIXES: &[&str] = &[
     "CHECKSUM",
     "SHA",
     "FINGERPRINT",
+    // GnuPG's abbreviation of fingerprint.
+    "FPR",
     "THUMBPRINT",
     "VERSION",
     "TAG",

@@ -237,7 +237,7 @@ pub(super) fn formats_matching(value: &str, candidate: impl Fn(usize) -> bool) -
         }
         let pattern = pattern.get_or_init(|| compile(format.pattern));
         let confirmed = match format.confirm {
-            Confirm::Always => pattern.is_match(value),
+            Confirm::Always => pattern.find_iter(value).any(|found| !is_padding(found.as_bytes())),
             Confirm::Base64PrivateKey => pattern.find_iter(value).any(|m| decodes_to_private_key(m.as_bytes())),
             Confirm::CredentialValue => {
                 pattern.captures_iter(value).any(|captures| looks_like_credential(&text(&captures[1])))
@@ -309,6 +309,7 @@ pub(super) fn is_harmless(value: &str) -> bool {
     ];
     let no_whitespace = !value.contains(char::is_whitespace);
     WORDS.iter().any(|word| value.eq_ignore_ascii_case(word))
+        || is_placeholder(value)
         || value.parse::<f64>().is_ok()
         || PREFIXES.iter().any(|prefix| value.starts_with(prefix))
         || (value.starts_with('$') && value[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
@@ -319,6 +320,49 @@ pub(super) fn is_harmless(value: &str) -> bool {
         // URLs that made it past the credentials formats carry none.
         || (value.contains("://") && no_whitespace)
         || ((value.contains('=') || value.contains(':')) && credentials_are_placeholders(value))
+}
+
+/// A value that stands in for a secret: a marker meant to be replaced (`REPLACE_ME`,
+/// `[REDACTED]`), a masked value (`********`, `sk_live_****…YQJb`), one character repeated
+/// (`xxxxxxxx`) or padding after a prefix (`ghp_xxxx…`). A default password (`changeme`) is not
+/// one: a pipeline that sets it uses it.
+fn is_placeholder(value: &str) -> bool {
+    const PLACEHOLDERS: &[&str] = &[
+        "replaceme",
+        "replace_me",
+        "replace-me",
+        "redacted",
+        "[redacted]",
+        "(redacted)",
+        "masked",
+        "[masked]",
+        "placeholder",
+        "todo",
+        "tbd",
+    ];
+    let bytes = value.as_bytes();
+    PLACEHOLDERS.iter().any(|placeholder| value.eq_ignore_ascii_case(placeholder))
+        || value.contains("****")
+        || (bytes.len() >= 4 && bytes.iter().all(|&b| b == bytes[0]) && !bytes[0].is_ascii_digit())
+        || is_padding(bytes)
+        || is_datadog_client_token(value)
+}
+
+/// A format's match whose body is padding (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`): one character
+/// repeated over at least 8 places and half the match. Generated tokens never do that.
+fn is_padding(matched: &[u8]) -> bool {
+    let mut longest = 0;
+    let mut run = 0;
+    for (index, &byte) in matched.iter().enumerate() {
+        run = if index > 0 && matched[index - 1] == byte { run + 1 } else { 1 };
+        longest = longest.max(run);
+    }
+    longest >= 8 && longest * 2 >= matched.len()
+}
+
+/// Datadog client tokens (`pub` + 32 hex) are for browsers and mobile apps: public by design.
+fn is_datadog_client_token(value: &str) -> bool {
+    value.len() == 35 && value.starts_with("pub") && value[3..].bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A KMS ciphertext blob, base64: its header (version 1, then format bytes, then 0x00 0x78)
@@ -423,6 +467,9 @@ pub(super) fn decode_text(value: &str) -> Decoded {
     let text = text.trim();
     if let Some((user, password)) = text.split_once(':')
         && !user.is_empty()
+        // A user name, not the start of a JSON or YAML document (`{"region":"eu-west-1"…}`).
+        && user.bytes().all(|b| b.is_ascii_alphanumeric() || b"._@+-".contains(&b))
+        && !password.contains('"')
         && !text.contains(char::is_whitespace)
         && looks_like_credential(password)
     {
