@@ -1,6 +1,6 @@
 //! The detector measured on labelled sets of realistic build variables: precision and recall on
-//! the corpus (`fixtures/secrets-corpus.json`) must stay at or above 0.95; the held-out batch
-//! (`fixtures/secrets-heldout.json`) is reported separately.
+//! the corpus (`fixtures/secrets-corpus.json`) must stay at or above 0.95; three later batches
+//! (`fixtures/secrets-heldout*.json`) are reported separately, the third one held out.
 //!
 //! Each entry is `{"name", "value", "secret", "note"}`. Notes tag the interesting entries:
 //! `[tricky]` (not a secret, but with a secret-like name or a random-looking value),
@@ -168,17 +168,19 @@ fn precision_and_recall_on_the_held_out_batch() {
     );
 }
 
-/// What the detector scored on the second held-out batch (`secrets-heldout-2.json`) with the
-/// formats it had before the vendor-format table: the floor for the test below.
+/// What the detector scored on the second batch (`secrets-heldout-2.json`) with the formats it
+/// had before the vendor-format table: the floor for the test below.
 const SECOND_HELD_OUT_BEFORE: (f64, f64) = (51.0 / 64.0, 51.0 / 60.0);
 
-/// The second held-out batch: written by a separate session from the vendors' own documentation,
-/// without seeing the detector or its format table, before the table was tuned (commit
-/// `899b875`). Reported, not a target; fails only if the detector does worse than it did before
-/// the table ([`SECOND_HELD_OUT_BEFORE`]).
+/// The second batch: written by a separate session from the vendors' own documentation, without
+/// seeing the detector or its format table, before the table was written (commit `899b875`). It
+/// was held out for the table (precision 0.809, recall 0.917); the detector was then tuned on it
+/// (commit `7400886`), so it is a development set now, and the third batch is held out. Reported,
+/// not a target; fails only if the detector does worse than before the table
+/// ([`SECOND_HELD_OUT_BEFORE`]).
 #[test]
 fn precision_and_recall_on_the_second_held_out_batch() {
-    let measured = measure("secrets held-out batch 2", &load("secrets-heldout-2.json"));
+    let measured = measure("secrets batch 2 (tuned on since)", &load("secrets-heldout-2.json"));
     let (precision_before, recall_before) = SECOND_HELD_OUT_BEFORE;
     println!(
         "{}  before the vendor-format table: precision {precision_before:.3}, recall {recall_before:.3}\n",
@@ -187,6 +189,26 @@ fn precision_and_recall_on_the_second_held_out_batch() {
     assert!(
         measured.precision >= precision_before && measured.recall >= recall_before,
         "worse than before the vendor-format table\n{}",
+        measured.report
+    );
+}
+
+/// What the detector scored on the third held-out batch when the batch arrived, untuned: the floor
+/// for the test below.
+const THIRD_HELD_OUT_FIRST: (f64, f64) = (49.0 / 56.0, 49.0 / 62.0);
+
+/// The third held-out batch (`secrets-heldout-3.json`, commit `4e79e40`): written by a separate
+/// session without seeing the detector, after the detector was tuned on the second batch. It is
+/// the held-out figure now; never tuned against. Fails only if the detector does worse on it than
+/// when it arrived ([`THIRD_HELD_OUT_FIRST`]).
+#[test]
+fn precision_and_recall_on_the_third_held_out_batch() {
+    let measured = measure("secrets held-out batch 3", &load("secrets-heldout-3.json"));
+    let (precision_first, recall_first) = THIRD_HELD_OUT_FIRST;
+    println!("{}  when it arrived: precision {precision_first:.3}, recall {recall_first:.3}\n", measured.report);
+    assert!(
+        measured.precision >= precision_first && measured.recall >= recall_first,
+        "worse than when the batch arrived\n{}",
         measured.report
     );
 }
