@@ -259,6 +259,12 @@ mod tests {
         None
     )]
     #[case::key_fingerprint("SIGNING_KEY_FPR", Some("3AA5C34371567BD2D1F8C1C3E2C8A7F9B0D4E6A1"), None)]
+    #[case::word_prefix_inside_a_cache_key("RESTORE_FROM", Some("deps-key-9b74c9897bac770ffc029102a200c5de"), None)]
+    #[case::word_prefix_starting_a_value(
+        "MAIL_BACKEND",
+        Some("key-9b74c9897bac770ffc029102a200c5de"),
+        Some(SecretKind::Vendor("Mailgun API key"))
+    )]
     #[case::datadog_client_token("DD_CLIENT_TOKEN", Some("pub0123456789abcdef0123456789abcdef"), None)]
     fn detects(#[case] name: &str, #[case] value: Option<&str>, #[case] expected: Option<SecretKind>) {
         assert_eq!(detect(name, value), expected);
