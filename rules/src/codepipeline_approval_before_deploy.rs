@@ -110,4 +110,14 @@ mod tests {
         let err = pipesec_engine::params::parse::<Params>(Some(r#"{"deployStagePattern": "(prod"}"#)).unwrap_err();
         assert!(err.to_string().contains("`deployStagePattern`"), "{err}");
     }
+
+    /// Perl classes and case folding are compiled in; Unicode property classes are not (package
+    /// size), and a pattern that uses one is refused, not silently changed.
+    #[test]
+    fn unicode_properties_are_refused_perl_classes_kept() {
+        let params = pipesec_engine::params::parse::<Params>(Some(r#"{"deployStagePattern": "(?i)^prod\\w*\\d$"}"#));
+        assert!(params.unwrap().rule.deploy_stage_pattern.unwrap().is_match("PRODÉ1"));
+        let err = pipesec_engine::params::parse::<Params>(Some(r#"{"deployStagePattern": "\\p{Greek}"}"#)).unwrap_err();
+        assert!(err.to_string().contains("not a valid regular expression"), "{err}");
+    }
 }
