@@ -8,8 +8,13 @@ a conservative choice where it does not) and the rule's binary answers scheduled
 Lambda Runtime API, each told it has its function's timeout, until every current resource carries a
 new result. A rule that finishes in one invocation takes one; a rule that continues across
 invocations takes more. Per rule: invocations, wall time of each, API calls, requests throttled
-(each one a retry of the SDK or a failed call), the process's peak RSS. The run fails if a
-resource keeps no new result, a deleted one is not cleared, or an invocation fails.
+(each one a retry of the SDK or a failed call), the process's peak RSS (over the run, and per
+invocation). A rule's run fails if a resource keeps no new result, a deleted one is not cleared, or
+an invocation fails; the other rules still run.
+
+The account is seeded before the catalog is read, so that seeding (minutes at N = 10,000) can overlap
+a build of the binaries: the run waits for BIN_DIR/pipesec-catalog, so copy it into BIN_DIR last.
+After each rule, its figures are printed and the JSON written so far is saved.
 
     PYTHONPATH=tests "$(scripts/venv)/bin/python" bench/sweep_scale.py --bin-dir target/release \
         --sizes 200,2000,10000 target/bench/sweep_scale.json
@@ -20,6 +25,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import sweep
@@ -38,6 +44,8 @@ HARNESS_TIMEOUT_SECONDS = 3600
 MAX_INVOCATIONS = 12
 ROLES_PER_PROJECT = 5  # N/5 distinct service roles
 MAX_SERVICE_ROLES = 2000
+# How long the run waits, after seeding, for BIN_DIR/pipesec-catalog to exist.
+CATALOG_WAIT_SECONDS = 3600
 
 # Per account and region. (scope, requests per second, burst, source). A scope is a service (one
 # bucket for all its operations) or one operation. Where AWS publishes no number, the choice is
@@ -104,6 +112,7 @@ def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: 
     with function.start():
         function.wait_ready()
         for _ in range(MAX_INVOCATIONS):
+            reset_peak_rss(function)
             emulator.reset_calls()
             emulator.set_rate_limits(rate_limits())
             result = function.invoke(events.scheduled_event(rule_id), timeout=HARNESS_TIMEOUT_SECONDS,
@@ -112,46 +121,102 @@ def sweep_rule(emulator: Emulator, clients, bin_dir: Path, rule: dict, account: 
             emulator.set_rate_limits({})
             calls = emulator.calls()
             done = new_results(config, rule_id, current)
-            invocations.append({"seconds": result.duration, "calls": sum(calls.values()), "callsByOperation": calls,
+            peak = function.peak_rss_kib()
+            invocations.append({"seconds": result.duration, "peakRssKiB": peak,
+                                "calls": sum(calls.values()), "callsByOperation": calls,
                                 "throttled": sum(throttled.values()), "throttledByOperation": throttled,
                                 "ok": result.ok, "outcome": result.payload, "newResults": done,
                                 "error": None if result.ok else f"{result.error_type}: {result.error_message}"})
             print(f"      invocation {len(invocations)}: {result.duration:.1f} s, {sum(calls.values())} calls, "
-                  f"{sum(throttled.values())} throttled, {done}/{len(current)} resources with a new result"
+                  f"{sum(throttled.values())} throttled, peak RSS {(peak or 0) / 1024:.1f} MiB, "
+                  f"{done}/{len(current)} resources with a new result"
                   + ("" if result.ok else f", FAILED: {result.error_type}: {(result.error_message or '')[:200]}"),
                   flush=True)
             if not result.ok or done == len(current):
                 break
-        peak_rss_kib = function.peak_rss_kib()
+    peaks = [invocation["peakRssKiB"] for invocation in invocations if invocation["peakRssKiB"]]
     run = {"resourceType": resource_type, "resources": len(current), "deleted": len(ghosts),
-           "invocations": invocations, "peakRssKiB": peak_rss_kib}
+           "invocations": invocations, "peakRssKiB": max(peaks) if peaks else None}
     if all(invocation["ok"] for invocation in invocations):
-        run["verdicts"] = sweep.verified_verdicts(config, rule_id, current, ghosts)
+        try:
+            run["verdicts"] = sweep.verified_verdicts(config, rule_id, current, ghosts)
+        except RuntimeError as error:  # kept with the invocations' figures
+            run["error"] = str(error)
     return run
 
 
-def run_size(emulator: Emulator, n: int, rules: list[dict], bin_dir: Path, function_timeout: int) -> dict:
+def reset_peak_rss(function: LambdaFunction) -> None:
+    """Resets the process's VmHWM to its current RSS (clear_refs 5), so each invocation has its own
+    peak; the run's peak is the largest of them."""
+    try:
+        Path(f"/proc/{function.process.pid}/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def seed_size(emulator: Emulator, n: int) -> tuple[sweep_account.Plan, dict]:
     emulator.reset()
-    clients = sweep.client_factory(emulator)
     account = account_plan(n)
     started = time.monotonic()
-    sweep_account.seed(account, clients)
+    sweep_account.seed(account, sweep.client_factory(emulator))
+    seconds = time.monotonic() - started
     service_roles = len({project.role for project in account.projects})
     print(f"\n== N={n}: {len(account.projects)} projects over {service_roles} service roles, "
-          f"{len(account.pipelines)} pipelines; seeded in {time.monotonic() - started:.0f} s", flush=True)
-    runs = {}
+          f"{len(account.pipelines)} pipelines; seeded in {seconds:.0f} s", flush=True)
+    size = {"projects": len(account.projects), "serviceRoles": service_roles, "pipelines": len(account.pipelines),
+            "seedSeconds": seconds, "rules": {}}
+    return account, size
+
+
+def run_rules(emulator: Emulator, account: sweep_account.Plan, size: dict, rules: list[dict], args,
+              save) -> None:
+    """Sweeps each rule over the seeded account; after each, prints its figures and calls `save()`.
+    A rule that fails is recorded as failed and the next one runs."""
+    clients = sweep.client_factory(emulator)
     for rule in rules:
         print(f"   {rule['id']}", flush=True)
-        runs[rule["id"]] = sweep_rule(emulator, clients, bin_dir, rule, account, function_timeout)
-    return {"projects": len(account.projects), "serviceRoles": service_roles, "pipelines": len(account.pipelines),
-            "rules": runs}
+        try:
+            run = sweep_rule(emulator, clients, args.bin_dir, rule, account, args.function_timeout)
+        except Exception as error:  # noqa: BLE001 - recorded, and the other rules still run
+            traceback.print_exc()
+            run = {"resourceType": rule["resourceType"], "resources": None, "invocations": [], "peakRssKiB": None,
+                   "error": f"{type(error).__name__}: {error}"}
+        size["rules"][rule["id"]] = run
+        print(f"   {rule['id']}: {summary(run, args.function_timeout)}", flush=True)
+        save()
+
+
+def summary(run: dict, function_timeout: int) -> str:
+    invocations = run["invocations"]
+    if not invocations:
+        return f"FAILED: {run.get('error')}"
+    line = (f"{len(invocations)} invocation(s), {sum(i['seconds'] for i in invocations):.1f} s in all "
+            f"(longest {max(i['seconds'] for i in invocations):.1f}), {sum(i['calls'] for i in invocations)} calls, "
+            f"{sum(i['throttled'] for i in invocations)} throttled, peak RSS {(run['peakRssKiB'] or 0) / 1024:.1f} MiB; "
+            f"{verdict(run, function_timeout)}")
+    if "verdicts" in run:
+        line += f"; verified {run['verdicts']}"
+    return line + (f"; ERROR {run['error']}" if run.get("error") else "")
+
+
+def wait_for_catalog(bin_dir: Path) -> list[dict]:
+    catalog = bin_dir / "pipesec-catalog"
+    if not catalog.exists():
+        print(f"   waiting for {catalog}", flush=True)
+        deadline = time.monotonic() + CATALOG_WAIT_SECONDS
+        while not catalog.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{catalog} did not appear within {CATALOG_WAIT_SECONDS} s")
+            time.sleep(5)
+        time.sleep(2)  # the copy that created it may still be writing
+    return sweep.load_catalog(bin_dir)
 
 
 def verdict(run: dict, function_timeout: int) -> str:
     """Whether the rule's sweep fits its function: in one invocation within the timeout, across
     invocations each within it, or not."""
     invocations = run["invocations"]
-    if not all(invocation["ok"] for invocation in invocations):
+    if not invocations or not all(invocation["ok"] for invocation in invocations) or run.get("error"):
         return "FAILED"
     longest = max(invocation["seconds"] for invocation in invocations)
     if len(invocations) == 1:
@@ -166,6 +231,9 @@ def scale_table(sizes: dict, function_timeout: int) -> None:
     for n, size in sizes.items():
         for rule_id, run in size["rules"].items():
             invocations = run["invocations"]
+            if not invocations:
+                rows.append([n, rule_id, "-", 0, "-", "-", "-", "-", "-", verdict(run, function_timeout)])
+                continue
             rows.append([n, rule_id, run["resources"], len(invocations),
                          f"{sum(i['seconds'] for i in invocations):.1f}",
                          f"{max(i['seconds'] for i in invocations):.1f}",
@@ -181,24 +249,43 @@ def rates_table() -> None:
                       [[scope, rate, burst, source] for scope, rate, burst, source in RATE_LIMITS])
 
 
+def select_rules(catalog: list[dict], wanted: str | None) -> list[dict]:
+    """The periodic rules, in --rules' order when given (so a run can put first what matters most)."""
+    periodic = {rule["id"]: rule for rule in catalog if rule["periodic"]}
+    if wanted is None:
+        return list(periodic.values())
+    ids = wanted.split(",")
+    unknown = [rule_id for rule_id in ids if rule_id not in periodic]
+    if unknown:  # the account is seeded by now: run the others
+        print(f"   --rules: skipped, not periodic rules of the catalog: {', '.join(unknown)}", flush=True)
+    return [periodic[rule_id] for rule_id in ids if rule_id in periodic]
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    catalog = sweep.load_catalog(args.bin_dir)
-    wanted = set(args.rules.split(",")) if args.rules else None
-    rules = [rule for rule in catalog if rule["periodic"] and (wanted is None or rule["id"] in wanted)]
     rates_table()
     sizes = {}
-    with Emulator.start(env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as emulator:
-        for n in args.sizes:
-            sizes[str(n)] = run_size(emulator, n, rules, args.bin_dir, args.function_timeout)
-            scale_table({str(n): sizes[str(n)]}, args.function_timeout)
-    scale_table(sizes, args.function_timeout)
     document = {"rateLimits": rate_limits(), "functionTimeoutSeconds": args.function_timeout, "sizes": sizes,
                 "binDir": str(args.bin_dir)}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+    def save() -> None:
+        args.output.write_text(json.dumps(document, indent=2, default=str) + "\n")
+
+    rules = None
+    with Emulator.start(env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}) as emulator:
+        for n in args.sizes:
+            account, sizes[str(n)] = seed_size(emulator, n)
+            save()
+            if rules is None:
+                rules = select_rules(wait_for_catalog(args.bin_dir), args.rules)
+            run_rules(emulator, account, sizes[str(n)], rules, args, save)
+            scale_table({str(n): sizes[str(n)]}, args.function_timeout)
+    scale_table(sizes, args.function_timeout)
     print(f"\nwritten to {args.output}")
-    return 0
+    failed = [rule_id for size in sizes.values() for rule_id, run in size["rules"].items()
+              if verdict(run, args.function_timeout) == "FAILED"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
