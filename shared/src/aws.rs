@@ -5,10 +5,11 @@
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_config::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_config::config::{ConfigBag, Intercept, ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_config::error::{BoxError, ProvideErrorMetadata, SdkError};
@@ -36,16 +37,28 @@ const OPERATION_TIMEOUT: Duration = Duration::from_mins(2);
 /// AWS Config's guidance for rule sessions: short-lived.
 const ASSUMED_ROLE_SESSION: Duration = Duration::from_mins(15);
 
-/// The SDK configuration of the process: the standard environment (credential chain,
-/// `AWS_REGION`, `AWS_ENDPOINT_URL`), retries with backoff and timeouts, and an HTTPS client
-/// that opens its TLS connector on the first call (`ConnectOnFirstCall`).
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+/// The SDK configuration of a Lambda function: region, credentials and endpoint from the
+/// environment Lambda gives the function (`AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `AWS_ENDPOINT_URL`, `AWS_USE_FIPS_ENDPOINT` and
+/// `AWS_USE_DUALSTACK_ENDPOINT` when set), retries with backoff, timeouts, and an HTTPS client that
+/// opens its TLS connector on the first call (`ConnectOnFirstCall`). Not aws-config's default
+/// chain (the CLI's, `cli/src/account.rs`): inside Lambda the credentials are always
+/// in the environment, and the chain's profile, SSO, web-identity and instance-metadata providers
+/// (with the STS client they bring) would only add to every package (bench/README.md).
+pub fn lambda_sdk_config() -> SdkConfig {
+    let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.trim().is_empty());
+    let flag = |name: &str| variable(name).is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
         .retry_config(retry_config())
         .timeout_config(timeout_config())
         .http_client(ConnectOnFirstCall::new())
-        .load()
-        .await
+        .use_fips(flag("AWS_USE_FIPS_ENDPOINT"))
+        .use_dual_stack(flag("AWS_USE_DUALSTACK_ENDPOINT"));
+    config.set_region(variable("AWS_REGION").or_else(|| variable("AWS_DEFAULT_REGION")).map(Region::new));
+    config.set_endpoint_url(variable("AWS_ENDPOINT_URL"));
+    config.build()
 }
 
 /// The SDK's default HTTPS client (hyper, rustls with aws-lc, proxy from the environment) without

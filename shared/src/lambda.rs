@@ -12,7 +12,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::load_sdk_config;
+use crate::aws::lambda_sdk_config;
 use crate::logging;
 
 /// A Lambda function's handler: built once per process, called once per event.
@@ -51,7 +51,7 @@ pub fn run<H: Handler>() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let handler = H::new(&load_sdk_config().await);
+        let handler = H::new(&lambda_sdk_config());
         let handler = &handler;
         // Boxed: the handler's future nests every SDK call a rule makes, and laid out inline in
         // the runtime's future it goes past rustc's layout depth limit.
