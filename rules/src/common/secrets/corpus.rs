@@ -143,6 +143,20 @@ fn precision_and_recall_on_the_labelled_corpus() {
     assert!(measured.precision >= MIN_PRECISION && measured.recall >= MIN_RECALL, "below target\n{}", measured.report);
 }
 
+/// A batch measured against the floor it must not fall below: its report is printed beside the
+/// floor (`floor_name` says when the floor was recorded), and the test fails only if the
+/// detector does worse on the batch than that.
+fn batch_not_worse_than(title: &str, file: &str, floor: (f64, f64), floor_name: &str) {
+    let measured = measure(title, &load(file));
+    let (precision_floor, recall_floor) = floor;
+    println!("{}  {floor_name}: precision {precision_floor:.3}, recall {recall_floor:.3}\n", measured.report);
+    assert!(
+        measured.precision >= precision_floor && measured.recall >= recall_floor,
+        "worse than {floor_name}\n{}",
+        measured.report
+    );
+}
+
 /// What the detector scored on the held-out batch when the batch was written, before the
 /// vendor-format table: 20 of 44 secrets found, 6 false positives among the 44 look-alikes.
 const HELD_OUT_BEFORE: (f64, f64) = (20.0 / 26.0, 20.0 / 44.0);
@@ -155,16 +169,11 @@ const HELD_OUT_BEFORE: (f64, f64) = (20.0 / 26.0, 20.0 / 44.0);
 /// it did before ([`HELD_OUT_BEFORE`]).
 #[test]
 fn precision_and_recall_on_the_held_out_batch() {
-    let measured = measure("secrets held-out batch", &load("secrets-heldout.json"));
-    let (precision_before, recall_before) = HELD_OUT_BEFORE;
-    println!(
-        "{}  before the vendor-format table: precision {precision_before:.3}, recall {recall_before:.3}\n",
-        measured.report
-    );
-    assert!(
-        measured.precision >= precision_before && measured.recall >= recall_before,
-        "worse than before the vendor-format table\n{}",
-        measured.report
+    batch_not_worse_than(
+        "secrets held-out batch",
+        "secrets-heldout.json",
+        HELD_OUT_BEFORE,
+        "before the vendor-format table",
     );
 }
 
@@ -180,16 +189,11 @@ const SECOND_HELD_OUT_BEFORE: (f64, f64) = (51.0 / 64.0, 51.0 / 60.0);
 /// ([`SECOND_HELD_OUT_BEFORE`]).
 #[test]
 fn precision_and_recall_on_the_second_held_out_batch() {
-    let measured = measure("secrets batch 2 (tuned on since)", &load("secrets-heldout-2.json"));
-    let (precision_before, recall_before) = SECOND_HELD_OUT_BEFORE;
-    println!(
-        "{}  before the vendor-format table: precision {precision_before:.3}, recall {recall_before:.3}\n",
-        measured.report
-    );
-    assert!(
-        measured.precision >= precision_before && measured.recall >= recall_before,
-        "worse than before the vendor-format table\n{}",
-        measured.report
+    batch_not_worse_than(
+        "secrets batch 2 (tuned on since)",
+        "secrets-heldout-2.json",
+        SECOND_HELD_OUT_BEFORE,
+        "before the vendor-format table",
     );
 }
 
@@ -203,12 +207,10 @@ const THIRD_HELD_OUT_FIRST: (f64, f64) = (49.0 / 56.0, 49.0 / 62.0);
 /// when it arrived ([`THIRD_HELD_OUT_FIRST`]).
 #[test]
 fn precision_and_recall_on_the_third_held_out_batch() {
-    let measured = measure("secrets held-out batch 3", &load("secrets-heldout-3.json"));
-    let (precision_first, recall_first) = THIRD_HELD_OUT_FIRST;
-    println!("{}  when it arrived: precision {precision_first:.3}, recall {recall_first:.3}\n", measured.report);
-    assert!(
-        measured.precision >= precision_first && measured.recall >= recall_first,
-        "worse than when the batch arrived\n{}",
-        measured.report
+    batch_not_worse_than(
+        "secrets held-out batch 3",
+        "secrets-heldout-3.json",
+        THIRD_HELD_OUT_FIRST,
+        "when the batch arrived",
     );
 }

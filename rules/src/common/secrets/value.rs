@@ -315,6 +315,7 @@ pub(super) fn is_harmless(value: &str) -> bool {
         || (value.starts_with('$') && value[1..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
         || (value.starts_with('<') && value.ends_with('>'))
         || is_kms_ciphertext(value)
+        || is_datadog_client_token(value)
         // Paths (including Parameter Store names such as /prod/db/password).
         || ((value.starts_with('/') || value.starts_with("./") || value.starts_with("~/")) && no_whitespace)
         // URLs that made it past the credentials formats carry none.
@@ -345,7 +346,6 @@ fn is_placeholder(value: &str) -> bool {
         || value.contains("****")
         || (bytes.len() >= 4 && bytes.iter().all(|&b| b == bytes[0]) && !bytes[0].is_ascii_digit())
         || is_padding(bytes)
-        || is_datadog_client_token(value)
 }
 
 /// A format's match whose body is padding (`ghp_xxxx…`, `AKIAXXXXXXXXXXXXXXXX`): one character
